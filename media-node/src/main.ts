@@ -1,0 +1,44 @@
+import { loadConfig } from "./config.ts";
+import { createControlServer } from "./control-server.ts";
+import { log, setLogLevel } from "./log.ts";
+import { MediaNode } from "./media-node.ts";
+import { Registration } from "./registration.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  setLogLevel(config.LOG_LEVEL);
+  const node = new MediaNode({
+    announcedIp: config.ANNOUNCED_IP,
+    bindIp: config.RTC_BIND_IP,
+    portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT],
+  });
+  const server = createControlServer(node, config.FLEET_SECRET, config.NODE_ID);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.CONTROL_PORT, config.CONTROL_HOST, resolve);
+  });
+  log("info", "control API listening", { host: config.CONTROL_HOST, port: config.CONTROL_PORT, nodeId: config.NODE_ID });
+  const registration = new Registration(config, node);
+
+  const shutdown = (signal: string) => {
+    log("info", "shutting down", { signal });
+    registration.stop();
+    node.close();
+    server.close();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  // Input must never crash the node: a stray rejection inside werift is logged, not fatal.
+  process.on("unhandledRejection", (err) => log("error", "unhandled rejection", { error: String(err) }));
+
+  await registration.start();
+}
+
+void main();

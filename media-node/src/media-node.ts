@@ -1,0 +1,60 @@
+import type { NodeLoad } from "@sfu/shared";
+import { log } from "./log.ts";
+import { Room } from "./room.ts";
+import type { RtcNetwork } from "./webrtc.ts";
+
+/** All rooms this process hosts. */
+export class MediaNode {
+  readonly rooms = new Map<string, Room>();
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = performance.now();
+
+  constructor(private readonly net: RtcNetwork) {}
+
+  room(id: string): Room {
+    let room = this.rooms.get(id);
+    if (!room) {
+      room = new Room(id, this.net, (r, p) => {
+        // A failed PeerConnection cannot recover on its own here; free its resources. The browser
+        // sees the failure too and rejoins, and the room learns of the leave from its socket.
+        log("warn", "participant connection failed", { room: r.id, participant: p.id });
+        this.removeParticipant(r.id, p.id);
+      });
+      this.rooms.set(id, room);
+    }
+    return room;
+  }
+
+  existingRoom(id: string): Room | undefined {
+    return this.rooms.get(id);
+  }
+
+  removeParticipant(roomId: string, participantId: string): string[] {
+    const room = this.rooms.get(roomId);
+    if (!room) return [];
+    const removed = room.removeParticipant(participantId);
+    if (room.participants.size === 0) this.rooms.delete(roomId);
+    return removed;
+  }
+
+  /** Load for the heartbeat; CPU is the process's share of one core since the previous call. */
+  load(): NodeLoad {
+    let participants = 0;
+    let tracks = 0;
+    for (const room of this.rooms.values()) {
+      participants += room.participants.size;
+      tracks += room.trackCount;
+    }
+    const now = performance.now();
+    const usage = process.cpuUsage(this.lastCpu);
+    const cpu = now > this.lastCpuAt ? (usage.user + usage.system) / 1000 / (now - this.lastCpuAt) : 0;
+    this.lastCpu = process.cpuUsage();
+    this.lastCpuAt = now;
+    return { rooms: this.rooms.size, participants, tracks, cpu: Math.min(1024, Math.max(0, cpu)) };
+  }
+
+  close(): void {
+    for (const room of this.rooms.values()) room.close();
+    this.rooms.clear();
+  }
+}

@@ -1,0 +1,115 @@
+import { RtpHeader, RtpPacket, type RTCRtpCodecParameters, type RTCRtpReceiver, type RTCRtpSender } from "werift";
+import type { TrackKind } from "@sfu/shared";
+import { KeyframeThrottle } from "./forwarding/keyframe-throttle.ts";
+import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
+import { log } from "./log.ts";
+
+const KEYFRAME_INTERVAL_MS = 500;
+
+/** One subscriber's copy of a track: its sender on the subscriber PeerConnection and its rewriter. */
+export class Downstream {
+  readonly rewriter: SequenceRewriter;
+  private readonly plis: { unSubscribe: () => void };
+
+  constructor(
+    readonly track: Track,
+    readonly sender: RTCRtpSender,
+  ) {
+    this.rewriter = new SequenceRewriter(track.codec.clockRate);
+    this.plis = sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now()));
+  }
+
+  send(rtp: RtpPacket, now: number): void {
+    const pos = this.rewriter.rewrite(rtp.header, now);
+    if (!pos) return;
+    // A fresh header per subscriber: werift's sender rewrites SSRC, payload type and extensions in place.
+    // The publisher's header extensions are dropped; their IDs mean nothing on the subscriber's m-line.
+    const header = new RtpHeader({
+      marker: rtp.header.marker,
+      payloadType: rtp.header.payloadType,
+      sequenceNumber: pos.sequenceNumber,
+      timestamp: pos.timestamp,
+      ssrc: rtp.header.ssrc,
+      padding: false,
+    });
+    this.sender.sendRtp(new RtpPacket(header, rtp.payload)).catch(reportSendError);
+  }
+
+  close(): void {
+    this.plis.unSubscribe();
+    this.track.removeDownstream(this);
+  }
+}
+
+let sendErrors = 0;
+function reportSendError(err: unknown): void {
+  // Logged sparsely: a broken socket would otherwise log once per packet.
+  if (sendErrors++ % 1000 === 0) log("warn", "rtp send failed", { error: String(err), count: sendErrors });
+}
+
+/** A track published by one participant, fanned out to every Downstream of it. */
+export class Track {
+  private readonly downstreams = new Set<Downstream>();
+  private readonly keyframes = new KeyframeThrottle(KEYFRAME_INTERVAL_MS);
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  private receiver: RTCRtpReceiver | undefined;
+  private mediaSsrc: number | undefined;
+  closed = false;
+  packetsIn = 0;
+
+  constructor(
+    readonly id: string,
+    readonly kind: TrackKind,
+    readonly mid: string,
+    readonly publisherId: string,
+    readonly codec: RTCRtpCodecParameters,
+  ) {}
+
+  /** The publisher's media for this track started arriving (its SSRC is known from the first packet). */
+  attachSource(receiver: RTCRtpReceiver, ssrc: number): void {
+    this.receiver = receiver;
+    this.mediaSsrc = ssrc;
+    if (this.downstreams.size > 0) this.requestKeyframe(Date.now());
+  }
+
+  forward(rtp: RtpPacket): void {
+    this.packetsIn++;
+    const now = Date.now();
+    for (const d of this.downstreams) d.send(rtp, now);
+  }
+
+  addDownstream(d: Downstream): void {
+    this.downstreams.add(d);
+  }
+
+  removeDownstream(d: Downstream): void {
+    this.downstreams.delete(d);
+  }
+
+  get subscriberCount(): number {
+    return this.downstreams.size;
+  }
+
+  /** A subscriber needs a keyframe (it joined, or lost one). Requests to the publisher are throttled. */
+  requestKeyframe(now: number): void {
+    if (this.kind !== "video" || this.closed) return;
+    if (this.keyframes.request(now)) return this.sendPli();
+    if (this.keyframeTimer) return;
+    const wait = this.keyframes.nextDueIn(now) ?? KEYFRAME_INTERVAL_MS;
+    this.keyframeTimer = setTimeout(() => {
+      this.keyframeTimer = undefined;
+      if (this.keyframes.due(Date.now())) this.sendPli();
+    }, wait);
+  }
+
+  private sendPli(): void {
+    if (!this.receiver || this.mediaSsrc === undefined) return;
+    this.receiver.sendRtcpPLI(this.mediaSsrc).catch(reportSendError);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.keyframeTimer);
+    for (const d of [...this.downstreams]) d.close();
+  }
+}

@@ -1,0 +1,87 @@
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
+  useSdesMid,
+  type RTCRtpTransceiver,
+} from "werift";
+
+/** The werift adapter: how every PeerConnection of the node is configured. */
+export interface RtcNetwork {
+  announcedIp: string;
+  bindIp: string;
+  portRange: [number, number];
+}
+
+const feedback = [{ type: "nack" }, { type: "nack", parameter: "pli" }];
+
+const CODECS = {
+  audio: [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, rtcpFeedback: [] })],
+  video: [
+    new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: feedback }),
+    new RTCRtpCodecParameters({
+      mimeType: "video/H264",
+      clockRate: 90000,
+      rtcpFeedback: feedback,
+      parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+    }),
+  ],
+};
+
+export function createPeerConnection(net: RtcNetwork): RTCPeerConnection {
+  const loopbackOnly = net.bindIp === "127.0.0.1";
+  return new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv4: !loopbackOnly,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [net.announcedIp],
+    iceInterfaceAddresses: { udp4: net.bindIp },
+    icePortRange: net.portRange,
+    codecs: CODECS,
+    headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+    // The SFU forwards; browsers sending REMB/TWCC to us would not be acted on by werift.
+    bundlePolicy: "max-bundle",
+  });
+}
+
+/**
+ * Narrows a publisher's m-line to the single codec it will send: the browser's first preference
+ * that we can forward (H264 only in packetization-mode 1), with feedback limited to what the node
+ * answers (NACK, PLI). One codec per track keeps the subscriber's payload mapping exact.
+ */
+export function pinPublisherCodec(transceiver: RTCRtpTransceiver): RTCRtpCodecParameters {
+  const chosen = transceiver.codecs.find(
+    (c) => c.name.toLowerCase() !== "rtx" && !/packetization-mode=0/.test(c.parameters ?? "") && !(c.name === "H264" && !/packetization-mode=1/.test(c.parameters ?? "")),
+  );
+  if (!chosen) throw new Error(`no forwardable ${transceiver.kind} codec offered`);
+  const pinned = new RTCRtpCodecParameters({
+    mimeType: chosen.mimeType,
+    clockRate: chosen.clockRate,
+    channels: chosen.channels,
+    payloadType: chosen.payloadType,
+    parameters: chosen.parameters,
+    rtcpFeedback: transceiver.kind === "video" ? feedback : [],
+  });
+  transceiver.codecs = [pinned];
+  return pinned;
+}
+
+export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const sub = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === "complete") done();
+    });
+    function done() {
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    }
+  });
+}
+
+/** Browsers may trickle mDNS (.local) host candidates, which the node cannot resolve; their checks arrive as peer-reflexive anyway. */
+export function isUsableRemoteCandidate(candidate: string): boolean {
+  return candidate.length > 0 && !/\s[0-9a-f-]+\.local\s/i.test(candidate);
+}

@@ -1,0 +1,150 @@
+/**
+ * Starts the whole system as a user runs it: the worker under `wrangler dev` (workerd) and N media
+ * nodes as plain Node processes, each registered with the worker. Used by `npm start` and the tests.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface SystemOptions {
+  workerPort: number;
+  inspectorPort: number;
+  nodes?: number;
+  /** Control port of node i is controlPortBase + i. */
+  controlPortBase: number;
+  /** Node i uses UDP ports [rtcPortBase + i*1000, rtcPortBase + i*1000 + 999]. */
+  rtcPortBase: number;
+  /** Fleet secret shared by worker and nodes; a random one per run by default. */
+  secret?: string;
+  /** Keep worker state in this directory (default: a fresh temporary one, deleted on stop). */
+  persistTo?: string;
+  /** Stream child output to this process's stderr. */
+  verbose?: boolean;
+}
+
+export interface RunningSystem {
+  url: string;
+  secret: string;
+  nodes: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
+
+export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
+  const secret = opts.secret ?? randomBytes(24).toString("hex");
+  const url = `http://127.0.0.1:${opts.workerPort}`;
+  const tempState = opts.persistTo ? undefined : mkdtempSync(join(tmpdir(), "sfu-state-"));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(children.map(terminate));
+    if (tempState) rmSync(tempState, { recursive: true, force: true });
+  };
+  try {
+    const worker = launch(
+      join(ROOT, "node_modules/.bin/wrangler"),
+      ["dev", "--ip", "127.0.0.1", "--port", String(opts.workerPort), "--inspector-port", String(opts.inspectorPort),
+        "--var", `FLEET_SECRET:${secret}`, "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
+      { ...OFFLINE_ENV },
+      "worker",
+      opts.verbose,
+    );
+    children.push(worker);
+    await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 60_000, "worker did not start", worker);
+    const nodes: ChildProcess[] = [];
+    for (let i = 0; i < (opts.nodes ?? 1); i++) {
+      const node = startMediaNode({
+        WORKER_URL: url,
+        FLEET_SECRET: secret,
+        NODE_ID: `node-${i + 1}`,
+        CONTROL_PORT: String(opts.controlPortBase + i),
+        RTC_MIN_PORT: String(opts.rtcPortBase + i * 1000),
+        RTC_MAX_PORT: String(opts.rtcPortBase + i * 1000 + 999),
+        HEARTBEAT_MS: "2000",
+      }, `node-${i + 1}`, opts.verbose);
+      children.push(node);
+      nodes.push(node);
+    }
+    const want = nodes.length;
+    await waitFor(async () => {
+      const res = await fetch(`${url}/healthz`);
+      return res.ok && ((await res.json()) as { healthyNodes: number }).healthyNodes >= want;
+    }, 30_000, "media nodes did not register", nodes[0]);
+    return { url, secret, nodes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Runs the media node's entrypoint as a plain process, as the container does. */
+export function startMediaNode(env: Record<string, string>, label: string, verbose?: boolean): ChildProcess {
+  return launch(process.execPath, ["--import", "tsx", join(ROOT, "media-node/src/main.ts")], env, label, verbose);
+}
+
+function launch(cmd: string, args: string[], env: Record<string, string>, label: string, verbose?: boolean): ChildProcess {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const tail: string[] = [];
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    tail.push(text);
+    if (tail.length > 50) tail.shift();
+    if (verbose) process.stderr.write(text.replace(/^(?=.)/gm, `[${label}] `));
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  (child as ChildProcess & { outputTail: () => string }).outputTail = () => tail.join("");
+  return child;
+}
+
+export function outputTail(child: ChildProcess | undefined): string {
+  return (child as (ChildProcess & { outputTail?: () => string }) | undefined)?.outputTail?.() ?? "";
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with ${child.exitCode}\n${outputTail(child)}`);
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} within ${timeoutMs} ms\n${outputTail(child)}`);
+}
+
+/** Stops a child and everything it spawned (wrangler runs workerd as its own child). */
+export function terminate(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * Request signing between the worker and media nodes (both directions) with the fleet secret:
+ * header `x-sfu-signature: t=<unix ms>,s=<hex HMAC-SHA256(secret, t \n method \n path \n body)>`.
+ * A request older or newer than `maxSkewMs` is refused, which bounds replay to that window.
+ * Uses WebCrypto, so the same code runs in workerd, Node and browsers.
+ */
+export const SIGNATURE_HEADER = "x-sfu-signature";
+export const DEFAULT_MAX_SKEW_MS = 30_000;
+
+const encoder = new TextEncoder();
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+function toHex(buf: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
+  if (!/^(?:[0-9a-f]{2})+$/.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function canonical(t: number, method: string, path: string, body: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(encoder.encode(`${t}\n${method.toUpperCase()}\n${path}\n${body}`));
+}
+
+export async function signRequest(secret: string, method: string, path: string, body: string, now: number): Promise<string> {
+  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), canonical(now, method, path, body));
+  return `t=${now},s=${toHex(sig)}`;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; reason: string };
+
+export async function verifyRequest(
+  secret: string,
+  header: string | null | undefined,
+  method: string,
+  path: string,
+  body: string,
+  now: number,
+  maxSkewMs = DEFAULT_MAX_SKEW_MS,
+): Promise<VerifyResult> {
+  if (!header) return { ok: false, reason: "missing signature" };
+  const match = /^t=(\d{1,16}),s=([0-9a-f]{64})$/.exec(header);
+  if (!match) return { ok: false, reason: "malformed signature" };
+  const t = Number(match[1]);
+  if (Math.abs(now - t) > maxSkewMs) return { ok: false, reason: "signature expired" };
+  const sig = fromHex(match[2]!);
+  if (!sig) return { ok: false, reason: "malformed signature" };
+  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, canonical(t, method, path, body));
+  return valid ? { ok: true } : { ok: false, reason: "bad signature" };
+}

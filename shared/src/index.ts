@@ -1,0 +1,3 @@
+export * from "./room-protocol.ts";
+export * from "./node-protocol.ts";
+export * from "./auth.ts";

@@ -1,0 +1,154 @@
+import { z } from "zod";
+
+/** Version of the browser ↔ room protocol. Every message carries it; a mismatch is a typed error. */
+export const ROOM_PROTOCOL_VERSION = 1;
+/** Largest signaling message the room accepts (an SDP offer with many m-lines stays well below). */
+export const MAX_SIGNAL_BYTES = 64 * 1024;
+
+const v = z.literal(ROOM_PROTOCOL_VERSION);
+
+export const RoomName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "room names are 1-64 of A-Z a-z 0-9 _ -");
+export const DisplayName = z.string().trim().min(1).max(64);
+export const Sdp = z.string().min(1).max(MAX_SIGNAL_BYTES);
+export const TrackKind = z.enum(["audio", "video"]);
+export type TrackKind = z.infer<typeof TrackKind>;
+export const PcRole = z.enum(["publisher", "subscriber"]);
+export type PcRole = z.infer<typeof PcRole>;
+
+export const IceCandidate = z.object({
+  candidate: z.string().max(1024),
+  sdpMid: z.string().max(64).nullish(),
+  sdpMLineIndex: z.number().int().min(0).max(1024).nullish(),
+});
+export type IceCandidate = z.infer<typeof IceCandidate>;
+
+export const TrackInfo = z.object({
+  id: z.string(),
+  kind: TrackKind,
+  muted: z.boolean(),
+});
+export type TrackInfo = z.infer<typeof TrackInfo>;
+
+export const ParticipantInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  tracks: z.array(TrackInfo),
+});
+export type ParticipantInfo = z.infer<typeof ParticipantInfo>;
+
+/** Which remote track a subscriber-side m-line (mid) carries. */
+export const SubscribedTrack = z.object({
+  mid: z.string(),
+  trackId: z.string(),
+  participantId: z.string(),
+  kind: TrackKind,
+});
+export type SubscribedTrack = z.infer<typeof SubscribedTrack>;
+
+// ---- browser → room ----
+export const ClientMessage = z.discriminatedUnion("type", [
+  z.object({ v, type: z.literal("join"), name: DisplayName }),
+  z.object({ v, type: z.literal("publish"), sdp: Sdp }),
+  z.object({ v, type: z.literal("subscriber-answer"), sdp: Sdp }),
+  z.object({ v, type: z.literal("ice-candidate"), target: PcRole, candidate: IceCandidate }),
+  z.object({ v, type: z.literal("set-muted"), kind: TrackKind, muted: z.boolean() }),
+  z.object({ v, type: z.literal("leave") }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+// ---- room → browser ----
+export const ErrorCode = z.enum([
+  "bad-message",
+  "unsupported-version",
+  "message-too-large",
+  "not-joined",
+  "already-joined",
+  "no-media-node",
+  "media-node-error",
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ServerMessage = z.discriminatedUnion("type", [
+  z.object({
+    v,
+    type: z.literal("joined"),
+    room: z.string(),
+    participantId: z.string(),
+    participants: z.array(ParticipantInfo),
+  }),
+  z.object({ v, type: z.literal("participant-joined"), participant: ParticipantInfo }),
+  z.object({ v, type: z.literal("participant-updated"), participant: ParticipantInfo }),
+  z.object({ v, type: z.literal("participant-left"), participantId: z.string() }),
+  z.object({ v, type: z.literal("publish-answer"), sdp: Sdp }),
+  z.object({ v, type: z.literal("subscriber-offer"), sdp: Sdp, tracks: z.array(SubscribedTrack) }),
+  z.object({
+    v,
+    type: z.literal("error"),
+    code: ErrorCode,
+    message: z.string(),
+    /** The `type` of the client message that caused it, when known. */
+    inReplyTo: z.string().optional(),
+  }),
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+/** WebSocket close codes the room uses (4000-4999 is the application range). */
+export const CloseCode = {
+  normal: 1000,
+  protocolError: 4000,
+  unsupportedVersion: 4001,
+  replaced: 4002,
+  roomClosed: 4003,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type ServerMessageBody = DistributiveOmit<ServerMessage, "v">;
+export type ClientMessageBody = DistributiveOmit<ClientMessage, "v">;
+
+export function serverMessage(body: ServerMessageBody): ServerMessage {
+  return { v: ROOM_PROTOCOL_VERSION, ...body } as ServerMessage;
+}
+export function clientMessage(body: ClientMessageBody): ClientMessage {
+  return { v: ROOM_PROTOCOL_VERSION, ...body } as ClientMessage;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; inReplyTo?: string };
+
+/** Parses one raw signaling frame from a browser; never throws. */
+export function parseClientMessage(raw: string | ArrayBuffer): ParseResult<ClientMessage> {
+  const size = typeof raw === "string" ? raw.length : raw.byteLength;
+  if (size > MAX_SIGNAL_BYTES) {
+    return { ok: false, code: "message-too-large", message: `message of ${size} bytes exceeds ${MAX_SIGNAL_BYTES}` };
+  }
+  if (typeof raw !== "string") return { ok: false, code: "bad-message", message: "binary frames are not accepted" };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: "bad-message", message: "message is not valid JSON" };
+  }
+  const inReplyTo = typeof json === "object" && json !== null && typeof (json as { type?: unknown }).type === "string"
+    ? String((json as { type: string }).type).slice(0, 64)
+    : undefined;
+  if (typeof json === "object" && json !== null && "v" in json && (json as { v: unknown }).v !== ROOM_PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      code: "unsupported-version",
+      message: `protocol version ${String((json as { v: unknown }).v)} is not supported; this server speaks v${ROOM_PROTOCOL_VERSION}`,
+      inReplyTo,
+    };
+  }
+  const parsed = ClientMessage.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
+    return { ok: false, code: "bad-message", message: `invalid message${where}: ${issue?.message ?? "unknown"}`, inReplyTo };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(value)}`);
+}

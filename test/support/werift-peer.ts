@@ -1,0 +1,95 @@
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type RtpPacket,
+} from "werift";
+import type { SubscribedTrack } from "@sfu/shared";
+import { RoomClient } from "./room-client.ts";
+
+/** ICE settings that keep a werift peer on 127.0.0.1 (see notes/werift-probe.md). */
+function loopbackPeer(): RTCPeerConnection {
+  return new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    iceInterfaceAddresses: { udp4: "127.0.0.1" },
+    codecs: {
+      audio: [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 })],
+      video: [new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }] })],
+    },
+  });
+}
+
+async function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === "complete") return;
+  await pc.iceGatheringStateChange.watch((s) => s === "complete");
+}
+
+export interface ReceivedPacket {
+  trackId: string;
+  participantId: string;
+  kind: "audio" | "video";
+  packet: RtpPacket;
+}
+
+/** A headless participant: a werift publisher and subscriber PeerConnection driven through the room. */
+export class WeriftPeer {
+  readonly publisherPc = loopbackPeer();
+  readonly subscriberPc = loopbackPeer();
+  readonly received: ReceivedPacket[] = [];
+  readonly subscribed = new Map<string, SubscribedTrack>();
+  readonly audio = new MediaStreamTrack({ kind: "audio" });
+  readonly video = new MediaStreamTrack({ kind: "video" });
+  participantId = "";
+
+  private constructor(readonly client: RoomClient) {
+    client.onMessage((msg) => {
+      if (msg.type === "subscriber-offer") void this.answer(msg.sdp, msg.tracks);
+    });
+    this.subscriberPc.onTrack.subscribe((track) => {
+      const mid = this.subscriberPc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.mid;
+      track.onReceiveRtp.subscribe((packet) => {
+        const info = mid ? this.subscribed.get(mid) : undefined;
+        if (info) this.received.push({ trackId: info.trackId, participantId: info.participantId, kind: info.kind, packet });
+      });
+    });
+  }
+
+  static async join(baseUrl: string, room: string, name: string): Promise<WeriftPeer> {
+    const client = await RoomClient.connect(baseUrl, room);
+    const peer = new WeriftPeer(client);
+    peer.participantId = (await client.join(name)).participantId;
+    return peer;
+  }
+
+  async publish(): Promise<void> {
+    this.publisherPc.addTransceiver(this.audio, { direction: "sendonly" });
+    this.publisherPc.addTransceiver(this.video, { direction: "sendonly" });
+    await this.publisherPc.setLocalDescription(await this.publisherPc.createOffer());
+    await gathered(this.publisherPc);
+    const answer = this.client.next("publish-answer");
+    this.client.send({ type: "publish", sdp: this.publisherPc.localDescription!.sdp });
+    await this.publisherPc.setRemoteDescription({ type: "answer", sdp: (await answer).sdp });
+    await this.publisherPc.connectionStateChange.watch((s) => s === "connected", 10_000);
+  }
+
+  private async answer(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
+    for (const t of tracks) this.subscribed.set(t.mid, t);
+    await this.subscriberPc.setRemoteDescription({ type: "offer", sdp });
+    await this.subscriberPc.setLocalDescription(await this.subscriberPc.createAnswer());
+    await gathered(this.subscriberPc);
+    this.client.send({ type: "subscriber-answer", sdp: this.subscriberPc.localDescription!.sdp });
+  }
+
+  async subscriberConnected(timeoutMs = 10_000): Promise<void> {
+    if (this.subscriberPc.connectionState === "connected") return;
+    await this.subscriberPc.connectionStateChange.watch((s) => s === "connected", timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+    await Promise.allSettled([this.publisherPc.close(), this.subscriberPc.close()]);
+  }
+}

@@ -1,0 +1,32 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { FLEET_SECRET: "test-fleet-secret-not-for-production", NODE_STALE_MS: "15000" } },
+          }),
+        ],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+      },
+      {
+        // Real processes (workerd, media nodes, Chromium) on fixed loopback ports: one file at a time.
+        test: {
+          name: "system",
+          include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
+  },
+});

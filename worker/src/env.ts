@@ -1,0 +1,21 @@
+import type { NodeRegistryDO } from "./registry-do.ts";
+import type { RoomDO } from "./room-do.ts";
+
+export interface Env {
+  ROOMS: DurableObjectNamespace<RoomDO>;
+  REGISTRY: DurableObjectNamespace<NodeRegistryDO>;
+  ASSETS: Fetcher;
+  /** Shared secret of the media-node fleet: signs registrations, heartbeats and control calls. */
+  FLEET_SECRET: string;
+  /** A node whose last heartbeat is older than this is not given rooms (ms). */
+  NODE_STALE_MS?: string;
+}
+
+export function staleAfterMs(env: Env): number {
+  const n = Number(env.NODE_STALE_MS ?? "15000");
+  return Number.isFinite(n) && n > 0 ? n : 15_000;
+}
+
+export function registry(env: Env): DurableObjectStub<NodeRegistryDO> {
+  return env.REGISTRY.get(env.REGISTRY.idFromName("global"));
+}

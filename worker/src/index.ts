@@ -1,0 +1,78 @@
+import { Hono, type Context } from "hono";
+import {
+  MAX_CONTROL_BYTES,
+  NodeHeartbeat,
+  NodeRegistration,
+  RoomName,
+  SIGNATURE_HEADER,
+  verifyRequest,
+  type NodeAck,
+} from "@sfu/shared";
+import type { z } from "zod";
+import { registry, type Env } from "./env.ts";
+
+export { RoomDO } from "./room-do.ts";
+export { NodeRegistryDO } from "./registry-do.ts";
+
+type AppContext = Context<{ Bindings: Env }>;
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.get("/healthz", async (c) => {
+  const nodes = await registry(c.env).list(Date.now());
+  return c.json({ ok: true, healthyNodes: nodes.filter((n) => n.healthy).length });
+});
+
+app.get("/rooms/:room/ws", async (c) => {
+  const room = RoomName.safeParse(c.req.param("room"));
+  if (!room.success) return c.json({ error: "bad-room-name", message: room.error.issues[0]?.message }, 400);
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return c.json({ error: "upgrade-required", message: "connect with a WebSocket" }, 426);
+  }
+  const stub = c.env.ROOMS.get(c.env.ROOMS.idFromName(room.data));
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("x-room-name", room.data);
+  return stub.fetch(new Request(c.req.raw, { headers }));
+});
+
+/** Reads a signed node → worker request: verifies the fleet signature, then the body against `schema`. */
+async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.infer<S> | Response> {
+  const text = await c.req.text();
+  if (text.length > MAX_CONTROL_BYTES) return c.json({ error: "payload-too-large", message: "body too large" }, 413);
+  const verdict = await verifyRequest(c.env.FLEET_SECRET, c.req.header(SIGNATURE_HEADER), "POST", new URL(c.req.url).pathname, text, Date.now());
+  if (!verdict.ok) return c.json({ error: "unauthorized", message: verdict.reason }, 401);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return c.json({ error: "bad-request", message: "body is not JSON" }, 400);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return c.json({ error: "bad-request", message: parsed.error.issues[0]?.message ?? "invalid" }, 400);
+  return parsed.data;
+}
+
+app.post("/nodes/register", async (c) => {
+  const body = await signedBody(c, NodeRegistration);
+  if (body instanceof Response) return body;
+  const { known } = await registry(c.env).register(body, Date.now());
+  return c.json({ ok: true, known } satisfies NodeAck);
+});
+
+app.post("/nodes/heartbeat", async (c) => {
+  const body = await signedBody(c, NodeHeartbeat);
+  if (body instanceof Response) return body;
+  const { known } = await registry(c.env).heartbeat(body, Date.now());
+  return c.json({ ok: true, known } satisfies NodeAck);
+});
+
+// The browser app: `/` and `/<room>` are the same page; the room comes from the path.
+app.get("/:room?", async (c) => {
+  const room = c.req.param("room");
+  if (room !== undefined && !RoomName.safeParse(room).success) return c.env.ASSETS.fetch(c.req.raw);
+  return c.env.ASSETS.fetch(new Request(new URL("/", c.req.url)));
+});
+
+app.all("*", (c) => c.env.ASSETS.fetch(c.req.raw));
+
+export default app;

@@ -1,0 +1,299 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  assertNever,
+  CloseCode,
+  parseClientMessage,
+  PublishResponse,
+  RemoveParticipantResponse,
+  serverMessage,
+  SubscriberAnswerResponse,
+  SubscriberOfferResponse,
+  type ClientMessage,
+  type ErrorCode,
+  type ParticipantInfo,
+  type ServerMessageBody,
+  type SubscriberOffer,
+  type TrackKind,
+} from "@sfu/shared";
+import { z } from "zod";
+import { registry, type Env } from "./env.ts";
+import { NodeCallError, NodeClient } from "./node-client.ts";
+import type { PlacedNode } from "./registry-do.ts";
+
+interface RoomRecord {
+  name: string;
+  node: PlacedNode | null;
+}
+
+interface ParticipantRecord extends ParticipantInfo {
+  joinedAt: number;
+}
+
+/** Per-WebSocket state, kept with `serializeAttachment` so it survives hibernation. */
+interface Attachment {
+  participantId: string | null;
+}
+
+class RoomError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ROOM_KEY = "room";
+const participantKey = (id: string) => `p:${id}`;
+const EmptyReply = z.object({}).passthrough();
+
+/**
+ * One room: its participants and their tracks, the media node hosting it, and the signaling between
+ * each browser and that node. Browser WebSockets use the hibernation API; state lives in storage.
+ */
+export class RoomDO extends DurableObject<Env> {
+  private room: RoomRecord | null = null;
+  private participants = new Map<string, ParticipantRecord>();
+  /** Serialises operations that talk to the media node, so each sees the room as the previous left it. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.room = (await ctx.storage.get<RoomRecord>(ROOM_KEY)) ?? null;
+      const stored = await ctx.storage.list<ParticipantRecord>({ prefix: "p:" });
+      // A participant whose socket did not survive a restart is gone; drop it so the roster stays true.
+      const live = new Set(ctx.getWebSockets().map((ws) => this.attachment(ws).participantId));
+      for (const [key, p] of stored) {
+        if (live.has(p.id)) this.participants.set(p.id, p);
+        else await ctx.storage.delete(key);
+      }
+    });
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: "expected a WebSocket upgrade" }, { status: 426 });
+    }
+    const name = request.headers.get("x-room-name");
+    if (!name) return Response.json({ error: "missing room name" }, { status: 400 });
+    if (!this.room) {
+      this.room = { name, node: null };
+      await this.ctx.storage.put(ROOM_KEY, this.room);
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ participantId: null } satisfies Attachment);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const parsed = parseClientMessage(raw);
+    if (!parsed.ok) {
+      this.send(ws, { type: "error", code: parsed.code, message: parsed.message, inReplyTo: parsed.inReplyTo });
+      if (parsed.code === "unsupported-version") ws.close(CloseCode.unsupportedVersion, "unsupported protocol version");
+      return;
+    }
+    const msg = parsed.value;
+    await this.serialised(async () => {
+      try {
+        await this.handle(ws, msg);
+      } catch (err) {
+        const [code, message] = err instanceof RoomError
+          ? [err.code, err.message]
+          : err instanceof NodeCallError
+            ? (["media-node-error", err.message] as const)
+            : (["internal", "internal error"] as const);
+        if (!(err instanceof RoomError) && !(err instanceof NodeCallError)) console.error("room error", err);
+        this.send(ws, { type: "error", code, message, inReplyTo: msg.type });
+      }
+    });
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.serialised(() => this.leave(ws));
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.serialised(() => this.leave(ws));
+  }
+
+  private async handle(ws: WebSocket, msg: ClientMessage): Promise<void> {
+    switch (msg.type) {
+      case "join":
+        return this.join(ws, msg.name);
+      case "publish":
+        return this.publish(ws, msg.sdp);
+      case "subscriber-answer":
+        return this.subscriberAnswer(ws, msg.sdp);
+      case "ice-candidate": {
+        const p = this.requireParticipant(ws);
+        await this.nodeClient().call("POST", this.participantPath(p.id, "candidate"), { target: msg.target, candidate: msg.candidate }, EmptyReply);
+        return;
+      }
+      case "set-muted":
+        return this.setMuted(ws, msg.kind, msg.muted);
+      case "leave":
+        await this.leave(ws);
+        ws.close(CloseCode.normal, "left");
+        return;
+      default:
+        return assertNever(msg);
+    }
+  }
+
+  private async join(ws: WebSocket, name: string): Promise<void> {
+    if (this.attachment(ws).participantId) throw new RoomError("already-joined", "this connection has already joined");
+    await this.ensureNode();
+    const participant: ParticipantRecord = { id: crypto.randomUUID(), name, tracks: [], joinedAt: Date.now() };
+    this.participants.set(participant.id, participant);
+    await this.ctx.storage.put(participantKey(participant.id), participant);
+    ws.serializeAttachment({ participantId: participant.id } satisfies Attachment);
+    this.send(ws, {
+      type: "joined",
+      room: this.room!.name,
+      participantId: participant.id,
+      participants: [...this.participants.values()].map(info),
+    });
+    this.broadcast({ type: "participant-joined", participant: info(participant) }, participant.id);
+    await this.offerSubscriptions([participant.id]);
+  }
+
+  private async publish(ws: WebSocket, sdp: string): Promise<void> {
+    const p = this.requireParticipant(ws);
+    const answer = await this.nodeClient().call("POST", this.participantPath(p.id, "publish"), { sdp }, PublishResponse);
+    if (!this.participants.has(p.id)) return;
+    const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
+    p.tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? false }));
+    await this.ctx.storage.put(participantKey(p.id), p);
+    this.send(ws, { type: "publish-answer", sdp: answer.sdp });
+    this.broadcast({ type: "participant-updated", participant: info(p) });
+    await this.offerSubscriptions(this.otherIds(p.id));
+  }
+
+  private async subscriberAnswer(ws: WebSocket, sdp: string): Promise<void> {
+    const p = this.requireParticipant(ws);
+    const reply = await this.nodeClient().call("POST", this.participantPath(p.id, "subscriber/answer"), { sdp }, SubscriberAnswerResponse);
+    if (reply.next) this.sendOffer(ws, reply.next);
+  }
+
+  private async setMuted(ws: WebSocket, kind: TrackKind, muted: boolean): Promise<void> {
+    const p = this.requireParticipant(ws);
+    p.tracks = p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t));
+    await this.ctx.storage.put(participantKey(p.id), p);
+    this.broadcast({ type: "participant-updated", participant: info(p) });
+  }
+
+  private async leave(ws: WebSocket): Promise<void> {
+    const id = this.attachment(ws).participantId;
+    if (!id) return;
+    ws.serializeAttachment({ participantId: null } satisfies Attachment);
+    if (!this.participants.delete(id)) return;
+    await this.ctx.storage.delete(participantKey(id));
+    this.broadcast({ type: "participant-left", participantId: id });
+    const node = this.room?.node;
+    if (!node) return;
+    try {
+      await this.nodeClient().call("DELETE", this.participantPath(id), undefined, RemoveParticipantResponse);
+    } catch (err) {
+      console.warn("media node did not confirm removal", id, (err as Error).message);
+    }
+    if (this.participants.size === 0) {
+      // An empty room is placed afresh on its next join, on whichever node is best then.
+      this.room = { ...this.room!, node: null };
+      await this.ctx.storage.put(ROOM_KEY, this.room);
+    } else {
+      await this.offerSubscriptions([...this.participants.keys()]);
+    }
+  }
+
+  /** Asks the node for a fresh subscriber offer for each participant and sends those that changed. */
+  private async offerSubscriptions(ids: string[]): Promise<void> {
+    const sockets = this.socketsByParticipant();
+    await Promise.all(
+      ids.map(async (id) => {
+        const ws = sockets.get(id);
+        if (!ws) return;
+        try {
+          const reply = await this.nodeClient().call("POST", this.participantPath(id, "subscriber/offer"), {}, SubscriberOfferResponse);
+          if (reply.status === "offer") this.sendOffer(ws, reply);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : "subscription failed";
+          this.send(ws, { type: "error", code: "media-node-error", message });
+        }
+      }),
+    );
+  }
+
+  private sendOffer(ws: WebSocket, offer: SubscriberOffer): void {
+    this.send(ws, { type: "subscriber-offer", sdp: offer.sdp, tracks: offer.tracks });
+  }
+
+  private async ensureNode(): Promise<PlacedNode> {
+    const room = this.room!;
+    if (room.node) return room.node;
+    const node = await registry(this.env).place(Date.now());
+    if (!node) throw new RoomError("no-media-node", "no media node is available; try again shortly");
+    this.room = { ...room, node };
+    await this.ctx.storage.put(ROOM_KEY, this.room);
+    return node;
+  }
+
+  private nodeClient(): NodeClient {
+    const node = this.room?.node;
+    if (!node) throw new RoomError("no-media-node", "the room has no media node");
+    return new NodeClient(node.url, this.env.FLEET_SECRET);
+  }
+
+  private participantPath(id: string, action?: string): string {
+    const base = `/rooms/${encodeURIComponent(this.room!.name)}/participants/${id}`;
+    return action ? `${base}/${action}` : base;
+  }
+
+  private requireParticipant(ws: WebSocket): ParticipantRecord {
+    const id = this.attachment(ws).participantId;
+    const p = id ? this.participants.get(id) : undefined;
+    if (!p) throw new RoomError("not-joined", "send a join message first");
+    return p;
+  }
+
+  private otherIds(id: string): string[] {
+    return [...this.participants.keys()].filter((other) => other !== id);
+  }
+
+  private attachment(ws: WebSocket): Attachment {
+    return (ws.deserializeAttachment() as Attachment | null) ?? { participantId: null };
+  }
+
+  private socketsByParticipant(): Map<string, WebSocket> {
+    const map = new Map<string, WebSocket>();
+    for (const ws of this.ctx.getWebSockets()) {
+      const id = this.attachment(ws).participantId;
+      if (id) map.set(id, ws);
+    }
+    return map;
+  }
+
+  private send(ws: WebSocket, body: ServerMessageBody): void {
+    try {
+      ws.send(JSON.stringify(serverMessage(body)));
+    } catch {
+      // The socket closed under us; its close handler cleans up.
+    }
+  }
+
+  private broadcast(body: ServerMessageBody, exceptId?: string): void {
+    for (const [id, ws] of this.socketsByParticipant()) if (id !== exceptId) this.send(ws, body);
+  }
+
+  private serialised<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(op, op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function info(p: ParticipantRecord): ParticipantInfo {
+  return { id: p.id, name: p.name, tracks: p.tracks };
+}
