@@ -1,0 +1,75 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSystem, type RunningSystem } from "../../scripts/system.ts";
+import { launchChromium } from "../support/browser.ts";
+
+interface RemoteStats {
+  name: string;
+  video?: { framesDecoded: number; frameWidth: number; frameHeight: number };
+  audio?: { packetsReceived: number; totalSamplesReceived: number };
+}
+
+let system: RunningSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  system = await startSystem({ workerPort: 18788, inspectorPort: 19230, controlPortBase: 17200, rtcPortBase: 43000 });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { remoteStats(): Promise<Record<string, RemoteStats>> } }).__sfu.remoteStats());
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}`);
+}
+
+describe("three Chromium participants in one room", () => {
+  it("each decodes video and audio from both others, and sees a leaver's tile go", async () => {
+    const room = `e2e-${Date.now()}`;
+    const names = ["Ada", "Grace", "Linus"];
+    const pages: Page[] = [];
+    for (const name of names) {
+      const page = await (await browser.newContext()).newPage();
+      page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
+      await page.goto(`${system.url}/${room}?name=${name}`);
+      pages.push(page);
+    }
+
+    for (const [i, page] of pages.entries()) {
+      const others = names.filter((_, j) => j !== i).sort();
+      const first = await until(`${names[i]} decodes both others`, () => remoteStats(page), (s) => {
+        const entries = Object.values(s);
+        return entries.length === 2 && entries.every((e) => (e.video?.framesDecoded ?? 0) > 0 && (e.video?.frameWidth ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
+      });
+      expect(Object.values(first).map((e) => e.name).sort()).toEqual(others);
+      // Frames keep coming: decoding is live, not a single keyframe.
+      await until(`${names[i]} keeps decoding`, () => remoteStats(page), (s) =>
+        Object.entries(s).every(([id, e]) => (e.video?.framesDecoded ?? 0) > (first[id]!.video!.framesDecoded + 10) && (e.audio?.packetsReceived ?? 0) > first[id]!.audio!.packetsReceived));
+      const frameMs = await page.evaluate(() => (window as unknown as { __sfu: { firstFrameMs(): number | null } }).__sfu.firstFrameMs());
+      console.log(`[metric] ${names[i]}: page load → first remote frame ${frameMs?.toFixed(0)} ms`);
+    }
+    const tiles = (page: Page) => page.locator(".tile").count();
+    expect(await tiles(pages[0]!)).toBe(3);
+
+    await pages[2]!.getByRole("button", { name: "Leave" }).click();
+    for (const page of pages.slice(0, 2)) {
+      await until("leaver's tile disappears", () => tiles(page), (n) => n === 2, 10_000);
+      await expect.poll(() => page.locator(".tile .name").allTextContents()).not.toContain("Linus");
+    }
+    // The two who stayed still decode each other.
+    const stayed = await remoteStats(pages[0]!);
+    expect(Object.values(stayed).map((e) => e.name)).toEqual(["Grace"]);
+  });
+});

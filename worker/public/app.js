@@ -1,0 +1,400 @@
+// @ts-check
+// The browser app: join a room, publish camera + mic, show everyone else. Speaks protocol v1 of shared/src/room-protocol.ts.
+const V = 1;
+const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
+
+const grid = $("#grid");
+const conn = $("#conn");
+const notice = $("#notice");
+const lobby = /** @type {HTMLFormElement} */ ($("#lobby"));
+const controls = $("#controls");
+const micButton = $("#mic");
+const camButton = $("#cam");
+
+/** @typedef {{ id: string, kind: "audio"|"video", muted: boolean }} TrackInfo */
+/** @typedef {{ id: string, name: string, tracks: TrackInfo[] }} ParticipantInfo */
+/** @typedef {{ mid: string, trackId: string, participantId: string, kind: "audio"|"video" }} SubscribedTrack */
+
+/** One visit to a room: the signaling socket, the two PeerConnections and the tiles. */
+class Session {
+  /** @param {string} room @param {string} name */
+  constructor(room, name) {
+    this.room = room;
+    this.name = name;
+    this.selfId = "";
+    /** @type {Map<string, ParticipantInfo>} */
+    this.participants = new Map();
+    /** @type {Map<string, Tile>} */
+    this.tiles = new Map();
+    /** @type {Map<string, SubscribedTrack>} mid → remote track */
+    this.subscribed = new Map();
+    /** @type {MediaStream | null} */
+    this.local = null;
+    /** @type {RTCPeerConnection | null} */
+    this.publisher = null;
+    /** @type {RTCPeerConnection | null} */
+    this.subscriber = null;
+    /** @type {Record<string, RTCRtpSender>} */
+    this.senders = {};
+    this.muted = { audio: false, video: false };
+    this.left = false;
+    this.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws`);
+    this.ws.onopen = () => this.send({ type: "join", name });
+    this.ws.onmessage = (e) => this.onMessage(JSON.parse(e.data)).catch((err) => this.fail(err));
+    this.ws.onclose = (e) => {
+      if (!this.left) this.setState("closed", `disconnected (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
+    };
+    this.setState("connecting", "connecting…");
+    this.statsTimer = setInterval(() => this.updateStats().catch(() => {}), 1000);
+  }
+
+  /** @param {Record<string, unknown>} body */
+  send(body) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ v: V, ...body }));
+  }
+
+  /** @param {any} msg */
+  async onMessage(msg) {
+    switch (msg.type) {
+      case "joined":
+        this.selfId = msg.participantId;
+        for (const p of msg.participants) this.upsert(p);
+        this.setState("connected", "connected");
+        controls.hidden = false;
+        await this.publish();
+        return;
+      case "participant-joined":
+      case "participant-updated":
+        this.upsert(msg.participant);
+        return;
+      case "participant-left":
+        this.participants.delete(msg.participantId);
+        this.tiles.get(msg.participantId)?.remove();
+        this.tiles.delete(msg.participantId);
+        return;
+      case "publish-answer":
+        await this.publisher?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        return;
+      case "subscriber-offer":
+        await this.answerSubscriber(msg.sdp, msg.tracks);
+        return;
+      case "error":
+        showNotice(`${msg.code}: ${msg.message}`);
+        if (msg.code === "no-media-node") this.setState("failed", "no media server available");
+        return;
+    }
+  }
+
+  /** @param {ParticipantInfo} p */
+  upsert(p) {
+    this.participants.set(p.id, p);
+    let tile = this.tiles.get(p.id);
+    if (!tile) {
+      tile = new Tile(p, p.id === this.selfId);
+      this.tiles.set(p.id, tile);
+      if (tile.local && this.local) tile.setStream(this.local);
+    }
+    tile.update(p);
+  }
+
+  async publish() {
+    this.local = await getLocalMedia();
+    const selfTile = this.tiles.get(this.selfId);
+    if (this.local) selfTile?.setStream(this.local);
+    if (!this.local || this.local.getTracks().length === 0) {
+      showNotice("No camera or microphone: you are receive-only.");
+      micButton.hidden = camButton.hidden = true;
+      return;
+    }
+    micButton.hidden = this.local.getAudioTracks().length === 0;
+    camButton.hidden = this.local.getVideoTracks().length === 0;
+    const pc = (this.publisher = this.newPeer("publisher"));
+    for (const track of this.local.getTracks()) {
+      this.senders[track.kind] = pc.addTransceiver(track, { direction: "sendonly", streams: [this.local] }).sender;
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    this.send({ type: "publish", sdp: pc.localDescription?.sdp });
+  }
+
+  /** @param {string} sdp @param {SubscribedTrack[]} tracks */
+  async answerSubscriber(sdp, tracks) {
+    for (const t of tracks) this.subscribed.set(t.mid, t);
+    if (!this.subscriber) {
+      const pc = (this.subscriber = this.newPeer("subscriber"));
+      pc.ontrack = (e) => {
+        const info = e.transceiver.mid ? this.subscribed.get(e.transceiver.mid) : undefined;
+        if (info) this.tiles.get(info.participantId)?.addTrack(e.track, info.mid);
+      };
+    }
+    await this.subscriber.setRemoteDescription({ type: "offer", sdp });
+    await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+    this.send({ type: "subscriber-answer", sdp: this.subscriber.localDescription?.sdp });
+    // Tracks no longer offered (their publisher left or unpublished) leave their tiles.
+    const live = new Set(tracks.map((t) => t.mid));
+    for (const [mid, t] of this.subscribed) {
+      if (live.has(mid)) continue;
+      this.subscribed.delete(mid);
+      this.tiles.get(t.participantId)?.removeTrack(mid);
+    }
+  }
+
+  /** @param {"publisher"|"subscriber"} role */
+  newPeer(role) {
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate) {
+        this.send({ type: "ice-candidate", target: role, candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } });
+      }
+    };
+    pc.onconnectionstatechange = () => this.renderConnection();
+    return pc;
+  }
+
+  renderConnection() {
+    const states = [this.publisher, this.subscriber].filter(Boolean).map((pc) => /** @type {RTCPeerConnection} */ (pc).connectionState);
+    if (states.includes("failed")) this.setState("failed", "media connection failed");
+    else if (states.some((s) => s === "disconnected")) this.setState("reconnecting", "media interrupted…");
+    else if (states.length && states.every((s) => s === "connected")) this.setState("connected", "connected");
+    else if (this.ws.readyState === WebSocket.OPEN) this.setState("connecting", "connecting media…");
+  }
+
+  /** @param {string} state @param {string} label */
+  setState(state, label) {
+    conn.dataset.state = state;
+    conn.textContent = label;
+  }
+
+  /** @param {"audio"|"video"} kind */
+  async toggle(kind) {
+    const sender = this.senders[kind];
+    const track = this.local?.getTracks().find((t) => t.kind === kind);
+    if (!sender || !track) return;
+    this.muted[kind] = !this.muted[kind];
+    // Replacing the track with null stops sending packets entirely, unlike `enabled = false`.
+    await sender.replaceTrack(this.muted[kind] ? null : track);
+    track.enabled = !this.muted[kind];
+    const button = kind === "audio" ? micButton : camButton;
+    button.setAttribute("aria-pressed", String(this.muted[kind]));
+    button.textContent = kind === "audio" ? (this.muted[kind] ? "Unmute mic" : "Mute mic") : this.muted[kind] ? "Start camera" : "Stop camera";
+    this.send({ type: "set-muted", kind, muted: this.muted[kind] });
+  }
+
+  leave() {
+    this.left = true;
+    this.send({ type: "leave" });
+    this.close();
+    this.setState("idle", "left the room");
+  }
+
+  close() {
+    clearInterval(this.statsTimer);
+    this.ws.close();
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.local?.getTracks().forEach((t) => t.stop());
+    for (const tile of this.tiles.values()) tile.remove();
+    this.tiles.clear();
+    controls.hidden = true;
+  }
+
+  /** @param {unknown} err */
+  fail(err) {
+    console.error(err);
+    showNotice(String(err instanceof Error ? err.message : err));
+  }
+
+  /** Per remote participant: decoded video and received audio, from getStats(). */
+  async remoteStats() {
+    /** @type {Record<string, { name: string, video?: any, audio?: any }>} */
+    const out = {};
+    for (const [id, p] of this.participants) if (id !== this.selfId) out[id] = { name: p.name };
+    if (!this.subscriber) return out;
+    const report = await this.subscriber.getStats();
+    /** @type {any} */
+    let pair = null;
+    report.forEach((s) => {
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
+    });
+    report.forEach((s) => {
+      if (s.type !== "inbound-rtp" || !s.mid) return;
+      const info = this.subscribed.get(s.mid);
+      const entry = info && out[info.participantId];
+      if (!entry) return;
+      const common = { packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, bytesReceived: s.bytesReceived, rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null, at: s.timestamp };
+      if (s.kind === "video") entry.video = { ...common, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0 };
+      else entry.audio = { ...common, totalSamplesReceived: s.totalSamplesReceived ?? 0, audioLevel: s.audioLevel ?? 0 };
+    });
+    return out;
+  }
+
+  async updateStats() {
+    const stats = await this.remoteStats();
+    for (const [id, s] of Object.entries(stats)) {
+      this.tiles.get(id)?.showStats(s);
+    }
+  }
+}
+
+/** A participant's tile: video (with the audio), name, mute flags and live stats. */
+class Tile {
+  /** @param {ParticipantInfo} p @param {boolean} local */
+  constructor(p, local) {
+    this.local = local;
+    this.stream = new MediaStream();
+    /** @type {Map<string, MediaStreamTrack>} */
+    this.byMid = new Map();
+    /** @type {Record<string, { bytes: number, at: number }>} */
+    this.prev = {};
+    this.el = document.createElement("div");
+    this.el.className = `tile${local ? " local" : ""} no-video`;
+    this.el.dataset.participantId = p.id;
+    this.video = document.createElement("video");
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = local;
+    this.video.srcObject = this.stream;
+    this.nameEl = document.createElement("span");
+    this.nameEl.className = "name";
+    this.flags = document.createElement("div");
+    this.flags.className = "flags";
+    this.statsEl = document.createElement("div");
+    this.statsEl.className = "stats";
+    this.el.append(this.video, this.nameEl, this.flags, this.statsEl);
+    grid.append(this.el);
+  }
+
+  /** @param {ParticipantInfo} p */
+  update(p) {
+    this.nameEl.textContent = this.local ? `${p.name} (you)` : p.name;
+    this.el.dataset.initial = p.name.slice(0, 1).toUpperCase();
+    this.flags.replaceChildren(
+      ...p.tracks.filter((t) => t.muted).map((t) => Object.assign(document.createElement("span"), { textContent: t.kind === "audio" ? "mic off" : "camera off" })),
+    );
+    const videoMuted = p.tracks.some((t) => t.kind === "video" && t.muted);
+    const hasVideo = this.stream.getVideoTracks().length > 0;
+    this.el.classList.toggle("no-video", videoMuted || !hasVideo);
+  }
+
+  /** @param {MediaStream} stream */
+  setStream(stream) {
+    for (const t of stream.getTracks()) this.stream.addTrack(t);
+    this.el.classList.toggle("no-video", stream.getVideoTracks().length === 0);
+  }
+
+  /** @param {MediaStreamTrack} track @param {string} mid */
+  addTrack(track, mid) {
+    const old = this.byMid.get(mid);
+    if (old) this.stream.removeTrack(old);
+    this.byMid.set(mid, track);
+    this.stream.addTrack(track);
+    if (track.kind === "video") {
+      this.el.classList.remove("no-video");
+      // performance.now() counts from navigation start: this is page load → first remote frame shown.
+      this.video.requestVideoFrameCallback?.(() => (firstFrameMs ??= performance.now()));
+    }
+    this.video.play().catch(() => showNotice("Click anywhere to hear the others."));
+  }
+
+  /** @param {string} mid */
+  removeTrack(mid) {
+    const track = this.byMid.get(mid);
+    if (!track) return;
+    this.byMid.delete(mid);
+    this.stream.removeTrack(track);
+    if (this.stream.getVideoTracks().length === 0) this.el.classList.add("no-video");
+  }
+
+  /** @param {{ video?: any, audio?: any }} s */
+  showStats(s) {
+    const lines = [];
+    if (s.video) {
+      const kbps = this.rate("video", s.video.bytesReceived, s.video.at);
+      const loss = s.video.packetsReceived + s.video.packetsLost > 0 ? (100 * s.video.packetsLost) / (s.video.packetsReceived + s.video.packetsLost) : 0;
+      lines.push(`${s.video.frameWidth}×${s.video.frameHeight} ${Math.round(s.video.fps)}fps ${kbps}kbps`);
+      lines.push(`loss ${loss.toFixed(1)}%${s.video.rttMs != null ? ` rtt ${Math.round(s.video.rttMs)}ms` : ""}`);
+    }
+    if (s.audio) lines.push(`audio ${this.rate("audio", s.audio.bytesReceived, s.audio.at)}kbps`);
+    this.statsEl.textContent = lines.join("\n");
+  }
+
+  /** @param {string} key @param {number} bytes @param {number} at */
+  rate(key, bytes, at) {
+    const prev = this.prev[key];
+    this.prev[key] = { bytes, at };
+    return prev && at > prev.at ? Math.round(((bytes - prev.bytes) * 8) / (at - prev.at)) : 0;
+  }
+
+  remove() {
+    this.el.remove();
+  }
+}
+
+/** Camera and mic if possible, else whichever exists, else null (receive-only). */
+async function getLocalMedia() {
+  if (!navigator.mediaDevices?.getUserMedia) return null;
+  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+  for (const constraints of [{ audio: true, video }, { audio: false, video }, { audio: true, video: false }]) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch {
+      // try the next combination
+    }
+  }
+  return null;
+}
+
+/** @param {string} text */
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = false;
+}
+
+/** @type {Session | null} */
+let session = null;
+/** @type {number | null} */
+let firstFrameMs = null;
+
+/** @param {string} room @param {string} name */
+function join(room, name) {
+  lobby.hidden = true;
+  notice.hidden = true;
+  $("#room-label").textContent = `room ${room}`;
+  document.title = `${room} · Edge SFU`;
+  session = new Session(room, name);
+}
+
+micButton.onclick = () => void session?.toggle("audio");
+camButton.onclick = () => void session?.toggle("video");
+$("#leave").onclick = () => {
+  session?.leave();
+  session = null;
+  lobby.hidden = false;
+};
+document.addEventListener("click", () => document.querySelectorAll("video").forEach((v) => v.paused && v.play().catch(() => {})));
+lobby.onsubmit = (e) => {
+  e.preventDefault();
+  const data = new FormData(lobby);
+  const room = String(data.get("room"));
+  const name = String(data.get("name"));
+  history.pushState(null, "", `/${encodeURIComponent(room)}?name=${encodeURIComponent(name)}`);
+  join(room, name);
+};
+window.addEventListener("pagehide", () => session?.leave());
+
+// Test and debugging hook: live state and getStats() summaries.
+Object.assign(window, {
+  __sfu: {
+    state: () => ({ selfId: session?.selfId, participants: session ? [...session.participants.values()] : [], connection: conn.dataset.state }),
+    remoteStats: () => session?.remoteStats() ?? {},
+    firstFrameMs: () => firstFrameMs,
+  },
+});
+
+const roomFromPath = decodeURIComponent(location.pathname.slice(1));
+const nameFromQuery = new URLSearchParams(location.search).get("name");
+if (roomFromPath && nameFromQuery) join(roomFromPath, nameFromQuery);
+else {
+  lobby.hidden = false;
+  const roomInput = /** @type {HTMLInputElement} */ (lobby.elements.namedItem("room"));
+  if (roomFromPath) roomInput.value = roomFromPath;
+}
