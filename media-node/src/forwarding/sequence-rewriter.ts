@@ -33,9 +33,12 @@ export class SequenceRewriter {
   private source: number | undefined;
   private seqOffset = 0;
   private tsOffset = 0;
-  /** First input sequence number of the current source: anything older is from before the switch. */
-  private switchSeq = 0;
   private highestInSeq = 0;
+  /**
+   * How far the highest input sequence number is past the current source's first one, unwrapped (it
+   * keeps growing across 16-bit wraps): a packet that lands below zero is from before the switch.
+   */
+  private highestSinceSwitch = 0;
   private lastOut: { sequenceNumber: number; timestamp: number; at: number } | undefined;
 
   constructor(
@@ -47,16 +50,17 @@ export class SequenceRewriter {
   /** Rewrites one packet's position, or returns undefined when it must be dropped. */
   rewrite(pkt: RtpPosition, now: number): RewrittenPosition | undefined {
     if (pkt.ssrc !== this.source) this.switchTo(pkt, now);
-    const sinceSwitch = seqDelta(this.switchSeq, pkt.sequenceNumber);
-    if (sinceSwitch < 0) return undefined;
+    const delta = seqDelta(this.highestInSeq, pkt.sequenceNumber);
+    if (this.highestSinceSwitch + delta < 0) return undefined;
     const out = {
       sequenceNumber: mod(pkt.sequenceNumber + this.seqOffset, SEQ_MOD),
       timestamp: mod(pkt.timestamp + this.tsOffset, TS_MOD),
     };
-    if (seqDelta(this.highestInSeq, pkt.sequenceNumber) > 0) {
+    if (delta > 0) {
       this.highestInSeq = pkt.sequenceNumber;
+      this.highestSinceSwitch += delta;
       this.lastOut = { ...out, at: now };
-    } else if (this.lastOut && pkt.sequenceNumber === this.highestInSeq) {
+    } else if (this.lastOut && delta === 0) {
       this.lastOut.at = now;
     }
     return out;
@@ -70,8 +74,8 @@ export class SequenceRewriter {
     this.source = pkt.ssrc;
     this.seqOffset = seq - pkt.sequenceNumber;
     this.tsOffset = ts - pkt.timestamp;
-    this.switchSeq = pkt.sequenceNumber;
     this.highestInSeq = pkt.sequenceNumber;
+    this.highestSinceSwitch = 0;
     this.lastOut = { sequenceNumber: seq, timestamp: ts, at: now };
   }
 }
