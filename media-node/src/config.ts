@@ -24,7 +24,11 @@ export const ConfigSchema = z
     HEARTBEAT_MS: z.coerce.number().int().min(500).max(60_000).default(5000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
-  .refine((c) => c.RTC_MIN_PORT <= c.RTC_MAX_PORT, { message: "RTC_MIN_PORT must not exceed RTC_MAX_PORT", path: ["RTC_MIN_PORT"] });
+  .refine((c) => c.RTC_MIN_PORT <= c.RTC_MAX_PORT, { message: "RTC_MIN_PORT must not exceed RTC_MAX_PORT", path: ["RTC_MIN_PORT"] })
+  .refine((c) => c.PUBLIC_URL !== undefined || c.CONTROL_HOST !== "0.0.0.0", {
+    message: "set PUBLIC_URL to the address the worker reaches this node at when CONTROL_HOST is 0.0.0.0",
+    path: ["PUBLIC_URL"],
+  });
 
 export type Config = z.infer<typeof ConfigSchema> & { PUBLIC_URL: string };
 
