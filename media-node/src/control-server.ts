@@ -114,20 +114,20 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Reads the body; one over the limit is drained without being kept and refused with 413. */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_CONTROL_BYTES) {
-        reject(new HttpError(413, "payload-too-large", `body exceeds ${MAX_CONTROL_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_CONTROL_BYTES) chunks.push(chunk);
+      else if (size > 16 * MAX_CONTROL_BYTES) req.destroy();
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => {
+      if (size > MAX_CONTROL_BYTES) reject(new HttpError(413, "payload-too-large", `body exceeds ${MAX_CONTROL_BYTES} bytes`));
+      else resolve(Buffer.concat(chunks).toString("utf8"));
+    });
     req.on("error", reject);
   });
 }

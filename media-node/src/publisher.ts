@@ -2,7 +2,7 @@ import type { MediaStreamTrack, RTCPeerConnection } from "werift";
 import type { IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
-import { createPeerConnection, isUsableRemoteCandidate, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, createPeerConnection, isUsableRemoteCandidate, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 
@@ -24,6 +24,7 @@ export class Publisher {
 
   /** Answers the browser's publish offer (first or renegotiated) and returns the tracks it carries. */
   async negotiate(sdp: string): Promise<{ answer: PublishResponse; added: Track[]; removed: Track[] }> {
+    assertWebRtcSdp(sdp, "publish offer");
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     const seen = new Set<string>();
     const added: Track[] = [];

@@ -2,7 +2,7 @@ import { RTCRtpCodecParameters, type RTCPeerConnection } from "werift";
 import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { Downstream, type Track } from "./track.ts";
-import { createPeerConnection, isUsableRemoteCandidate, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, createPeerConnection, isUsableRemoteCandidate, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 /** An offer unanswered for this long is abandoned, so a lost answer cannot wedge the subscriber. */
@@ -47,6 +47,7 @@ export class Subscriber {
   async answer(sdp: string, tracks: readonly Track[], now: number): Promise<SubscriberAnswerResponse> {
     if (this.offeredAt === undefined) throw new NegotiationError("no subscriber offer is outstanding");
     try {
+      assertWebRtcSdp(sdp, "subscriber answer");
       await this.pc.setRemoteDescription({ type: "answer", sdp });
     } catch (err) {
       throw new NegotiationError(`subscriber answer rejected: ${(err as Error).message}`);

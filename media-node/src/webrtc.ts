@@ -85,3 +85,17 @@ export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: numbe
 export function isUsableRemoteCandidate(candidate: string): boolean {
   return candidate.length > 0 && !/\s[0-9a-f-]+\.local\s/i.test(candidate);
 }
+
+/**
+ * werift accepts almost any text as SDP and fails later in odd ways; refuse what cannot be a
+ * WebRTC session description up front, with a message that says why.
+ */
+export function assertWebRtcSdp(sdp: string, what: string): void {
+  const missing = [
+    [/^v=0\r?$/m, "v=0"],
+    [/^m=(audio|video|application) /m, "an m= line"],
+    [/^a=ice-ufrag:/m, "a=ice-ufrag"],
+    [/^a=fingerprint:/m, "a=fingerprint"],
+  ].filter(([re]) => !(re as RegExp).test(sdp)).map(([, name]) => name);
+  if (missing.length) throw new Error(`${what} is not a WebRTC session description (missing ${missing.join(", ")})`);
+}

@@ -116,9 +116,12 @@ export function clientMessage(body: ClientMessageBody): ClientMessage {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; inReplyTo?: string };
 
+const utf8 = new TextEncoder();
+
 /** Parses one raw signaling frame from a browser; never throws. */
 export function parseClientMessage(raw: string | ArrayBuffer): ParseResult<ClientMessage> {
-  const size = typeof raw === "string" ? raw.length : raw.byteLength;
+  // The limit is in UTF-8 bytes as sent on the wire; `string.length` counts UTF-16 units (up to 3x fewer).
+  const size = typeof raw === "string" ? utf8.encode(raw).byteLength : raw.byteLength;
   if (size > MAX_SIGNAL_BYTES) {
     return { ok: false, code: "message-too-large", message: `message of ${size} bytes exceeds ${MAX_SIGNAL_BYTES}` };
   }
