@@ -42,7 +42,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const tempState = opts.persistTo ? undefined : mkdtempSync(join(tmpdir(), "sfu-state-"));
   const children: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(children.map(terminate));
+    await Promise.all(children.map((c) => terminate(c)));
     if (tempState) rmSync(tempState, { recursive: true, force: true });
   };
   try {

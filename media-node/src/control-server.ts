@@ -31,6 +31,8 @@ const EmptyBody = z.object({}).strict();
 /** The node's control API: signed calls from the worker that drive each participant's PeerConnections. */
 export function createControlServer(node: MediaNode, secret: string, nodeId: string): Server {
   return createServer((req, res) => {
+    const started = performance.now();
+    res.once("finish", () => log("debug", "control call", { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }));
     handle(req, res).catch((err) => {
       const e = err instanceof HttpError ? err : new HttpError(500, "internal", "internal error");
       if (!(err instanceof HttpError)) log("error", "control call failed", { error: String(err), stack: (err as Error).stack });

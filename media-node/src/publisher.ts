@@ -1,8 +1,8 @@
 import type { MediaStreamTrack, RTCPeerConnection } from "werift";
-import type { IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
+import { isForwardableCandidate, type IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
-import { assertWebRtcSdp, createPeerConnection, isUsableRemoteCandidate, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, createPeerConnection, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 
@@ -65,7 +65,7 @@ export class Publisher {
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
-    if (!isUsableRemoteCandidate(candidate.candidate)) return;
+    if (!isForwardableCandidate(candidate.candidate)) return;
     await this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? undefined, sdpMLineIndex: candidate.sdpMLineIndex ?? undefined });
   }
 

@@ -1,8 +1,8 @@
 import { RTCRtpCodecParameters, type RTCPeerConnection } from "werift";
-import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
+import { isForwardableCandidate, type IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { Downstream, type Track } from "./track.ts";
-import { assertWebRtcSdp, createPeerConnection, isUsableRemoteCandidate, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, createPeerConnection, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 /** An offer unanswered for this long is abandoned, so a lost answer cannot wedge the subscriber. */
@@ -59,7 +59,7 @@ export class Subscriber {
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
-    if (!isUsableRemoteCandidate(candidate.candidate)) return;
+    if (!isForwardableCandidate(candidate.candidate)) return;
     await this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? undefined, sdpMLineIndex: candidate.sdpMLineIndex ?? undefined });
   }
 

@@ -81,11 +81,6 @@ export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: numbe
   });
 }
 
-/** Browsers may trickle mDNS (.local) host candidates, which the node cannot resolve; their checks arrive as peer-reflexive anyway. */
-export function isUsableRemoteCandidate(candidate: string): boolean {
-  return candidate.length > 0 && !/\s[0-9a-f-]+\.local\s/i.test(candidate);
-}
-
 /**
  * werift accepts almost any text as SDP and fails later in odd ways; refuse what cannot be a
  * WebRTC session description up front, with a message that says why.

@@ -152,6 +152,16 @@ export function parseClientMessage(raw: string | ArrayBuffer): ParseResult<Clien
   return { ok: true, value: parsed.data };
 }
 
+/**
+ * Whether a browser's ICE candidate is worth sending to the media node: not empty, UDP (the node has
+ * no ICE-TCP), and not an mDNS (.local) host, which the node cannot resolve (its connectivity checks
+ * reach the node anyway and are learned as peer-reflexive).
+ */
+export function isForwardableCandidate(candidate: string): boolean {
+  const parts = candidate.replace(/^a=/, "").split(" ");
+  return parts.length >= 8 && parts[2]?.toLowerCase() === "udp" && !parts[4]!.toLowerCase().endsWith(".local");
+}
+
 export function assertNever(value: never): never {
   throw new Error(`unhandled variant: ${JSON.stringify(value)}`);
 }

@@ -39,7 +39,10 @@ class Session {
     this.muted = { audio: false, video: false };
     this.left = false;
     this.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws`);
-    this.ws.onopen = () => this.send({ type: "join", name });
+    this.ws.onopen = () => {
+      mark("signaling open");
+      this.send({ type: "join", name });
+    };
     this.ws.onmessage = (e) => this.onMessage(JSON.parse(e.data)).catch((err) => this.fail(err));
     this.ws.onclose = (e) => {
       if (!this.left) this.setState("closed", `disconnected (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
@@ -57,6 +60,7 @@ class Session {
   async onMessage(msg) {
     switch (msg.type) {
       case "joined":
+        mark("joined");
         this.selfId = msg.participantId;
         for (const p of msg.participants) this.upsert(p);
         this.setState("connected", "connected");
@@ -73,9 +77,11 @@ class Session {
         this.tiles.delete(msg.participantId);
         return;
       case "publish-answer":
+        mark("publish answer");
         await this.publisher?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
         return;
       case "subscriber-offer":
+        mark("subscriber offer");
         await this.answerSubscriber(msg.sdp, msg.tracks);
         return;
       case "error":
@@ -99,6 +105,7 @@ class Session {
 
   async publish() {
     this.local = await getLocalMedia();
+    mark("local media");
     const selfTile = this.tiles.get(this.selfId);
     if (this.local) selfTile?.setStream(this.local);
     if (!this.local || this.local.getTracks().length === 0) {
@@ -146,7 +153,10 @@ class Session {
         this.send({ type: "ice-candidate", target: role, candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } });
       }
     };
-    pc.onconnectionstatechange = () => this.renderConnection();
+    pc.onconnectionstatechange = () => {
+      mark(`${role} ${pc.connectionState}`);
+      this.renderConnection();
+    };
     return pc;
   }
 
@@ -290,7 +300,10 @@ class Tile {
     if (track.kind === "video") {
       this.el.classList.remove("no-video");
       // performance.now() counts from navigation start: this is page load → first remote frame shown.
-      this.video.requestVideoFrameCallback?.(() => (firstFrameMs ??= performance.now()));
+      this.video.requestVideoFrameCallback?.(() => {
+        if (firstFrameMs === null) mark("first remote frame");
+        firstFrameMs ??= performance.now();
+      });
     }
     this.video.play().catch(() => showNotice("Click anywhere to hear the others."));
   }
@@ -353,6 +366,10 @@ function showNotice(text) {
 let session = null;
 /** @type {number | null} */
 let firstFrameMs = null;
+/** @type {Array<[string, number]>} page-load-relative milestones, for the stats hook */
+const timeline = [];
+/** @param {string} what */
+const mark = (what) => timeline.push([what, Math.round(performance.now())]);
 
 /** @param {string} room @param {string} name */
 function join(room, name) {
@@ -387,6 +404,7 @@ Object.assign(window, {
     state: () => ({ selfId: session?.selfId, participants: session ? [...session.participants.values()] : [], connection: conn.dataset.state }),
     remoteStats: () => session?.remoteStats() ?? {},
     firstFrameMs: () => firstFrameMs,
+    timeline: () => timeline,
   },
 });
 

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   assertNever,
   CloseCode,
+  isForwardableCandidate,
   parseClientMessage,
   PublishResponse,
   RemoveParticipantResponse,
@@ -10,6 +11,8 @@ import {
   SubscriberOfferResponse,
   type ClientMessage,
   type ErrorCode,
+  type IceCandidate,
+  type PcRole,
   type ParticipantInfo,
   type ServerMessageBody,
   type SubscriberOffer,
@@ -127,11 +130,8 @@ export class RoomDO extends DurableObject<Env> {
         return this.publish(ws, msg.sdp);
       case "subscriber-answer":
         return this.subscriberAnswer(ws, msg.sdp);
-      case "ice-candidate": {
-        const p = this.requireParticipant(ws);
-        await this.nodeClient().call("POST", this.participantPath(p.id, "candidate"), { target: msg.target, candidate: msg.candidate }, EmptyReply);
-        return;
-      }
+      case "ice-candidate":
+        return this.forwardCandidate(ws, msg.target, msg.candidate);
       case "set-muted":
         return this.setMuted(ws, msg.kind, msg.muted);
       case "leave":
@@ -176,6 +176,18 @@ export class RoomDO extends DurableObject<Env> {
     const p = this.requireParticipant(ws);
     const reply = await this.nodeClient().call("POST", this.participantPath(p.id, "subscriber/answer"), { sdp }, SubscriberAnswerResponse);
     if (reply.next) this.sendOffer(ws, reply.next);
+  }
+
+  /**
+   * Candidates go to the node without holding up the room's queue: they are many, order among them
+   * does not matter, and the offer they belong to has already been handled by the time they arrive.
+   */
+  private forwardCandidate(ws: WebSocket, target: PcRole, candidate: IceCandidate): void {
+    const p = this.requireParticipant(ws);
+    if (!isForwardableCandidate(candidate.candidate)) return;
+    this.nodeClient()
+      .call("POST", this.participantPath(p.id, "candidate"), { target, candidate }, EmptyReply)
+      .catch((err: Error) => this.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
   }
 
   private async setMuted(ws: WebSocket, kind: TrackKind, muted: boolean): Promise<void> {
