@@ -2,6 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
 import { launchChromium } from "../support/browser.ts";
+import { cpuShare } from "../support/proc-cpu.ts";
 
 interface RemoteStats {
   name: string;
@@ -60,6 +61,9 @@ describe("three Chromium participants in one room", () => {
       const frameMs = await page.evaluate(() => (window as unknown as { __sfu: { firstFrameMs(): number | null } }).__sfu.firstFrameMs());
       console.log(`[metric] ${names[i]}: page load → first remote frame ${frameMs?.toFixed(0)} ms`);
     }
+    // A measurement for the record, not an assertion: the media node's CPU while forwarding 3 × (A+V) to 6 downstreams.
+    const share = await cpuShare(system.nodes[0]!.pid!, 10_000);
+    console.log(`[metric] media node CPU with three participants: ${(share * 100).toFixed(1)} % of one core`);
     const tiles = (page: Page) => page.locator(".tile").count();
     expect(await tiles(pages[0]!)).toBe(3);
 
