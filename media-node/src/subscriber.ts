@@ -1,5 +1,6 @@
-import { RTCRtpCodecParameters, type RTCPeerConnection } from "werift";
+import { RTCRtpCodecParameters, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { isForwardableCandidate, type IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
+import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { Downstream, type Track } from "./track.ts";
 import { assertWebRtcSdp, createPeerConnection, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
@@ -10,6 +11,12 @@ const OFFER_STALE_MS = 15_000;
 
 export class NegotiationError extends Error {}
 
+interface Slot {
+  transceiver: RTCRtpTransceiver;
+  rewriter: SequenceRewriter;
+  downstream?: Downstream;
+}
+
 /**
  * The PeerConnection on which the node sends a participant everyone else's media. The node is the
  * offerer; one negotiation is in flight at a time, and a change during it is folded into the next.
@@ -17,6 +24,13 @@ export class NegotiationError extends Error {}
 export class Subscriber {
   readonly pc: RTCPeerConnection;
   private readonly downstreams = new Map<string, Downstream>();
+  /**
+   * Every m-line the node has offered, with its rewriter. An m-line whose track went away stays
+   * sendonly and silent and is reused for the next track of its kind: werift would mark an inactive
+   * m-line as rejected (port 0), which browsers refuse when it is the BUNDLE tag, and reuse keeps the
+   * SDP from growing with every join and leave.
+   */
+  private readonly slots: Slot[] = [];
   private offeredAt: number | undefined;
   private dirty = false;
 
@@ -76,15 +90,15 @@ export class Subscriber {
       const d = this.downstreams.get(id)!;
       this.downstreams.delete(id);
       d.close();
-      const transceiver = this.pc.getTransceivers().find((t) => t.sender === d.sender);
-      // The m-line stays, inactive: reusing it for another track would change its msid under the browser.
-      transceiver?.setDirection("inactive");
+      const slot = this.slots.find((s) => s.downstream === d);
+      if (slot) slot.downstream = undefined;
     }
     for (const id of plan.add) {
       const track = byId.get(id)!;
-      const transceiver = this.pc.addTransceiver(track.kind, { direction: "sendonly" });
-      transceiver.codecs = [new RTCRtpCodecParameters({ ...track.codec, mimeType: track.codec.mimeType, clockRate: track.codec.clockRate })];
-      const d = new Downstream(track, transceiver.sender);
+      const slot = this.freeSlot(track);
+      slot.transceiver.codecs = [new RTCRtpCodecParameters({ ...track.codec, mimeType: track.codec.mimeType, clockRate: track.codec.clockRate })];
+      const d = new Downstream(track, slot.transceiver.sender, slot.rewriter);
+      slot.downstream = d;
       this.downstreams.set(id, d);
       track.addDownstream(d);
       if (this.pc.connectionState === "connected") track.requestKeyframe(Date.now());
@@ -92,11 +106,21 @@ export class Subscriber {
     return plan.add.length > 0 || plan.remove.length > 0;
   }
 
+  private freeSlot(track: Track): Slot {
+    const free = this.slots.find((s) => !s.downstream && s.transceiver.kind === track.kind && s.rewriter.clockRate === track.codec.clockRate);
+    if (free) return free;
+    const slot: Slot = {
+      transceiver: this.pc.addTransceiver(track.kind, { direction: "sendonly" }),
+      rewriter: new SequenceRewriter(track.codec.clockRate),
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
   private mapping(): SubscribedTrack[] {
     const out: SubscribedTrack[] = [];
-    for (const [trackId, d] of this.downstreams) {
-      const transceiver = this.pc.getTransceivers().find((t) => t.sender === d.sender);
-      if (transceiver?.mid) out.push({ mid: transceiver.mid, trackId, participantId: d.track.publisherId, kind: d.track.kind });
+    for (const { transceiver, downstream: d } of this.slots) {
+      if (d && transceiver.mid) out.push({ mid: transceiver.mid, trackId: d.track.id, participantId: d.track.publisherId, kind: d.track.kind });
     }
     return out;
   }

@@ -1,21 +1,24 @@
 import { RtpHeader, RtpPacket, type RTCRtpCodecParameters, type RTCRtpReceiver, type RTCRtpSender } from "werift";
 import type { TrackKind } from "@sfu/shared";
 import { KeyframeThrottle } from "./forwarding/keyframe-throttle.ts";
-import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
+import type { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { log } from "./log.ts";
 
 const KEYFRAME_INTERVAL_MS = 500;
 
-/** One subscriber's copy of a track: its sender on the subscriber PeerConnection and its rewriter. */
+/**
+ * One subscriber's copy of a track: the sender it goes out on and that sender's rewriter. The
+ * rewriter belongs to the sender (the m-line), not to the track, so that when the m-line is reused
+ * for another track the browser sees one continuous stream.
+ */
 export class Downstream {
-  readonly rewriter: SequenceRewriter;
   private readonly plis: { unSubscribe: () => void };
 
   constructor(
     readonly track: Track,
     readonly sender: RTCRtpSender,
+    readonly rewriter: SequenceRewriter,
   ) {
-    this.rewriter = new SequenceRewriter(track.codec.clockRate);
     this.plis = sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now()));
   }
 

@@ -99,6 +99,7 @@ class Session {
       tile = new Tile(p, p.id === this.selfId);
       this.tiles.set(p.id, tile);
       if (tile.local && this.local) tile.setStream(this.local);
+      this.attachSubscribed(p.id);
     }
     tile.update(p);
   }
@@ -125,23 +126,26 @@ class Session {
 
   /** @param {string} sdp @param {SubscribedTrack[]} tracks */
   async answerSubscriber(sdp, tracks) {
-    for (const t of tracks) this.subscribed.set(t.mid, t);
-    if (!this.subscriber) {
-      const pc = (this.subscriber = this.newPeer("subscriber"));
-      pc.ontrack = (e) => {
-        const info = e.transceiver.mid ? this.subscribed.get(e.transceiver.mid) : undefined;
-        if (info) this.tiles.get(info.participantId)?.addTrack(e.track, info.mid);
-      };
+    const previous = this.subscribed;
+    this.subscribed = new Map(tracks.map((t) => [t.mid, t]));
+    const pc = (this.subscriber ??= this.newPeer("subscriber"));
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.send({ type: "subscriber-answer", sdp: pc.localDescription?.sdp });
+    // The node reuses m-lines: a mid may now carry another participant's track, or none.
+    for (const [mid, old] of previous) {
+      if (this.subscribed.get(mid)?.trackId !== old.trackId) this.tiles.get(old.participantId)?.removeTrack(mid);
     }
-    await this.subscriber.setRemoteDescription({ type: "offer", sdp });
-    await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
-    this.send({ type: "subscriber-answer", sdp: this.subscriber.localDescription?.sdp });
-    // Tracks no longer offered (their publisher left or unpublished) leave their tiles.
-    const live = new Set(tracks.map((t) => t.mid));
-    for (const [mid, t] of this.subscribed) {
-      if (live.has(mid)) continue;
-      this.subscribed.delete(mid);
-      this.tiles.get(t.participantId)?.removeTrack(mid);
+    for (const t of tracks) this.attachSubscribed(t.participantId);
+  }
+
+  /** Puts the received tracks of a participant on its tile (tile and tracks may arrive in either order). @param {string} participantId */
+  attachSubscribed(participantId) {
+    const tile = this.tiles.get(participantId);
+    if (!tile || !this.subscriber) return;
+    for (const transceiver of this.subscriber.getTransceivers()) {
+      const info = transceiver.mid ? this.subscribed.get(transceiver.mid) : undefined;
+      if (info?.participantId === participantId) tile.addTrack(transceiver.receiver.track, info.mid);
     }
   }
 
@@ -294,6 +298,7 @@ class Tile {
   /** @param {MediaStreamTrack} track @param {string} mid */
   addTrack(track, mid) {
     const old = this.byMid.get(mid);
+    if (old === track) return;
     if (old) this.stream.removeTrack(old);
     this.byMid.set(mid, track);
     this.stream.addTrack(track);

@@ -42,7 +42,7 @@ export class SequenceRewriter {
   private lastOut: { sequenceNumber: number; timestamp: number; at: number } | undefined;
 
   constructor(
-    private readonly clockRate: number,
+    readonly clockRate: number,
     private readonly firstSeq: number = Math.floor(Math.random() * SEQ_MOD),
     private readonly firstTs: number = Math.floor(Math.random() * TS_MOD),
   ) {}

@@ -1,0 +1,77 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSystem, type RunningSystem } from "../../scripts/system.ts";
+import { launchChromium } from "../support/browser.ts";
+
+interface RemoteStats {
+  name: string;
+  video?: { framesDecoded: number; frameWidth: number };
+  audio?: { totalSamplesReceived: number };
+}
+
+let system: RunningSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  system = await startSystem({ workerPort: 18790, inspectorPort: 19232, controlPortBase: 17400, rtcPortBase: 47000 });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { remoteStats(): Promise<Record<string, RemoteStats>> } }).__sfu.remoteStats());
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}`);
+}
+
+/** A browser context whose page has no camera or microphone at all. */
+async function deviceless(): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
+  });
+  return context;
+}
+
+const decodes = (name: string) => (s: Record<string, RemoteStats>) =>
+  Object.values(s).some((e) => e.name === name && (e.video?.framesDecoded ?? 0) > 5 && (e.video?.frameWidth ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
+
+describe("a receive-only viewer and a publisher who comes and goes", () => {
+  it("the viewer decodes the publisher, sees mute state, and picks the publisher up again after a rejoin", async () => {
+    const room = `viewer-${Date.now()}`;
+    const viewer = await (await deviceless()).newPage();
+    await viewer.goto(`${system.url}/${room}?name=Viewer`);
+    await expect.poll(() => viewer.locator("#notice").textContent()).toContain("receive-only");
+
+    const publisherContext = await browser.newContext();
+    let publisher = await publisherContext.newPage();
+    await publisher.goto(`${system.url}/${room}?name=Pat`);
+    await until("viewer decodes Pat", () => remoteStats(viewer), decodes("Pat"));
+    // The publisher sees the viewer's tile, without video.
+    await expect.poll(() => publisher.locator(".tile.no-video .name").allTextContents()).toEqual(["Viewer"]);
+
+    await publisher.getByRole("button", { name: "Stop camera" }).click();
+    await expect.poll(() => viewer.locator(".tile .flags").allTextContents()).toContain("camera off");
+    await publisher.getByRole("button", { name: "Start camera" }).click();
+    await expect.poll(() => viewer.locator(".tile .flags").allTextContents()).not.toContain("camera off");
+
+    // Pat closes the tab and comes back: the viewer loses the tile, then decodes the new Pat.
+    await publisher.close();
+    await expect.poll(() => viewer.locator(".tile").count(), { timeout: 10_000 }).toBe(1);
+    publisher = await publisherContext.newPage();
+    await publisher.goto(`${system.url}/${room}?name=Pat`);
+    await until("viewer decodes Pat again", () => remoteStats(viewer), decodes("Pat"));
+    expect(await viewer.locator(".tile").count()).toBe(2);
+  });
+});
