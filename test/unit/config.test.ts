@@ -39,6 +39,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...BASE, PUBLIC_URL: "https://node-1.example.com" }).PUBLIC_URL).toBe("https://node-1.example.com");
   });
 
+  it("requires PUBLIC_URL when CONTROL_HOST is 0.0.0.0", () => {
+    expect(() => loadConfig({ ...BASE, CONTROL_HOST: "0.0.0.0" })).toThrow(/PUBLIC_URL/);
+    const c = loadConfig({ ...BASE, CONTROL_HOST: "0.0.0.0", PUBLIC_URL: "http://10.1.2.3:7100" });
+    expect(c.PUBLIC_URL).toBe("http://10.1.2.3:7100");
+  });
+
   it("accepts RTC_MIN_PORT equal to RTC_MAX_PORT", () => {
     const c = loadConfig({ ...BASE, RTC_MIN_PORT: "45000", RTC_MAX_PORT: "45000" });
     expect([c.RTC_MIN_PORT, c.RTC_MAX_PORT]).toEqual([45000, 45000]);

@@ -4,6 +4,7 @@ import {
   clientMessage,
   DisplayName,
   ErrorCode,
+  isForwardableCandidate,
   MAX_SIGNAL_BYTES,
   parseClientMessage,
   ROOM_PROTOCOL_VERSION,
@@ -16,15 +17,16 @@ import {
 
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
-function expectError(raw: string | ArrayBuffer, code: ErrorCode, inReplyTo?: string) {
+type Failure = Extract<ReturnType<typeof parseClientMessage>, { ok: false }>;
+
+function expectError(raw: string | ArrayBuffer, code: ErrorCode, inReplyTo?: string): Failure {
   let result: ReturnType<typeof parseClientMessage> | undefined;
   expect(() => (result = parseClientMessage(raw))).not.toThrow();
-  expect(result!.ok).toBe(false);
-  if (result!.ok) return result!;
-  expect(result!.code).toBe(code);
-  expect(result!.message.length).toBeGreaterThan(0);
-  if (inReplyTo !== undefined) expect(result!.inReplyTo).toBe(inReplyTo);
-  return result!;
+  if (!result || result.ok) throw new Error(`expected ${code}, got ${JSON.stringify(result)}`);
+  expect(result.code).toBe(code);
+  expect(result.message.length).toBeGreaterThan(0);
+  if (inReplyTo !== undefined) expect(result.inReplyTo).toBe(inReplyTo);
+  return result;
 }
 
 describe("parseClientMessage: valid messages", () => {
@@ -237,5 +239,27 @@ describe("ServerMessage", () => {
   it("rejects a server message with the wrong version or an unknown error code", () => {
     expect(ServerMessage.safeParse({ v: 2, type: "participant-left", participantId: "p" }).success).toBe(false);
     expect(ServerMessage.safeParse({ v: 1, type: "error", code: "teapot", message: "x" }).success).toBe(false);
+  });
+});
+
+describe("isForwardableCandidate", () => {
+  it.each([
+    "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0",
+    "candidate:1 1 UDP 2122260223 192.168.1.20 50000 typ host",
+    "a=candidate:1 1 udp 2122260223 10.0.0.1 50000 typ host",
+    "candidate:2 1 udp 2122260223 2001:db8::1 50001 typ host",
+  ])("forwards UDP candidate %j", (c) => {
+    expect(isForwardableCandidate(c)).toBe(true);
+  });
+
+  it.each([
+    ["empty (end of candidates)", ""],
+    ["TCP", "candidate:3 1 tcp 1518280447 192.168.1.20 9 typ host tcptype active"],
+    ["mDNS host", "candidate:4 1 udp 2122260223 4b1c6f1e-1234-4cde-9f00-abcdefabcdef.local 50000 typ host"],
+    ["mDNS host, upper case", "candidate:4 1 udp 2122260223 ABC.LOCAL 50000 typ host"],
+    ["truncated", "candidate:5 1 udp 2122260223 10.0.0.1"],
+    ["garbage", "hello world"],
+  ])("drops %s", (_name, c) => {
+    expect(isForwardableCandidate(c)).toBe(false);
   });
 });

@@ -71,6 +71,11 @@ export class RoomDO extends DurableObject<Env> {
         if (live.has(p.id)) this.participants.set(p.id, p);
         else await ctx.storage.delete(key);
       }
+      // As in leave(): a room left empty is placed afresh on its next join.
+      if (this.room?.node && this.participants.size === 0) {
+        this.room = { ...this.room, node: null };
+        await ctx.storage.put(ROOM_KEY, this.room);
+      }
     });
   }
 
