@@ -2,7 +2,7 @@ import type { MediaStreamTrack, RTCPeerConnection } from "werift";
 import { isForwardableCandidate, type IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
-import { assertWebRtcSdp, createPeerConnection, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 
@@ -60,6 +60,7 @@ export class Publisher {
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS);
+    dropDatagramsFromStrangers(this.pc);
     const tracks = [...this.tracks.values()].map((t) => ({ trackId: t.id, mid: t.mid, kind: t.kind }));
     return { answer: { sdp: this.pc.localDescription!.sdp, tracks }, added, removed };
   }

@@ -3,7 +3,7 @@ import { isForwardableCandidate, type IceCandidate, SubscribedTrack, SubscriberA
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { Downstream, type Track } from "./track.ts";
-import { assertWebRtcSdp, createPeerConnection, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 /** An offer unanswered for this long is abandoned, so a lost answer cannot wedge the subscriber. */
@@ -53,6 +53,7 @@ export class Subscriber {
     if (this.pc.getTransceivers().length === 0) return { status: "unchanged" };
     await this.pc.setLocalDescription(await this.pc.createOffer());
     await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS);
+    dropDatagramsFromStrangers(this.pc);
     this.offeredAt = now;
     this.dirty = false;
     return { status: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.mapping() };

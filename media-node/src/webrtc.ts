@@ -94,3 +94,36 @@ export function assertWebRtcSdp(sdp: string, what: string): void {
   ].filter(([re]) => !(re as RegExp).test(sdp)).map(([, name]) => name);
   if (missing.length) throw new Error(`${what} is not a WebRTC session description (missing ${missing.join(", ")})`);
 }
+
+interface Datagrams {
+  onData: (data: Buffer, addr: [string, number]) => void;
+}
+interface IceInternals {
+  nominated?: { remoteAddr: [string, number] };
+  protocols: Array<{ transport?: Datagrams }>;
+}
+const guarded = new WeakSet<Datagrams>();
+
+/**
+ * werift hands every non-STUN datagram on a media socket to DTLS/SRTP, whatever address it came
+ * from, and a burst of random datagrams from a stranger was seen to stop forwarding on a connected
+ * subscriber. Once ICE has nominated a pair, only the nominated remote address may send DTLS/RTP;
+ * STUN (first byte 0-3, RFC 7983) stays open to all, because ICE checks come from new addresses.
+ * This reaches into werift internals and so lives here, in the adapter; call it after gathering.
+ */
+export function dropDatagramsFromStrangers(pc: RTCPeerConnection): void {
+  for (const transport of pc.iceTransports) {
+    const ice = transport.connection as unknown as IceInternals;
+    for (const protocol of ice.protocols ?? []) {
+      const socket = protocol.transport;
+      if (!socket || guarded.has(socket)) continue;
+      guarded.add(socket);
+      const deliver = socket.onData;
+      socket.onData = (data, addr) => {
+        const peer = ice.nominated?.remoteAddr;
+        if (peer && data.length > 0 && data[0]! > 3 && (addr[0] !== peer[0] || addr[1] !== peer[1])) return;
+        deliver(data, addr);
+      };
+    }
+  }
+}

@@ -73,8 +73,7 @@ describe("garbage on the media ports", () => {
     };
     const received = () => bob.received.filter((r) => r.kind === "video").length;
     await send(0, 100);
-    const before = received();
-    expect(before).toBeGreaterThanOrEqual(98);
+    expect(received()).toBeGreaterThanOrEqual(98);
 
     // The node's media ports, from the candidates in the SDP it gave each peer.
     const ports = new Set<number>();
@@ -91,14 +90,17 @@ describe("garbage on the media ports", () => {
       () => Buffer.alloc(0),
       () => Buffer.from(Array.from({ length: 1200 }, () => Math.floor(Math.random() * 256))),
     ];
-    for (let i = 0; i < 600; i++) {
-      for (const port of ports) sock.send(shapes[i % shapes.length]!(), port, "127.0.0.1");
-      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2));
+    // Several rounds: before strangers' datagrams were filtered, about one round in three stopped forwarding.
+    for (let round = 1; round <= 3; round++) {
+      for (let i = 0; i < 600; i++) {
+        for (const port of ports) sock.send(shapes[i % shapes.length]!(), port, "127.0.0.1");
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2));
+      }
+      const mark = received();
+      await send(1000 * round, 100);
+      expect(await nodeAlive()).toBe(true);
+      expect(received() - mark, `round ${round}`).toBeGreaterThanOrEqual(98);
     }
     sock.close();
-
-    await send(1000, 100);
-    expect(await nodeAlive()).toBe(true);
-    expect(received() - before).toBeGreaterThanOrEqual(98);
   });
 });

@@ -46,7 +46,7 @@ export class WeriftPeer {
 
   private constructor(readonly client: RoomClient) {
     client.onMessage((msg) => {
-      if (msg.type === "subscriber-offer") void this.answer(msg.sdp, msg.tracks);
+      if (msg.type === "subscriber-offer") this.answer(msg.sdp, msg.tracks).catch(() => undefined); // closed meanwhile
     });
     this.subscriberPc.onTrack.subscribe((track) => {
       const mid = this.subscriberPc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.mid;

@@ -38,7 +38,7 @@ app.get("/rooms/:room/ws", async (c) => {
 /** Reads a signed node → worker request: verifies the fleet signature, then the body against `schema`. */
 async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.infer<S> | Response> {
   const text = await c.req.text();
-  if (text.length > MAX_CONTROL_BYTES) return c.json({ error: "payload-too-large", message: "body too large" }, 413);
+  if (new TextEncoder().encode(text).byteLength > MAX_CONTROL_BYTES) return c.json({ error: "payload-too-large", message: "body too large" }, 413);
   const verdict = await verifyRequest(c.env.FLEET_SECRET, c.req.header(SIGNATURE_HEADER), "POST", new URL(c.req.url).pathname, text, Date.now());
   if (!verdict.ok) return c.json({ error: "unauthorized", message: verdict.reason }, 401);
   let json: unknown;

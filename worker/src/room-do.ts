@@ -67,10 +67,17 @@ export class RoomDO extends DurableObject<Env> {
       const stored = await ctx.storage.list<ParticipantRecord>({ prefix: "p:" });
       // A participant whose socket did not survive a restart is gone; drop it so the roster stays true.
       const live = new Set(ctx.getWebSockets().map((ws) => this.attachment(ws).participantId));
+      const gone: string[] = [];
       for (const [key, p] of stored) {
         if (live.has(p.id)) this.participants.set(p.id, p);
-        else await ctx.storage.delete(key);
+        else {
+          gone.push(p.id);
+          await ctx.storage.delete(key);
+        }
       }
+      // Free their PeerConnections on the node too; not awaited, an unreachable node must not stall the room.
+      const node = this.room?.node;
+      if (node) for (const id of gone) void this.removeFromNode(node, id);
       // As in leave(): a room left empty is placed afresh on its next join.
       if (this.room?.node && this.participants.size === 0) {
         this.room = { ...this.room, node: null };
@@ -211,17 +218,21 @@ export class RoomDO extends DurableObject<Env> {
     this.broadcast({ type: "participant-left", participantId: id });
     const node = this.room?.node;
     if (!node) return;
-    try {
-      await this.nodeClient().call("DELETE", this.participantPath(id), undefined, RemoveParticipantResponse);
-    } catch (err) {
-      console.warn("media node did not confirm removal", id, (err as Error).message);
-    }
+    await this.removeFromNode(node, id);
     if (this.participants.size === 0) {
       // An empty room is placed afresh on its next join, on whichever node is best then.
       this.room = { ...this.room!, node: null };
       await this.ctx.storage.put(ROOM_KEY, this.room);
     } else {
       await this.offerSubscriptions([...this.participants.keys()]);
+    }
+  }
+
+  private async removeFromNode(node: PlacedNode, id: string): Promise<void> {
+    try {
+      await new NodeClient(node.url, this.env.FLEET_SECRET).call("DELETE", this.participantPath(id), undefined, RemoveParticipantResponse);
+    } catch (err) {
+      console.warn("media node did not confirm removal", id, (err as Error).message);
     }
   }
 
