@@ -2,7 +2,8 @@ import { loadConfig } from "./config.ts";
 import { createControlServer } from "./control-server.ts";
 import { log, setLogLevel } from "./log.ts";
 import { MediaNode } from "./media-node.ts";
-import { Registration } from "./registration.ts";
+import { postToWorker, Registration } from "./registration.ts";
+import type { NodeEvent } from "@sfu/shared";
 
 async function main(): Promise<void> {
   let config;
@@ -13,11 +14,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   setLogLevel(config.LOG_LEVEL);
-  const node = new MediaNode({
-    announcedIp: config.ANNOUNCED_IP,
-    bindIp: config.RTC_BIND_IP,
-    portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT],
-  });
+  const node = new MediaNode(
+    { announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] },
+    (room, participantId) => {
+      const event: NodeEvent = { type: "participant-failed", nodeId: config.NODE_ID, room, participantId };
+      postToWorker(config, "/nodes/events", event).catch((err: Error) => log("warn", "could not report a failed participant", { error: err.message }));
+    },
+  );
   const server = createControlServer(node, config.FLEET_SECRET, config.NODE_ID);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -9,16 +9,20 @@ export class MediaNode {
   private lastCpu = process.cpuUsage();
   private lastCpuAt = performance.now();
 
-  constructor(private readonly net: RtcNetwork) {}
+  constructor(
+    private readonly net: RtcNetwork,
+    /** Told after a participant whose PeerConnection failed has been freed. */
+    private readonly onParticipantFailed: (roomId: string, participantId: string) => void = () => {},
+  ) {}
 
   room(id: string): Room {
     let room = this.rooms.get(id);
     if (!room) {
       room = new Room(id, this.net, (r, p) => {
-        // A failed PeerConnection cannot recover on its own here; free its resources. The browser
-        // sees the failure too and rejoins, and the room learns of the leave from its socket.
+        // A failed PeerConnection cannot recover here: free it, and let the room have the browser publish again.
         log("warn", "participant connection failed", { room: r.id, participant: p.id });
         this.removeParticipant(r.id, p.id);
+        this.onParticipantFailed(r.id, p.id);
       });
       this.rooms.set(id, room);
     }

@@ -63,16 +63,21 @@ export class Registration {
   }
 
   private async post(path: string, body: unknown): Promise<NodeAck> {
-    const text = JSON.stringify(body);
-    const res = await fetch(new URL(path, this.config.WORKER_URL), {
-      method: "POST",
-      body: text,
-      headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signRequest(this.config.FLEET_SECRET, "POST", path, text, Date.now()) },
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!res.ok) throw new Error(`${path} answered HTTP ${res.status}: ${await res.text()}`);
-    return NodeAck.parse(await res.json());
+    return NodeAck.parse(await postToWorker(this.config, path, body));
   }
+}
+
+/** A signed POST from this node to the worker; throws on a non-2xx answer. */
+export async function postToWorker(config: Pick<Config, "WORKER_URL" | "FLEET_SECRET">, path: string, body: unknown): Promise<unknown> {
+  const text = JSON.stringify(body);
+  const res = await fetch(new URL(path, config.WORKER_URL), {
+    method: "POST",
+    body: text,
+    headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signRequest(config.FLEET_SECRET, "POST", path, text, Date.now()) },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`${path} answered HTTP ${res.status}: ${await res.text()}`);
+  return res.json();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -99,16 +99,26 @@ interface Datagrams {
   onData: (data: Buffer, addr: [string, number]) => void;
 }
 interface IceInternals {
-  nominated?: { remoteAddr: [string, number] };
+  checkList: Array<{ state: number; requestsReceived: number; remoteAddr: [string, number] }>;
   protocols: Array<{ transport?: Datagrams }>;
 }
+const PAIR_SUCCEEDED = 3; // werift's CandidatePairState.SUCCEEDED
 const guarded = new WeakSet<Datagrams>();
+
+/** True if ICE has verified `addr` (a check to it succeeded, or it sent us an authenticated check). */
+function isVerifiedPeer(ice: IceInternals, addr: [string, number]): boolean {
+  for (const pair of ice.checkList) {
+    const [host, port] = pair.remoteAddr;
+    if (host === addr[0] && port === addr[1] && (pair.state === PAIR_SUCCEEDED || pair.requestsReceived > 0)) return true;
+  }
+  return false;
+}
 
 /**
  * werift hands every non-STUN datagram on a media socket to DTLS/SRTP, whatever address it came
  * from, and a burst of random datagrams from a stranger was seen to stop forwarding on a connected
- * subscriber. Once ICE has nominated a pair, only the nominated remote address may send DTLS/RTP;
- * STUN (first byte 0-3, RFC 7983) stays open to all, because ICE checks come from new addresses.
+ * subscriber. As RFC 8445 asks, DTLS and RTP are taken only from addresses ICE has verified; STUN
+ * (first byte 0-3, RFC 7983) stays open to all, because that is how addresses get verified.
  * This reaches into werift internals and so lives here, in the adapter; call it after gathering.
  */
 export function dropDatagramsFromStrangers(pc: RTCPeerConnection): void {
@@ -120,8 +130,7 @@ export function dropDatagramsFromStrangers(pc: RTCPeerConnection): void {
       guarded.add(socket);
       const deliver = socket.onData;
       socket.onData = (data, addr) => {
-        const peer = ice.nominated?.remoteAddr;
-        if (peer && data.length > 0 && data[0]! > 3 && (addr[0] !== peer[0] || addr[1] !== peer[1])) return;
+        if (data.length > 0 && data[0]! > 3 && !isVerifiedPeer(ice, addr)) return;
         deliver(data, addr);
       };
     }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IceCandidate, PcRole, Sdp, SubscribedTrack, TrackKind } from "./room-protocol.ts";
+import { IceCandidate, PcRole, RoomName, Sdp, SubscribedTrack, TrackKind } from "./room-protocol.ts";
 
 /** Version of the worker ↔ media-node control protocol, sent as the `x-sfu-control-version` header. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -34,6 +34,13 @@ export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
 /** Reply to register and heartbeat; `known: false` tells a node to register again (e.g. registry reset). */
 export const NodeAck = z.object({ ok: z.literal(true), known: z.boolean() });
 export type NodeAck = z.infer<typeof NodeAck>;
+
+/** Something the node saw happen to a room's participant, reported to the room. */
+export const NodeEvent = z.discriminatedUnion("type", [
+  /** The participant's PeerConnections failed; the node has freed them and their tracks. */
+  z.object({ type: z.literal("participant-failed"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64) }),
+]);
+export type NodeEvent = z.infer<typeof NodeEvent>;
 
 // ---- worker → media node (control API, one request per call) ----
 export const PublishRequest = z.object({ sdp: Sdp });

@@ -65,6 +65,8 @@ export const ErrorCode = z.enum([
   "already-joined",
   "no-media-node",
   "media-node-error",
+  /** The participant's media connection failed and was torn down; publish again to recover. */
+  "media-failed",
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

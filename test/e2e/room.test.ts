@@ -25,6 +25,9 @@ afterAll(async () => {
 
 const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { remoteStats(): Promise<Record<string, RemoteStats>> } }).__sfu.remoteStats());
 
+/** The page a failing wait was about: its timeline and notice go into the error. */
+let diagnostics: Page | undefined;
+
 async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
@@ -33,7 +36,13 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boo
     if (ok(last)) return last;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}`);
+  const context = diagnostics
+    ? await diagnostics.evaluate(() => ({
+        timeline: (window as unknown as { __sfu: { timeline(): unknown } }).__sfu.timeline(),
+        notice: document.querySelector("#notice")?.textContent,
+      }))
+    : undefined;
+  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}; page ${JSON.stringify(context)}`);
 }
 
 describe("three Chromium participants in one room", () => {
@@ -44,6 +53,7 @@ describe("three Chromium participants in one room", () => {
     for (const name of names) {
       const page = await (await browser.newContext()).newPage();
       page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
+      page.on("console", (m) => m.type() === "error" && console.error(`[${name}] console`, m.text()));
       await page.goto(`${system.url}/${room}?name=${name}`);
       pages.push(page);
     }
@@ -51,6 +61,7 @@ describe("three Chromium participants in one room", () => {
     for (const [i, page] of pages.entries()) {
       const others = names.filter((_, j) => j !== i).sort();
       const first = await until(`${names[i]} decodes both others`, () => remoteStats(page), (s) => {
+        diagnostics = page;
         const entries = Object.values(s);
         return entries.length === 2 && entries.every((e) => (e.video?.framesDecoded ?? 0) > 0 && (e.video?.frameWidth ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
       });

@@ -43,7 +43,12 @@ class Session {
       mark("signaling open");
       this.send({ type: "join", name });
     };
-    this.ws.onmessage = (e) => this.onMessage(JSON.parse(e.data)).catch((err) => this.fail(err));
+    // One message at a time: each may await SDP work that the next one depends on.
+    this.inbox = Promise.resolve();
+    this.ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      this.inbox = this.inbox.then(() => this.onMessage(msg)).catch((err) => this.fail(err));
+    };
     this.ws.onclose = (e) => {
       if (!this.left) this.setState("closed", `disconnected (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
     };
@@ -85,6 +90,7 @@ class Session {
         await this.answerSubscriber(msg.sdp, msg.tracks);
         return;
       case "error":
+        if (msg.code === "media-failed") return this.restartMedia();
         showNotice(`${msg.code}: ${msg.message}`);
         if (msg.code === "no-media-node") this.setState("failed", "no media server available");
         return;
@@ -116,12 +122,30 @@ class Session {
     }
     micButton.hidden = this.local.getAudioTracks().length === 0;
     camButton.hidden = this.local.getVideoTracks().length === 0;
+    await this.sendLocalTracks();
+  }
+
+  async sendLocalTracks() {
+    if (!this.local) return;
     const pc = (this.publisher = this.newPeer("publisher"));
     for (const track of this.local.getTracks()) {
-      this.senders[track.kind] = pc.addTransceiver(track, { direction: "sendonly", streams: [this.local] }).sender;
+      this.senders[track.kind] = pc.addTransceiver(this.muted[track.kind] ? null : track, { direction: "sendonly", streams: [this.local] }).sender;
     }
     await pc.setLocalDescription(await pc.createOffer());
     this.send({ type: "publish", sdp: pc.localDescription?.sdp });
+    for (const kind of /** @type {const} */ (["audio", "video"])) if (this.muted[kind]) this.send({ type: "set-muted", kind, muted: true });
+  }
+
+  /** The node lost our media connection: start both PeerConnections afresh, keeping our place and tiles. */
+  async restartMedia() {
+    mark("media restart");
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.publisher = this.subscriber = null;
+    for (const [mid, t] of this.subscribed) this.tiles.get(t.participantId)?.removeTrack(mid);
+    this.subscribed = new Map();
+    this.senders = {};
+    await this.sendLocalTracks();
   }
 
   /** @param {string} sdp @param {SubscribedTrack[]} tracks */

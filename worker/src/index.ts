@@ -1,6 +1,8 @@
 import { Hono, type Context } from "hono";
 import {
+  assertNever,
   MAX_CONTROL_BYTES,
+  NodeEvent,
   NodeHeartbeat,
   NodeRegistration,
   RoomName,
@@ -64,6 +66,20 @@ app.post("/nodes/heartbeat", async (c) => {
   if (body instanceof Response) return body;
   const { known } = await registry(c.env).heartbeat(body, Date.now());
   return c.json({ ok: true, known } satisfies NodeAck);
+});
+
+app.post("/nodes/events", async (c) => {
+  const event = await signedBody(c, NodeEvent);
+  if (event instanceof Response) return event;
+  switch (event.type) {
+    case "participant-failed": {
+      const stub = c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room));
+      await stub.mediaFailed(event.nodeId, event.participantId);
+      return c.json({ ok: true });
+    }
+    default:
+      return assertNever(event);
+  }
 });
 
 // The browser app: `/` and `/<room>` are the same page; the room comes from the path.

@@ -126,6 +126,24 @@ export class RoomDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The room's node reports that a participant's media failed and was freed there. The participant
+   * stays in the room; its tracks are withdrawn from everyone, and it is told to publish again and
+   * is offered its subscriptions on fresh PeerConnections.
+   */
+  async mediaFailed(nodeId: string, participantId: string): Promise<void> {
+    await this.serialised(async () => {
+      const p = this.participants.get(participantId);
+      if (!p || this.room?.node?.id !== nodeId) return;
+      const ws = this.socketsByParticipant().get(participantId);
+      p.tracks = [];
+      await this.ctx.storage.put(participantKey(p.id), p);
+      this.broadcast({ type: "participant-updated", participant: info(p) });
+      if (ws) this.send(ws, { type: "error", code: "media-failed", message: "the media connection failed; publish again" });
+      await this.offerSubscriptions([...this.participants.keys()]);
+    });
+  }
+
   override async webSocketClose(ws: WebSocket): Promise<void> {
     await this.serialised(() => this.leave(ws));
   }

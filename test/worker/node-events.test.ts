@@ -1,0 +1,77 @@
+import { env, reset, runInDurableObject } from "cloudflare:test";
+import type { ParticipantInfo } from "@sfu/shared";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RoomDO } from "../../worker/src/room-do.ts";
+import { registerNode, RoomSocket, signedPost } from "./helpers.ts";
+
+const NODE_ID = "fake-node";
+const sockets: RoomSocket[] = [];
+
+async function open(room: string): Promise<RoomSocket> {
+  const s = await RoomSocket.open(room);
+  sockets.push(s);
+  return s;
+}
+
+/** Gives a participant published tracks, as a successful publish would. */
+async function givePublishedTracks(room: string, participantId: string): Promise<void> {
+  await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(room)), async (instance: RoomDO, state) => {
+    const p = (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.get(participantId)!;
+    p.tracks = [{ id: "t-video", kind: "video", muted: false }];
+    await state.storage.put(`p:${participantId}`, p);
+  });
+}
+
+beforeEach(async () => {
+  await reset();
+  await registerNode(NODE_ID);
+});
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+
+describe("POST /nodes/events participant-failed", () => {
+  it("withdraws the participant's tracks from everyone and tells it to publish again", async () => {
+    const alice = await open("failing");
+    const bob = await open("failing");
+    const { participantId: aliceId } = await alice.join("Alice");
+    await bob.join("Bob");
+    await givePublishedTracks("failing", aliceId);
+
+    const res = await signedPost("/nodes/events", { type: "participant-failed", nodeId: NODE_ID, room: "failing", participantId: aliceId });
+    expect(res.status).toBe(200);
+    expect((await bob.next("participant-updated", (m) => m.participant.id === aliceId)).participant.tracks).toEqual([]);
+    expect((await alice.error("media-failed")).message).toContain("publish again");
+  });
+
+  it("is ignored when it comes from a node that does not host the room", async () => {
+    const alice = await open("other-node");
+    const { participantId: aliceId } = await alice.join("Alice");
+    await givePublishedTracks("other-node", aliceId);
+
+    const res = await signedPost("/nodes/events", { type: "participant-failed", nodeId: "some-other-node", room: "other-node", participantId: aliceId });
+    expect(res.status).toBe(200);
+    await expect(alice.error("media-failed", 300)).rejects.toThrow(/no "error" message/);
+    const tracks = await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName("other-node")), (instance: RoomDO) =>
+      (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.get(aliceId)!.tracks);
+    expect(tracks).toHaveLength(1);
+  });
+
+  it.each([
+    ["unsigned", { header: null }, 401],
+    ["signed with another secret", { secret: "not-the-fleet-secret-at-all" }, 401],
+  ] as const)("is refused when %s", async (_name, opts, status) => {
+    const res = await signedPost("/nodes/events", { type: "participant-failed", nodeId: NODE_ID, room: "r", participantId: "p" }, opts);
+    expect(res.status).toBe(status);
+  });
+
+  it.each([
+    ["an unknown event type", { type: "reboot", nodeId: NODE_ID }],
+    ["a bad room name", { type: "participant-failed", nodeId: NODE_ID, room: "no/slashes", participantId: "p" }],
+    ["a missing participant", { type: "participant-failed", nodeId: NODE_ID, room: "r" }],
+  ])("rejects %s with 400", async (_name, body) => {
+    const res = await signedPost("/nodes/events", body);
+    expect(res.status).toBe(400);
+  });
+});
