@@ -2,12 +2,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
 import { launchChromium } from "../support/browser.ts";
-
-interface RemoteStats {
-  name: string;
-  video?: { framesDecoded: number; frameWidth: number };
-  audio?: { totalSamplesReceived: number };
-}
+import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
 
 let system: RunningSystem;
 let browser: Browser;
@@ -21,19 +16,6 @@ afterAll(async () => {
   await browser?.close();
   await system?.stop();
 });
-
-const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { remoteStats(): Promise<Record<string, RemoteStats>> } }).__sfu.remoteStats());
-
-async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}`);
-}
 
 /** A browser context whose page has no camera or microphone at all. */
 async function deviceless(): Promise<BrowserContext> {
@@ -57,7 +39,7 @@ describe("a receive-only viewer and a publisher who comes and goes", () => {
     const publisherContext = await browser.newContext();
     let publisher = await publisherContext.newPage();
     await publisher.goto(`${system.url}/${room}?name=Pat`);
-    await until("viewer decodes Pat", () => remoteStats(viewer), decodes("Pat"));
+    await until("viewer decodes Pat", () => remoteStats(viewer), decodes("Pat"), { page: viewer });
     // The publisher sees the viewer's tile, without video.
     await expect.poll(() => publisher.locator(".tile.no-video .name").allTextContents()).toEqual(["Viewer"]);
 
@@ -71,7 +53,7 @@ describe("a receive-only viewer and a publisher who comes and goes", () => {
     await expect.poll(() => viewer.locator(".tile").count(), { timeout: 10_000 }).toBe(1);
     publisher = await publisherContext.newPage();
     await publisher.goto(`${system.url}/${room}?name=Pat`);
-    await until("viewer decodes Pat again", () => remoteStats(viewer), decodes("Pat"));
+    await until("viewer decodes Pat again", () => remoteStats(viewer), decodes("Pat"), { page: viewer });
     expect(await viewer.locator(".tile").count()).toBe(2);
   });
 });

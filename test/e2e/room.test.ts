@@ -2,13 +2,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
 import { launchChromium } from "../support/browser.ts";
+import { firstFrameMs, remoteStats, until } from "../support/page-stats.ts";
 import { cpuShare } from "../support/proc-cpu.ts";
-
-interface RemoteStats {
-  name: string;
-  video?: { framesDecoded: number; frameWidth: number; frameHeight: number };
-  audio?: { packetsReceived: number; totalSamplesReceived: number };
-}
 
 let system: RunningSystem;
 let browser: Browser;
@@ -22,28 +17,6 @@ afterAll(async () => {
   await browser?.close();
   await system?.stop();
 });
-
-const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { remoteStats(): Promise<Record<string, RemoteStats>> } }).__sfu.remoteStats());
-
-/** The page a failing wait was about: its timeline and notice go into the error. */
-let diagnostics: Page | undefined;
-
-async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const context = diagnostics
-    ? await diagnostics.evaluate(() => ({
-        timeline: (window as unknown as { __sfu: { timeline(): unknown } }).__sfu.timeline(),
-        notice: document.querySelector("#notice")?.textContent,
-      }))
-    : undefined;
-  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}; page ${JSON.stringify(context)}`);
-}
 
 describe("three Chromium participants in one room", () => {
   it("each decodes video and audio from both others, and sees a leaver's tile go", async () => {
@@ -61,15 +34,14 @@ describe("three Chromium participants in one room", () => {
     for (const [i, page] of pages.entries()) {
       const others = names.filter((_, j) => j !== i).sort();
       const first = await until(`${names[i]} decodes both others`, () => remoteStats(page), (s) => {
-        diagnostics = page;
         const entries = Object.values(s);
         return entries.length === 2 && entries.every((e) => (e.video?.framesDecoded ?? 0) > 0 && (e.video?.frameWidth ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
-      });
+      }, { page });
       expect(Object.values(first).map((e) => e.name).sort()).toEqual(others);
       // Frames keep coming: decoding is live, not a single keyframe.
       await until(`${names[i]} keeps decoding`, () => remoteStats(page), (s) =>
-        Object.entries(s).every(([id, e]) => (e.video?.framesDecoded ?? 0) > (first[id]!.video!.framesDecoded + 10) && (e.audio?.packetsReceived ?? 0) > first[id]!.audio!.packetsReceived));
-      const frameMs = await page.evaluate(() => (window as unknown as { __sfu: { firstFrameMs(): number | null } }).__sfu.firstFrameMs());
+        Object.entries(s).every(([id, e]) => (e.video?.framesDecoded ?? 0) > (first[id]!.video!.framesDecoded + 10) && (e.audio?.packetsReceived ?? 0) > first[id]!.audio!.packetsReceived), { page });
+      const frameMs = await firstFrameMs(page);
       console.log(`[metric] ${names[i]}: page load → first remote frame ${frameMs?.toFixed(0)} ms`);
     }
     // A measurement for the record, not an assertion: the media node's CPU while forwarding 3 × (A+V) to 6 downstreams.
@@ -80,7 +52,7 @@ describe("three Chromium participants in one room", () => {
 
     await pages[2]!.getByRole("button", { name: "Leave" }).click();
     for (const page of pages.slice(0, 2)) {
-      await until("leaver's tile disappears", () => tiles(page), (n) => n === 2, 10_000);
+      await until("leaver's tile disappears", () => tiles(page), (n) => n === 2, { timeoutMs: 10_000, page });
       await expect.poll(() => page.locator(".tile .name").allTextContents()).not.toContain("Linus");
     }
     // The two who stayed still decode each other.

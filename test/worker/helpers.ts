@@ -139,3 +139,16 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): 
     }
   }
 }
+
+const opened: RoomSocket[] = [];
+
+/** Opens a room socket that `closeOpenedSockets` (call it in afterEach) will close. */
+export async function openRoomSocket(room: string): Promise<RoomSocket> {
+  const s = await RoomSocket.open(room);
+  opened.push(s);
+  return s;
+}
+
+export function closeOpenedSockets(): void {
+  for (const s of opened.splice(0)) s.close();
+}

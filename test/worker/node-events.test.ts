@@ -2,16 +2,10 @@ import { env, reset, runInDurableObject } from "cloudflare:test";
 import type { ParticipantInfo } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../../worker/src/room-do.ts";
-import { registerNode, RoomSocket, signedPost } from "./helpers.ts";
+import { closeOpenedSockets, openRoomSocket, registerNode, RoomSocket, signedPost } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
-const sockets: RoomSocket[] = [];
-
-async function open(room: string): Promise<RoomSocket> {
-  const s = await RoomSocket.open(room);
-  sockets.push(s);
-  return s;
-}
+const open = openRoomSocket;
 
 /** Gives a participant published tracks, as a successful publish would. */
 async function givePublishedTracks(room: string, participantId: string): Promise<void> {
@@ -27,9 +21,7 @@ beforeEach(async () => {
   await registerNode(NODE_ID);
 });
 
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
+afterEach(closeOpenedSockets);
 
 describe("POST /nodes/events participant-failed", () => {
   it("withdraws the participant's tracks from everyone and tells it to publish again", async () => {

@@ -2,16 +2,10 @@ import { abortAllDurableObjects, env, reset, runInDurableObject, SELF } from "cl
 import { CloseCode, MAX_SIGNAL_BYTES, type ParticipantInfo } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../../worker/src/room-do.ts";
-import { BASE, DEAD_NODE_URL, eventually, registerNode, RoomSocket } from "./helpers.ts";
+import { BASE, closeOpenedSockets, DEAD_NODE_URL, eventually, openRoomSocket, registerNode, RoomSocket } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
-const sockets: RoomSocket[] = [];
-
-async function open(room: string): Promise<RoomSocket> {
-  const s = await RoomSocket.open(room);
-  sockets.push(s);
-  return s;
-}
+const open = openRoomSocket;
 
 function roomStub(room: string) {
   return env.ROOMS.get(env.ROOMS.idFromName(room));
@@ -40,9 +34,7 @@ beforeEach(async () => {
   await reset();
 });
 
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
+afterEach(closeOpenedSockets);
 
 describe("HTTP routing to rooms", () => {
   it.each([

@@ -1,0 +1,39 @@
+import type { Page } from "playwright-core";
+
+/** What the app's `window.__sfu.remoteStats()` reports per remote participant, from getStats(). */
+export interface RemoteStats {
+  name: string;
+  video?: { framesDecoded: number; frameWidth: number; frameHeight: number; packetsReceived: number };
+  audio?: { packetsReceived: number; totalSamplesReceived: number };
+}
+
+interface SfuHook {
+  remoteStats(): Promise<Record<string, RemoteStats>>;
+  timeline(): Array<[string, number]>;
+  firstFrameMs(): number | null;
+}
+
+export const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: SfuHook }).__sfu.remoteStats());
+export const firstFrameMs = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: SfuHook }).__sfu.firstFrameMs());
+
+/**
+ * Polls `probe` until `ok` holds; on timeout the error carries the last value and, when `page` is
+ * given, that page's signaling/media timeline and notice.
+ */
+export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, opts: { timeoutMs?: number; page?: Page } = {}): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const context = opts.page
+    ? await opts.page.evaluate(() => ({
+        timeline: (window as unknown as { __sfu: SfuHook }).__sfu.timeline(),
+        notice: document.querySelector("#notice")?.textContent,
+      }))
+    : undefined;
+  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}; page ${JSON.stringify(context)}`);
+}
