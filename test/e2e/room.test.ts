@@ -50,7 +50,10 @@ describe("three Chromium participants in one room", () => {
     const tiles = (page: Page) => page.locator(".tile").count();
     expect(await tiles(pages[0]!)).toBe(3);
 
+    // In a room the lobby form is out of the way; after leaving it comes back.
+    expect(await pages[0]!.locator("#lobby").isVisible()).toBe(false);
     await pages[2]!.getByRole("button", { name: "Leave" }).click();
+    await expect.poll(() => pages[2]!.locator("#lobby").isVisible()).toBe(true);
     for (const page of pages.slice(0, 2)) {
       await until("leaver's tile disappears", () => tiles(page), (n) => n === 2, { timeoutMs: 10_000, page });
       await expect.poll(() => page.locator(".tile .name").allTextContents()).not.toContain("Linus");
