@@ -11,7 +11,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { FLEET_SECRET: "test-fleet-secret-not-for-production", NODE_STALE_MS: "15000" } },
+            miniflare: { bindings: {
+              FLEET_SECRET: "test-fleet-secret-not-for-production",
+              ROOM_TOKEN_SECRET: "test-room-token-secret-not-for-production",
+              NODE_STALE_MS: "15000",
+            } },
           }),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"] },

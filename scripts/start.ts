@@ -1,10 +1,14 @@
 /** `npm start`: the whole system on this machine, then the URL to open. Ctrl-C stops it. */
 import { join } from "node:path";
+import { devSecrets } from "./dev-vars.ts";
 import { ROOT, startSystem } from "./system.ts";
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
+const secrets = devSecrets();
 const system = await startSystem({
+  secret: secrets.FLEET_SECRET,
+  tokenSecret: secrets.ROOM_TOKEN_SECRET,
   workerPort: num("PORT", 8787),
   inspectorPort: num("INSPECTOR_PORT", 9229),
   nodes: num("MEDIA_NODES", 1),
@@ -17,7 +21,8 @@ const system = await startSystem({
 process.stdout.write(
   `\nEdge SFU is up: ${system.nodes.length} media node(s) registered.\n` +
     `Open ${system.url}/ and pick a room, or go straight to ${system.url}/demo?name=Alice\n` +
-    `(dev only: the fleet secret is random for this run). Ctrl-C stops everything.\n\n`,
+    `Dev mode: /dev/token mints room tokens for plain links; \`npm run token\` makes invitation links.\n` +
+    `Secrets are the dev-only ones in .dev.vars. Ctrl-C stops everything.\n\n`,
 );
 
 const shutdown = async () => {

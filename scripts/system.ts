@@ -21,6 +21,8 @@ export interface SystemOptions {
   rtcPortBase: number;
   /** Fleet secret shared by worker and nodes; a random one per run by default. */
   secret?: string;
+  /** Room-token signing secret; a random one per run by default. `/dev/token` is enabled. */
+  tokenSecret?: string;
   /** Keep worker state in this directory (default: a fresh temporary one, deleted on stop). */
   persistTo?: string;
   /** Stream child output to this process's stderr. */
@@ -30,6 +32,7 @@ export interface SystemOptions {
 export interface RunningSystem {
   url: string;
   secret: string;
+  tokenSecret: string;
   nodes: ChildProcess[];
   stop(): Promise<void>;
 }
@@ -38,6 +41,7 @@ const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLE
 
 export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const secret = opts.secret ?? randomBytes(24).toString("hex");
+  const tokenSecret = opts.tokenSecret ?? randomBytes(24).toString("hex");
   const url = `http://127.0.0.1:${opts.workerPort}`;
   const tempState = opts.persistTo ? undefined : mkdtempSync(join(tmpdir(), "sfu-state-"));
   const children: ChildProcess[] = [];
@@ -49,7 +53,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     const worker = launch(
       join(ROOT, "node_modules/.bin/wrangler"),
       ["dev", "--ip", "127.0.0.1", "--port", String(opts.workerPort), "--inspector-port", String(opts.inspectorPort),
-        "--var", `FLEET_SECRET:${secret}`, "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
+        "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true",
+        "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },
       "worker",
       opts.verbose,
@@ -75,7 +80,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       const res = await fetch(`${url}/healthz`);
       return res.ok && ((await res.json()) as { healthyNodes: number }).healthyNodes >= want;
     }, 30_000, "media nodes did not register", nodes[0]);
-    return { url, secret, nodes, stop };
+    return { url, secret, tokenSecret, nodes, stop };
   } catch (err) {
     await stop();
     throw err;

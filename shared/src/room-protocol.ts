@@ -62,6 +62,8 @@ export const ErrorCode = z.enum([
   "unsupported-version",
   "message-too-large",
   "not-joined",
+  /** The participant's token does not grant this (e.g. publishing without canPublish). */
+  "forbidden",
   "already-joined",
   "no-media-node",
   "media-node-error",

@@ -25,8 +25,10 @@ export class RoomClient {
     });
   }
 
-  static async connect(baseUrl: string, room: string): Promise<RoomClient> {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/rooms/${room}/ws`);
+  /** Opens the room's socket with `token`, or with one from the dev-only `/dev/token` route. */
+  static async connect(baseUrl: string, room: string, token?: string): Promise<RoomClient> {
+    token ??= await devToken(baseUrl, room);
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/rooms/${room}/ws?token=${encodeURIComponent(token)}`);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
@@ -69,4 +71,10 @@ export class RoomClient {
   close(): void {
     this.ws.close();
   }
+}
+
+export async function devToken(baseUrl: string, room: string, name = "tester"): Promise<string> {
+  const res = await fetch(`${baseUrl}/dev/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  if (!res.ok) throw new Error(`/dev/token answered ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
 }

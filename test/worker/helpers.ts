@@ -1,5 +1,5 @@
 import { SELF, env } from "cloudflare:test";
-import { SIGNATURE_HEADER, signRequest, type NodeRegistration, type ServerMessage } from "@sfu/shared";
+import { DEFAULT_GRANTS, SIGNATURE_HEADER, signRequest, signRoomToken, type NodeRegistration, type RoomTokenClaims, type ServerMessage } from "@sfu/shared";
 import { expect } from "vitest";
 
 export const BASE = "http://sfu.test";
@@ -74,8 +74,10 @@ export class RoomSocket {
     this.closed = new Promise((resolve) => ws.addEventListener("close", (ev) => resolve({ code: ev.code, reason: ev.reason })));
   }
 
-  static async open(room: string): Promise<RoomSocket> {
-    const res = await SELF.fetch(`${BASE}/rooms/${room}/ws`, { headers: { Upgrade: "websocket" } });
+  /** Opens a socket to `room` with a valid token for it (or the given one). */
+  static async open(room: string, token?: string): Promise<RoomSocket> {
+    token ??= await roomToken(room);
+    const res = await SELF.fetch(`${BASE}/rooms/${room}/ws?token=${encodeURIComponent(token)}`, { headers: { Upgrade: "websocket" } });
     expect(res.status).toBe(101);
     const ws = res.webSocket;
     if (!ws) throw new Error("no webSocket on the 101 response");
@@ -143,12 +145,22 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): 
 const opened: RoomSocket[] = [];
 
 /** Opens a room socket that `closeOpenedSockets` (call it in afterEach) will close. */
-export async function openRoomSocket(room: string): Promise<RoomSocket> {
-  const s = await RoomSocket.open(room);
+export async function openRoomSocket(room: string, token?: string): Promise<RoomSocket> {
+  const s = await RoomSocket.open(room, token);
   opened.push(s);
   return s;
 }
 
 export function closeOpenedSockets(): void {
   for (const s of opened.splice(0)) s.close();
+}
+
+/** A room token signed with the test secret; `over` changes claims, `ttlSeconds` and `at` its lifetime. */
+export function roomToken(room: string, over: Partial<RoomTokenClaims> = {}, opts: { secret?: string; ttlSeconds?: number; at?: number } = {}): Promise<string> {
+  return signRoomToken(
+    opts.secret ?? env.ROOM_TOKEN_SECRET,
+    { sub: `user-${crypto.randomUUID().slice(0, 8)}`, room, grants: DEFAULT_GRANTS, ...over },
+    opts.ttlSeconds ?? 600,
+    opts.at ?? Date.now(),
+  );
 }

@@ -17,8 +17,8 @@ const camButton = $("#cam");
 
 /** One visit to a room: the signaling socket, the two PeerConnections and the tiles. */
 class Session {
-  /** @param {string} room @param {string} name */
-  constructor(room, name) {
+  /** @param {string} room @param {string} name @param {string} token */
+  constructor(room, name, token) {
     this.room = room;
     this.name = name;
     this.selfId = "";
@@ -38,7 +38,7 @@ class Session {
     this.senders = {};
     this.muted = { audio: false, video: false };
     this.left = false;
-    this.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws`);
+    this.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws?token=${encodeURIComponent(token)}`);
     this.ws.onopen = () => {
       mark("signaling open");
       this.send({ type: "join", name });
@@ -400,13 +400,31 @@ const timeline = [];
 /** @param {string} what */
 const mark = (what) => timeline.push([what, Math.round(performance.now())]);
 
+/**
+ * The room token comes from the link (`?token=`, minted by the application) or, in local
+ * development only, from the worker's /dev/token route, so that a plain room link works.
+ * @param {string} room @param {string} name
+ */
+async function roomToken(room, name) {
+  const fromLink = new URLSearchParams(location.search).get("token");
+  if (fromLink) return fromLink;
+  const res = await fetch(`/dev/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  if (!res.ok) throw new Error("This room needs an invitation link with a token.");
+  return (await res.json()).token;
+}
+
 /** @param {string} room @param {string} name */
-function join(room, name) {
+async function join(room, name) {
   lobby.hidden = true;
   notice.hidden = true;
   $("#room-label").textContent = `room ${room}`;
   document.title = `${room} · Edge SFU`;
-  session = new Session(room, name);
+  try {
+    session = new Session(room, name, await roomToken(room, name));
+  } catch (err) {
+    showNotice(err instanceof Error ? err.message : String(err));
+    lobby.hidden = false;
+  }
 }
 
 micButton.onclick = () => void session?.toggle("audio");
@@ -423,7 +441,7 @@ lobby.onsubmit = (e) => {
   const room = String(data.get("room"));
   const name = String(data.get("name"));
   history.pushState(null, "", `/${encodeURIComponent(room)}?name=${encodeURIComponent(name)}`);
-  join(room, name);
+  void join(room, name);
 };
 window.addEventListener("pagehide", () => session?.leave());
 
@@ -439,7 +457,7 @@ Object.assign(window, {
 
 const roomFromPath = decodeURIComponent(location.pathname.slice(1));
 const nameFromQuery = new URLSearchParams(location.search).get("name");
-if (roomFromPath && nameFromQuery) join(roomFromPath, nameFromQuery);
+if (roomFromPath && nameFromQuery) void join(roomFromPath, nameFromQuery);
 else {
   lobby.hidden = false;
   const roomInput = /** @type {HTMLInputElement} */ (lobby.elements.namedItem("room"));

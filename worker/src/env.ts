@@ -7,6 +7,10 @@ export interface Env {
   ASSETS: Fetcher;
   /** Shared secret of the media-node fleet: signs registrations, heartbeats and control calls. */
   FLEET_SECRET: string;
+  /** Signs and verifies room tokens (HS256). */
+  ROOM_TOKEN_SECRET: string;
+  /** "true" only in local development: enables GET /dev/token, which mints tokens for anyone. */
+  DEV_MODE?: string;
   /** A node whose last heartbeat is older than this is not given rooms (ms). */
   NODE_STALE_MS?: string;
 }

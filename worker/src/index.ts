@@ -1,6 +1,10 @@
 import { Hono, type Context } from "hono";
 import {
   assertNever,
+  DEFAULT_GRANTS,
+  DisplayName,
+  signRoomToken,
+  verifyRoomToken,
   MAX_CONTROL_BYTES,
   NodeEvent,
   NodeHeartbeat,
@@ -12,6 +16,7 @@ import {
 } from "@sfu/shared";
 import type { z } from "zod";
 import { registry, type Env } from "./env.ts";
+import { CLAIMS_HEADER } from "./room-do.ts";
 
 export { RoomDO } from "./room-do.ts";
 export { NodeRegistryDO } from "./registry-do.ts";
@@ -31,9 +36,12 @@ app.get("/rooms/:room/ws", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     return c.json({ error: "upgrade-required", message: "connect with a WebSocket" }, 426);
   }
+  const token = await verifyRoomToken(c.env.ROOM_TOKEN_SECRET, c.req.query("token"), room.data, Date.now());
+  if (!token.ok) return c.json({ error: token.reason, message: token.message }, token.reason === "wrong-room" ? 403 : 401);
   const stub = c.env.ROOMS.get(c.env.ROOMS.idFromName(room.data));
   const headers = new Headers(c.req.raw.headers);
   headers.set("x-room-name", room.data);
+  headers.set(CLAIMS_HEADER, JSON.stringify(token.claims));
   return stub.fetch(new Request(c.req.raw, { headers }));
 });
 
@@ -53,6 +61,17 @@ async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promis
   if (!parsed.success) return c.json({ error: "bad-request", message: parsed.error.issues[0]?.message ?? "invalid" }, 400);
   return parsed.data;
 }
+
+/** Local development only: a token for any room and name, so a plain room link works. */
+app.get("/dev/token", async (c) => {
+  if (c.env.DEV_MODE !== "true") return c.json({ error: "not-found", message: "tokens are minted by your application server" }, 404);
+  const room = RoomName.safeParse(c.req.query("room"));
+  const name = DisplayName.safeParse(c.req.query("name"));
+  if (!room.success || !name.success) return c.json({ error: "bad-request", message: "room and name are required" }, 400);
+  const identity = c.req.query("identity") ?? `guest-${crypto.randomUUID().slice(0, 8)}`;
+  const token = await signRoomToken(c.env.ROOM_TOKEN_SECRET, { sub: identity, name: name.data, room: room.data, grants: DEFAULT_GRANTS }, 6 * 3600, Date.now());
+  return c.json({ token, identity });
+});
 
 app.post("/nodes/register", async (c) => {
   const body = await signedBody(c, NodeRegistration);

@@ -11,6 +11,8 @@ import {
   SubscriberOfferResponse,
   type ClientMessage,
   type ErrorCode,
+  type Grants,
+  RoomTokenClaims,
   type IceCandidate,
   type PcRole,
   type ParticipantInfo,
@@ -29,13 +31,19 @@ interface RoomRecord {
 }
 
 interface ParticipantRecord extends ParticipantInfo {
+  identity: string;
+  grants: Grants;
   joinedAt: number;
 }
 
 /** Per-WebSocket state, kept with `serializeAttachment` so it survives hibernation. */
 interface Attachment {
   participantId: string | null;
+  claims: RoomTokenClaims;
 }
+
+/** The worker passes the verified room-token claims to the room in this header. */
+export const CLAIMS_HEADER = "x-sfu-claims";
 
 class RoomError extends Error {
   constructor(
@@ -91,7 +99,8 @@ export class RoomDO extends DurableObject<Env> {
       return Response.json({ error: "expected a WebSocket upgrade" }, { status: 426 });
     }
     const name = request.headers.get("x-room-name");
-    if (!name) return Response.json({ error: "missing room name" }, { status: 400 });
+    const claims = RoomTokenClaims.safeParse(JSON.parse(request.headers.get(CLAIMS_HEADER) ?? "null"));
+    if (!name || !claims.success) return Response.json({ error: "missing room name or token claims" }, { status: 400 });
     if (!this.room) {
       this.room = { name, node: null };
       await this.ctx.storage.put(ROOM_KEY, this.room);
@@ -99,7 +108,7 @@ export class RoomDO extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ participantId: null } satisfies Attachment);
+    server.serializeAttachment({ participantId: null, claims: claims.data } satisfies Attachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -174,12 +183,20 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async join(ws: WebSocket, name: string): Promise<void> {
-    if (this.attachment(ws).participantId) throw new RoomError("already-joined", "this connection has already joined");
+    const { participantId, claims } = this.attachment(ws);
+    if (participantId) throw new RoomError("already-joined", "this connection has already joined");
     await this.ensureNode();
-    const participant: ParticipantRecord = { id: crypto.randomUUID(), name, tracks: [], joinedAt: Date.now() };
+    const participant: ParticipantRecord = {
+      id: crypto.randomUUID(),
+      name: claims.name ?? name,
+      identity: claims.sub,
+      grants: claims.grants,
+      tracks: [],
+      joinedAt: Date.now(),
+    };
     this.participants.set(participant.id, participant);
     await this.ctx.storage.put(participantKey(participant.id), participant);
-    ws.serializeAttachment({ participantId: participant.id } satisfies Attachment);
+    ws.serializeAttachment({ participantId: participant.id, claims } satisfies Attachment);
     this.send(ws, {
       type: "joined",
       room: this.room!.name,
@@ -192,6 +209,7 @@ export class RoomDO extends DurableObject<Env> {
 
   private async publish(ws: WebSocket, sdp: string): Promise<void> {
     const p = this.requireParticipant(ws);
+    if (!p.grants.canPublish) throw new RoomError("forbidden", "your room token does not allow publishing");
     const answer = await this.nodeClient().call("POST", this.participantPath(p.id, "publish"), { sdp }, PublishResponse);
     if (!this.participants.has(p.id)) return;
     const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
@@ -228,9 +246,9 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async leave(ws: WebSocket): Promise<void> {
-    const id = this.attachment(ws).participantId;
+    const { participantId: id, claims } = this.attachment(ws);
     if (!id) return;
-    ws.serializeAttachment({ participantId: null } satisfies Attachment);
+    ws.serializeAttachment({ participantId: null, claims } satisfies Attachment);
     if (!this.participants.delete(id)) return;
     await this.ctx.storage.delete(participantKey(id));
     this.broadcast({ type: "participant-left", participantId: id });
@@ -260,7 +278,7 @@ export class RoomDO extends DurableObject<Env> {
     await Promise.all(
       ids.map(async (id) => {
         const ws = sockets.get(id);
-        if (!ws) return;
+        if (!ws || !this.participants.get(id)?.grants.canSubscribe) return;
         try {
           const reply = await this.nodeClient().call("POST", this.participantPath(id, "subscriber/offer"), {}, SubscriberOfferResponse);
           if (reply.status === "offer") this.sendOffer(ws, reply);
@@ -309,7 +327,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private attachment(ws: WebSocket): Attachment {
-    return (ws.deserializeAttachment() as Attachment | null) ?? { participantId: null };
+    return ws.deserializeAttachment() as Attachment;
   }
 
   private socketsByParticipant(): Map<string, WebSocket> {
