@@ -54,6 +54,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       join(ROOT, "node_modules/.bin/wrangler"),
       ["dev", "--ip", "127.0.0.1", "--port", String(opts.workerPort), "--inspector-port", String(opts.inspectorPort),
         "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true",
+        // Nodes heartbeat every second; four seconds of silence and their rooms move elsewhere.
+        "--var", "NODE_STALE_MS:4000",
         "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },
       "worker",
@@ -70,7 +72,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         CONTROL_PORT: String(opts.controlPortBase + i),
         RTC_MIN_PORT: String(opts.rtcPortBase + i * 1000),
         RTC_MAX_PORT: String(opts.rtcPortBase + i * 1000 + 999),
-        HEARTBEAT_MS: "2000",
+        HEARTBEAT_MS: "1000",
       }, `node-${i + 1}`, opts.verbose);
       children.push(node);
       nodes.push(node);

@@ -21,7 +21,7 @@ export const ConfigSchema = z
     RTC_BIND_IP: z.ipv4().default("127.0.0.1"),
     RTC_MIN_PORT: port.default(40000),
     RTC_MAX_PORT: port.default(49999),
-    HEARTBEAT_MS: z.coerce.number().int().min(500).max(60_000).default(5000),
+    HEARTBEAT_MS: z.coerce.number().int().min(500).max(60_000).default(2000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .refine((c) => c.RTC_MIN_PORT <= c.RTC_MAX_PORT, { message: "RTC_MIN_PORT must not exceed RTC_MAX_PORT", path: ["RTC_MIN_PORT"] })

@@ -34,7 +34,7 @@ describe("media node entrypoint", () => {
       await expect.poll(healthyNodes, { timeout: 15_000, interval: 200 }).toBe(1);
       expect(node.stderr()).toContain("registered with worker");
       const health = await fetch("http://127.0.0.1:17550/healthz");
-      expect(await health.json()).toEqual({ ok: true, nodeId: "bundle-node" });
+      expect(await health.json()).toEqual({ ok: true, nodeId: "bundle-node", rooms: 0 });
     } finally {
       await terminate(node.child);
     }

@@ -19,7 +19,7 @@ describe("loadConfig", () => {
       RTC_BIND_IP: "127.0.0.1",
       RTC_MIN_PORT: 40000,
       RTC_MAX_PORT: 49999,
-      HEARTBEAT_MS: 5000,
+      HEARTBEAT_MS: 2000,
       LOG_LEVEL: "info",
     });
     expect(c.NODE_ID).toBe(`${hostname().slice(0, 40)}-${process.pid}`);

@@ -115,7 +115,7 @@ describe("POST /nodes/register", () => {
     const views = await runInDurableObject(registryStub(), async (registry: NodeRegistryDO) => ({
       now: await registry.list(Date.now()),
       later: await registry.list(Date.now() + 15_001),
-      placedLater: await registry.place(Date.now() + 15_001),
+      placedLater: await registry.place("later", Date.now() + 15_001),
     }));
     expect(views.now.map((n) => n.healthy)).toEqual([true]);
     expect(views.later.map((n) => n.healthy)).toEqual([false]);
@@ -171,8 +171,8 @@ describe("POST /nodes/heartbeat", () => {
   it("resets placedSinceHeartbeat", async () => {
     await registerNode("node-a");
     await runInDurableObject(registryStub(), async (registry: NodeRegistryDO) => {
-      await registry.place(Date.now());
-      await registry.place(Date.now());
+      await registry.place("room-1", Date.now());
+      await registry.place("room-1", Date.now());
     });
     expect((await storedNodes()).get("node:node-a")!.placedSinceHeartbeat).toBe(2);
     await signedPost("/nodes/heartbeat", { nodeId: "node-a", load: HEARTBEAT_LOAD });

@@ -16,8 +16,8 @@ export interface Env {
 }
 
 export function staleAfterMs(env: Env): number {
-  const n = Number(env.NODE_STALE_MS ?? "15000");
-  return Number.isFinite(n) && n > 0 ? n : 15_000;
+  const n = Number(env.NODE_STALE_MS ?? "10000");
+  return Number.isFinite(n) && n > 0 ? n : 10_000;
 }
 
 export function registry(env: Env): DurableObjectStub<NodeRegistryDO> {

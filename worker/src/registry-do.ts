@@ -12,16 +12,53 @@ export interface NodeView extends NodeRecord {
   healthy: boolean;
 }
 
-/** The fleet of media nodes: who registered, their load, and where new rooms go. One instance ("global"). */
+/** How often the registry looks for nodes that stopped heartbeating. */
+export const HEALTH_CHECK_MS = 1000;
+
+/**
+ * The fleet of media nodes: who registered, their load, where new rooms go, and which rooms each
+ * hosts, so that when a node stops heartbeating (checked by an alarm) its rooms are told to move.
+ * One instance ("global").
+ */
 export class NodeRegistryDO extends DurableObject<Env> {
   private nodes = new Map<string, NodeRecord>();
+  /** room name → id of the node it was placed on. */
+  private placements = new Map<string, string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       const stored = await ctx.storage.list<NodeRecord>({ prefix: "node:" });
       for (const node of stored.values()) this.nodes.set(node.id, node);
+      const rooms = await ctx.storage.list<string>({ prefix: "room:" });
+      for (const [key, nodeId] of rooms) this.placements.set(key.slice("room:".length), nodeId);
     });
+  }
+
+  /** Finds nodes that stopped heartbeating and tells each of their rooms to move. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const stale = staleAfterMs(this.env);
+    const moved: Array<[string, string]> = [];
+    for (const [room, nodeId] of this.placements) {
+      const node = this.nodes.get(nodeId);
+      if (!node || !isHealthy(node, now, stale)) moved.push([room, nodeId]);
+    }
+    for (const [room] of moved) this.placements.delete(room);
+    await this.ctx.storage.delete(moved.map(([room]) => `room:${room}`));
+    await Promise.all(
+      moved.map(([room, nodeId]) =>
+        this.env.ROOMS.get(this.env.ROOMS.idFromName(room)).nodeDown(nodeId).catch((err: Error) => console.error("could not move room", room, err.message)),
+      ),
+    );
+    if (this.placements.size > 0) await this.ctx.storage.setAlarm(Date.now() + HEALTH_CHECK_MS);
+  }
+
+  /** Forgets a room's placement (it emptied); a later join places it afresh. */
+  async release(room: string, nodeId: string): Promise<void> {
+    if (this.placements.get(room) !== nodeId) return;
+    this.placements.delete(room);
+    await this.ctx.storage.delete(`room:${room}`);
   }
 
   async register(reg: NodeRegistration, now: number): Promise<{ known: boolean }> {
@@ -48,10 +85,13 @@ export class NodeRegistryDO extends DurableObject<Env> {
     return { known: true };
   }
 
-  async place(now: number, preferRegion?: string): Promise<PlacedNode | null> {
+  async place(room: string, now: number, preferRegion?: string): Promise<PlacedNode | null> {
     const node = chooseNode([...this.nodes.values()], now, staleAfterMs(this.env), preferRegion);
     if (!node) return null;
     await this.save({ ...node, placedSinceHeartbeat: node.placedSinceHeartbeat + 1 });
+    this.placements.set(room, node.id);
+    await this.ctx.storage.put(`room:${room}`, node.id);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + HEALTH_CHECK_MS);
     return { id: node.id, url: node.url };
   }
 

@@ -153,6 +153,34 @@ export class RoomDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The registry saw the room's node stop heartbeating. The room moves to another node, keeping
+   * everyone in it: tracks are withdrawn, and every participant is told its media failed, so it
+   * publishes again (on the new node) and is offered everyone's tracks there as they return.
+   */
+  async nodeDown(nodeId: string): Promise<void> {
+    await this.serialised(async () => {
+      if (!this.room?.node || this.room.node.id !== nodeId) return;
+      this.room = { ...this.room, node: null };
+      await this.ctx.storage.put(ROOM_KEY, this.room);
+      if (this.participants.size === 0) return;
+      let node: PlacedNode | undefined;
+      try {
+        node = await this.ensureNode();
+      } catch (err) {
+        if (!(err instanceof RoomError)) throw err;
+        this.broadcast({ type: "error", code: err.code, message: "the media server failed and no other is available" });
+        return;
+      }
+      for (const p of this.participants.values()) {
+        p.tracks = [];
+        await this.ctx.storage.put(participantKey(p.id), p);
+      }
+      for (const p of this.participants.values()) this.broadcast({ type: "participant-updated", participant: info(p) });
+      this.broadcast({ type: "error", code: "media-failed", message: `the media server failed; the room moved to ${node.id}: publish again` });
+    });
+  }
+
   override async webSocketClose(ws: WebSocket): Promise<void> {
     await this.serialised(() => this.leave(ws));
   }
@@ -259,6 +287,7 @@ export class RoomDO extends DurableObject<Env> {
       // An empty room is placed afresh on its next join, on whichever node is best then.
       this.room = { ...this.room!, node: null };
       await this.ctx.storage.put(ROOM_KEY, this.room);
+      await registry(this.env).release(this.room.name, node.id);
     } else {
       await this.offerSubscriptions([...this.participants.keys()]);
     }
@@ -297,7 +326,7 @@ export class RoomDO extends DurableObject<Env> {
   private async ensureNode(): Promise<PlacedNode> {
     const room = this.room!;
     if (room.node) return room.node;
-    const node = await registry(this.env).place(Date.now());
+    const node = await registry(this.env).place(room.name, Date.now());
     if (!node) throw new RoomError("no-media-node", "no media node is available; try again shortly");
     this.room = { ...room, node };
     await this.ctx.storage.put(ROOM_KEY, this.room);

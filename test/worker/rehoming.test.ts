@@ -1,0 +1,66 @@
+import { env, reset, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { closeOpenedSockets, openRoomSocket, registerNode } from "./helpers.ts";
+
+const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
+const roomNode = (room: string) =>
+  runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(room)), async (_i, state) => (await state.storage.get<{ node: { id: string } | null }>("room"))?.node?.id ?? null);
+
+/** Ages a node past NODE_STALE_MS by rewriting its stored heartbeat, as if it had gone silent. */
+async function silence(nodeId: string): Promise<void> {
+  await runInDurableObject(registry(), async (instance, state) => {
+    const node = (instance as unknown as { nodes: Map<string, { lastHeartbeat: number }> }).nodes.get(nodeId)!;
+    node.lastHeartbeat = Date.now() - 60_000;
+    await state.storage.put(`node:${nodeId}`, node);
+  });
+}
+
+beforeEach(async () => {
+  await reset();
+});
+
+afterEach(closeOpenedSockets);
+
+describe("a node that stops heartbeating", () => {
+  it("has its rooms moved to a healthy node, keeping the participants", async () => {
+    await registerNode("node-a");
+    const alice = await openRoomSocket("moving");
+    const bob = await openRoomSocket("moving");
+    const { participantId: aliceId } = await alice.join("Alice");
+    await bob.join("Bob");
+    expect(await roomNode("moving")).toBe("node-a");
+
+    await registerNode("node-b");
+    await silence("node-a");
+    expect(await runDurableObjectAlarm(registry())).toBe(true);
+
+    await alice.error("media-failed");
+    await bob.error("media-failed");
+    expect(await roomNode("moving")).toBe("node-b");
+    const roster = await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName("moving")), (instance) =>
+      [...(instance as unknown as { participants: Map<string, { id: string }> }).participants.keys()].sort());
+    expect(roster).toContain(aliceId);
+    expect(roster).toHaveLength(2);
+  });
+
+  it("leaves rooms on healthy nodes alone", async () => {
+    await registerNode("node-a");
+    const alice = await openRoomSocket("staying");
+    await alice.join("Alice");
+    await registerNode("node-b");
+    await silence("node-b");
+    await runDurableObjectAlarm(registry());
+    expect(await roomNode("staying")).toBe("node-a");
+    await expect(alice.error("media-failed", 300)).rejects.toThrow(/no "error" message/);
+  });
+
+  it("tells the room when no node is left", async () => {
+    await registerNode("node-a");
+    const alice = await openRoomSocket("stranded");
+    await alice.join("Alice");
+    await silence("node-a");
+    await runDurableObjectAlarm(registry());
+    await alice.error("no-media-node");
+    expect(await roomNode("stranded")).toBeNull();
+  });
+});
