@@ -3,6 +3,7 @@ import {
   CandidateRequest,
   CONTROL_PROTOCOL_VERSION,
   MAX_CONTROL_BYTES,
+  MuteRequest,
   PublishRequest,
   SIGNATURE_HEADER,
   SubscriberAnswerRequest,
@@ -25,7 +26,7 @@ class HttpError extends Error {
   }
 }
 
-const ParticipantRoute = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/participants\/([A-Za-z0-9-]{1,64})(?:\/(publish|subscriber\/offer|subscriber\/answer|candidate))?$/;
+const ParticipantRoute = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/participants\/([A-Za-z0-9-]{1,64})(?:\/(publish|subscriber\/offer|subscriber\/answer|candidate|mute))?$/;
 const EmptyBody = z.object({}).strict();
 
 /** The node's control API: signed calls from the worker that drive each participant's PeerConnections. */
@@ -75,6 +76,11 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
       case "subscriber/answer": {
         const { sdp } = parse(SubscriberAnswerRequest, json);
         return reply(res, 200, await negotiation(() => participant.subscriber.answer(sdp, room.tracksFor(participantId), now)));
+      }
+      case "mute": {
+        const { kind, muted } = parse(MuteRequest, json);
+        for (const track of participant.tracks) if (track.kind === kind) track.setMuted(muted);
+        return reply(res, 200, {});
       }
       case "candidate": {
         const { target, candidate } = parse(CandidateRequest, json);

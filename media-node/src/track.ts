@@ -58,6 +58,8 @@ export class Track {
   private receiver: RTCRtpReceiver | undefined;
   private mediaSsrc: number | undefined;
   closed = false;
+  /** Muted by the room (an admin): packets are dropped here, whatever the publisher sends. */
+  private mutedByRoom = false;
   packetsIn = 0;
 
   constructor(
@@ -77,8 +79,16 @@ export class Track {
 
   forward(rtp: RtpPacket): void {
     this.packetsIn++;
+    if (this.mutedByRoom) return;
     const now = Date.now();
     for (const d of this.downstreams) d.send(rtp, now);
+  }
+
+  setMuted(muted: boolean): void {
+    const resumed = this.mutedByRoom && !muted;
+    this.mutedByRoom = muted;
+    // Subscribers cannot decode the resumed video until the next keyframe.
+    if (resumed) this.requestKeyframe(Date.now());
   }
 
   addDownstream(d: Downstream): void {

@@ -67,6 +67,9 @@ export const SubscriberAnswerResponse = z.object({ next: SubscriberOffer.optiona
 export type SubscriberAnswerResponse = z.infer<typeof SubscriberAnswerResponse>;
 export const CandidateRequest = z.object({ target: PcRole, candidate: IceCandidate });
 export type CandidateRequest = z.infer<typeof CandidateRequest>;
+/** Stop (or resume) forwarding a participant's tracks of one kind, whatever its browser does. */
+export const MuteRequest = z.object({ kind: TrackKind, muted: z.boolean() });
+export type MuteRequest = z.infer<typeof MuteRequest>;
 export const RemoveParticipantResponse = z.object({ removedTracks: z.array(z.string()) });
 
 export const ControlErrorCode = z.enum([

@@ -84,6 +84,8 @@ export const ServerMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("participant-joined"), participant: ParticipantInfo }),
   z.object({ v, type: z.literal("participant-updated"), participant: ParticipantInfo }),
   z.object({ v, type: z.literal("participant-left"), participantId: z.string() }),
+  /** An admin muted this participant's track: the app stops sending it (the node drops it anyway). */
+  z.object({ v, type: z.literal("force-mute"), kind: TrackKind }),
   z.object({ v, type: z.literal("publish-answer"), sdp: Sdp }),
   z.object({ v, type: z.literal("subscriber-offer"), sdp: Sdp, tracks: z.array(SubscribedTrack) }),
   z.object({
@@ -104,6 +106,7 @@ export const CloseCode = {
   unsupportedVersion: 4001,
   replaced: 4002,
   roomClosed: 4003,
+  kicked: 4004,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -70,3 +70,28 @@ export async function verifyRoomToken(secret: string, token: string | null | und
   if (claims.data.room !== room) return { ok: false, reason: "wrong-room", message: `the room token is for room ${claims.data.room}, not ${room}` };
   return { ok: true, claims: claims.data };
 }
+
+/** Admin API tokens: HS256 JWTs with the same secret but their own audience, so no room token passes. */
+export const ADMIN_AUDIENCE = "edge-sfu-admin";
+
+export async function signAdminToken(secret: string, subject: string, ttlSeconds: number, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(subject)
+    .setAudience(ADMIN_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + Math.min(ttlSeconds, MAX_TOKEN_TTL_S))
+    .sign(key(secret));
+}
+
+export async function verifyAdminToken(secret: string, bearer: string | null | undefined, nowMs: number): Promise<{ ok: true; subject: string } | { ok: false; message: string }> {
+  const token = bearer?.startsWith("Bearer ") ? bearer.slice(7) : undefined;
+  if (!token) return { ok: false, message: "an admin token is required (Authorization: Bearer ...)" };
+  try {
+    const { payload } = await jwtVerify(token, key(secret), { algorithms: ["HS256"], audience: ADMIN_AUDIENCE, currentDate: new Date(nowMs), requiredClaims: ["exp", "sub"] });
+    return { ok: true, subject: String(payload.sub) };
+  } catch (err) {
+    return { ok: false, message: err instanceof errors.JWTExpired ? "the admin token has expired" : "the admin token does not verify" };
+  }
+}

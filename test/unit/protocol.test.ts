@@ -218,6 +218,7 @@ describe("ServerMessage", () => {
     { type: "participant-joined", participant },
     { type: "participant-updated", participant: { ...participant, tracks: [{ id: "t1", kind: "audio", muted: true }] } },
     { type: "participant-left", participantId: "p2" },
+    { type: "force-mute", kind: "audio" },
     { type: "publish-answer", sdp: SDP },
     { type: "subscriber-offer", sdp: SDP, tracks: [{ mid: "0", trackId: "t1", participantId: "p1", kind: "audio" }] },
     { type: "error", code: "not-joined", message: "send a join message first", inReplyTo: "publish" },

@@ -50,7 +50,17 @@ class Session {
       this.inbox = this.inbox.then(() => this.onMessage(msg)).catch((err) => this.fail(err));
     };
     this.ws.onclose = (e) => {
-      if (!this.left) this.setState("closed", `disconnected (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
+      if (this.left) return;
+      if (e.code === 4004 || e.code === 4003) {
+        // Kicked, or the room was closed: this visit is over.
+        this.left = true;
+        this.close();
+        showNotice(e.code === 4004 ? "You were removed from the room." : "The room was closed.");
+        this.setState("closed", "not in a room");
+        lobby.hidden = false;
+        return;
+      }
+      this.setState("closed", `disconnected (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
     };
     this.setState("connecting", "connecting…");
     this.statsTimer = setInterval(() => this.updateStats().catch(() => {}), 1000);
@@ -88,6 +98,10 @@ class Session {
       case "subscriber-offer":
         mark("subscriber offer");
         await this.answerSubscriber(msg.sdp, msg.tracks);
+        return;
+      case "force-mute":
+        if (!this.muted[/** @type {"audio"|"video"} */ (msg.kind)]) await this.toggle(msg.kind);
+        showNotice(`An admin turned off your ${msg.kind === "audio" ? "microphone" : "camera"}.`);
         return;
       case "error":
         if (msg.code === "media-failed") return this.restartMedia();

@@ -15,6 +15,7 @@ import {
   type NodeAck,
 } from "@sfu/shared";
 import type { z } from "zod";
+import { admin } from "./admin.ts";
 import { registry, type Env } from "./env.ts";
 import { CLAIMS_HEADER } from "./room-do.ts";
 
@@ -61,6 +62,8 @@ async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promis
   if (!parsed.success) return c.json({ error: "bad-request", message: parsed.error.issues[0]?.message ?? "invalid" }, 400);
   return parsed.data;
 }
+
+app.route("/admin", admin);
 
 /** Local development only: a token for any room and name, so a plain room link works. */
 app.get("/dev/token", async (c) => {

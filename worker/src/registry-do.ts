@@ -46,12 +46,38 @@ export class NodeRegistryDO extends DurableObject<Env> {
     }
     for (const [room] of moved) this.placements.delete(room);
     await this.ctx.storage.delete(moved.map(([room]) => `room:${room}`));
+    await this.moveRooms(moved, "the media server failed");
+    if (this.placements.size > 0) await this.ctx.storage.setAlarm(Date.now() + HEALTH_CHECK_MS);
+  }
+
+  /**
+   * Draining a node: it gets no new rooms, and its rooms move to other nodes now (their
+   * participants publish again there). Undraining only makes it eligible again.
+   */
+  async setDraining(nodeId: string, draining: boolean): Promise<NodeRecord | null> {
+    const node = this.nodes.get(nodeId);
+    if (!node) return null;
+    await this.save({ ...node, draining });
+    if (draining) {
+      const moving = [...this.placements].filter(([, id]) => id === nodeId);
+      for (const [room] of moving) this.placements.delete(room);
+      await this.ctx.storage.delete(moving.map(([room]) => `room:${room}`));
+      await this.moveRooms(moving, "the media server is being drained");
+    }
+    return this.nodes.get(nodeId)!;
+  }
+
+  /** Rooms and the node each is placed on. */
+  async rooms(): Promise<Array<{ room: string; nodeId: string }>> {
+    return [...this.placements].map(([room, nodeId]) => ({ room, nodeId }));
+  }
+
+  private async moveRooms(rooms: Array<[string, string]>, why: string): Promise<void> {
     await Promise.all(
-      moved.map(([room, nodeId]) =>
-        this.env.ROOMS.get(this.env.ROOMS.idFromName(room)).nodeDown(nodeId).catch((err: Error) => console.error("could not move room", room, err.message)),
+      rooms.map(([room, nodeId]) =>
+        this.env.ROOMS.get(this.env.ROOMS.idFromName(room)).moveOffNode(nodeId, why).catch((err: Error) => console.error("could not move room", room, err.message)),
       ),
     );
-    if (this.placements.size > 0) await this.ctx.storage.setAlarm(Date.now() + HEALTH_CHECK_MS);
   }
 
   /** Forgets a room's placement (it emptied); a later join places it afresh. */

@@ -154,13 +154,14 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /**
-   * The registry saw the room's node stop heartbeating. The room moves to another node, keeping
-   * everyone in it: tracks are withdrawn, and every participant is told its media failed, so it
-   * publishes again (on the new node) and is offered everyone's tracks there as they return.
+   * The room must leave `nodeId` (it stopped heartbeating, or is being drained). The room moves to
+   * another node, keeping everyone in it: tracks are withdrawn, and every participant is told its
+   * media failed, so it publishes again (on the new node) and is offered everyone's tracks there.
    */
-  async nodeDown(nodeId: string): Promise<void> {
+  async moveOffNode(nodeId: string, why: string): Promise<void> {
     await this.serialised(async () => {
       if (!this.room?.node || this.room.node.id !== nodeId) return;
+      const old = this.room.node;
       this.room = { ...this.room, node: null };
       await this.ctx.storage.put(ROOM_KEY, this.room);
       if (this.participants.size === 0) return;
@@ -169,15 +170,66 @@ export class RoomDO extends DurableObject<Env> {
         node = await this.ensureNode();
       } catch (err) {
         if (!(err instanceof RoomError)) throw err;
-        this.broadcast({ type: "error", code: err.code, message: "the media server failed and no other is available" });
+        this.broadcast({ type: "error", code: err.code, message: `${why} and no other is available` });
         return;
       }
+      // A drained node is still alive: free what the room held there.
+      for (const id of this.participants.keys()) void this.removeFromNode(old, id);
       for (const p of this.participants.values()) {
         p.tracks = [];
         await this.ctx.storage.put(participantKey(p.id), p);
       }
       for (const p of this.participants.values()) this.broadcast({ type: "participant-updated", participant: info(p) });
-      this.broadcast({ type: "error", code: "media-failed", message: `the media server failed; the room moved to ${node.id}: publish again` });
+      this.broadcast({ type: "error", code: "media-failed", message: `${why}; the room moved to ${node.id}: publish again` });
+    });
+  }
+
+  // ---- admin operations (the worker has checked the admin token) ----
+
+  async summary(): Promise<{ room: string; node: PlacedNode | null; participants: Array<ParticipantInfo & { identity: string; connected: boolean }> }> {
+    const connected = this.socketsByParticipant();
+    return {
+      room: this.room?.name ?? "",
+      node: this.room?.node ?? null,
+      participants: [...this.participants.values()].map((p) => ({ ...info(p), identity: p.identity, connected: connected.has(p.id) })),
+    };
+  }
+
+  /** Removes a participant: its socket is closed with `kicked`, everyone else sees it leave. */
+  async kick(participantId: string): Promise<boolean> {
+    return this.serialised(async () => {
+      const ws = this.socketsByParticipant().get(participantId);
+      if (!ws) return false;
+      await this.leave(ws);
+      ws.close(CloseCode.kicked, "removed by an admin");
+      return true;
+    });
+  }
+
+  /** Mutes a participant's tracks of `kind` at the node (enforced) and tells its app to stop sending. */
+  async adminMute(participantId: string, kind: TrackKind, muted: boolean): Promise<boolean> {
+    return this.serialised(async () => {
+      const p = this.participants.get(participantId);
+      if (!p) return false;
+      if (this.room?.node) await this.nodeClient().call("POST", this.participantPath(p.id, "mute"), { kind, muted }, EmptyReply);
+      const ws = this.socketsByParticipant().get(participantId);
+      if (ws && muted) this.send(ws, { type: "force-mute", kind });
+      p.tracks = p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t));
+      await this.ctx.storage.put(participantKey(p.id), p);
+      this.broadcast({ type: "participant-updated", participant: info(p) });
+      return true;
+    });
+  }
+
+  /** Ends the room for everyone. */
+  async closeRoom(): Promise<number> {
+    return this.serialised(async () => {
+      const sockets = [...this.socketsByParticipant().values()];
+      for (const ws of sockets) {
+        await this.leave(ws);
+        ws.close(CloseCode.roomClosed, "the room was closed");
+      }
+      return sockets.length;
     });
   }
 

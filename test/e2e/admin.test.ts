@@ -1,0 +1,60 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signAdminToken } from "@sfu/shared";
+import { startSystem, type RunningSystem } from "../../scripts/system.ts";
+import { launchChromium } from "../support/browser.ts";
+import { remoteStats, until } from "../support/page-stats.ts";
+
+let system: RunningSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  system = await startSystem({ workerPort: 18793, inspectorPort: 19235, controlPortBase: 17700, rtcPortBase: 54000 });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+async function adminCall(path: string, body?: unknown): Promise<Response> {
+  const token = await signAdminToken(system.tokenSecret, "e2e", 300, Date.now());
+  return fetch(`${system.url}/admin${path}`, {
+    method: body === undefined && !path.endsWith("kick") ? "GET" : "POST",
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+  });
+}
+
+const audioPackets = async (page: Page, name: string) => Object.values(await remoteStats(page)).find((e) => e.name === name)?.audio?.packetsReceived ?? 0;
+
+describe("admin actions reach the browsers", () => {
+  it("a mute turns the mic off in the app and no more audio reaches the others; a kick removes the participant", async () => {
+    const room = `admin-${Date.now()}`;
+    const pages: Page[] = [];
+    for (const name of ["Ada", "Grace"]) {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${system.url}/${room}?name=${name}`);
+      pages.push(page);
+    }
+    const [ada, grace] = pages as [Page, Page];
+    await until("Ada hears Grace", () => audioPackets(ada, "Grace"), (n) => n > 50, { page: ada });
+
+    const summary = (await (await adminCall(`/rooms/${room}`)).json()) as { participants: Array<{ id: string; name: string }> };
+    const graceId = summary.participants.find((p) => p.name === "Grace")!.id;
+
+    expect((await adminCall(`/rooms/${room}/participants/${graceId}/mute`, { kind: "audio" })).status).toBe(200);
+    await expect.poll(() => grace.getByRole("button", { name: "Unmute mic" }).count()).toBe(1);
+    await expect.poll(() => ada.locator(".tile .flags").allTextContents()).toContain("mic off");
+    // No more of Grace's audio reaches Ada (a few packets may still be in flight).
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await audioPackets(ada, "Grace");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await audioPackets(ada, "Grace")).toBeLessThanOrEqual(after + 2);
+
+    expect((await adminCall(`/rooms/${room}/participants/${graceId}/kick`)).status).toBe(200);
+    await expect.poll(() => grace.locator("#notice").textContent()).toContain("removed from the room");
+    await expect.poll(() => ada.locator(".tile").count()).toBe(1);
+  });
+});
