@@ -15,6 +15,7 @@ export default defineConfig({
               FLEET_SECRET: "test-fleet-secret-not-for-production",
               ROOM_TOKEN_SECRET: "test-room-token-secret-not-for-production",
               NODE_STALE_MS: "15000",
+              RESUME_GRACE_MS: "300",
             } },
           }),
         ],

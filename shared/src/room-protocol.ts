@@ -53,6 +53,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("ice-candidate"), target: PcRole, candidate: IceCandidate }),
   z.object({ v, type: z.literal("set-muted"), kind: TrackKind, muted: z.boolean() }),
   z.object({ v, type: z.literal("leave") }),
+  /** After a dropped socket: take the participant back (same id, tracks and media) within the grace period. */
+  z.object({ v, type: z.literal("resume"), participantId: z.string().min(1).max(64), secret: z.string().min(1).max(128) }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -65,6 +67,8 @@ export const ErrorCode = z.enum([
   /** The participant's token does not grant this (e.g. publishing without canPublish). */
   "forbidden",
   "already-joined",
+  /** The participant to resume is gone (grace period over) or the secret does not match: join afresh. */
+  "resume-failed",
   "no-media-node",
   "media-node-error",
   /** The participant's media connection failed and was torn down; publish again to recover. */
@@ -80,6 +84,9 @@ export const ServerMessage = z.discriminatedUnion("type", [
     room: z.string(),
     participantId: z.string(),
     participants: z.array(ParticipantInfo),
+    /** Presented in `resume` to take this participant back on a new socket. */
+    resumeSecret: z.string(),
+    resumed: z.boolean(),
   }),
   z.object({ v, type: z.literal("participant-joined"), participant: ParticipantInfo }),
   z.object({ v, type: z.literal("participant-updated"), participant: ParticipantInfo }),

@@ -41,6 +41,7 @@ describe("parseClientMessage: valid messages", () => {
     { type: "set-muted", kind: "audio", muted: true },
     { type: "set-muted", kind: "video", muted: false },
     { type: "leave" },
+    { type: "resume", participantId: "p1", secret: "s3cret" },
   ];
 
   it("covers every ClientMessage type", () => {
@@ -214,7 +215,7 @@ describe("RoomName and DisplayName", () => {
 describe("ServerMessage", () => {
   const participant = { id: "p1", name: "Alice", tracks: [{ id: "t1", kind: "audio" as const, muted: false }] };
   const bodies: ServerMessageBody[] = [
-    { type: "joined", room: "r", participantId: "p1", participants: [participant] },
+    { type: "joined", room: "r", participantId: "p1", participants: [participant], resumeSecret: "s", resumed: false },
     { type: "participant-joined", participant },
     { type: "participant-updated", participant: { ...participant, tracks: [{ id: "t1", kind: "audio", muted: true }] } },
     { type: "participant-left", participantId: "p2" },

@@ -38,32 +38,49 @@ class Session {
     this.senders = {};
     this.muted = { audio: false, video: false };
     this.left = false;
-    this.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws?token=${encodeURIComponent(token)}`);
-    this.ws.onopen = () => {
-      mark("signaling open");
-      this.send({ type: "join", name });
-    };
+    this.token = token;
+    this.resumeSecret = "";
+    this.reconnects = 0;
     // One message at a time: each may await SDP work that the next one depends on.
     this.inbox = Promise.resolve();
-    this.ws.onmessage = (e) => {
+    /** @type {WebSocket} */
+    this.ws = this.connect();
+    this.setState("connecting", "connecting…");
+    this.statsTimer = setInterval(() => this.updateStats().catch(() => {}), 1000);
+  }
+
+  /** Opens the signaling socket: a first join, or a resume of this participant after a drop. */
+  connect() {
+    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(this.room)}/ws?token=${encodeURIComponent(this.token)}`);
+    ws.onopen = () => {
+      mark("signaling open");
+      if (this.selfId && this.resumeSecret) this.send({ type: "resume", participantId: this.selfId, secret: this.resumeSecret });
+      else this.send({ type: "join", name: this.name });
+    };
+    ws.onmessage = (e) => {
       const msg = JSON.parse(e.data);
       this.inbox = this.inbox.then(() => this.onMessage(msg)).catch((err) => this.fail(err));
     };
-    this.ws.onclose = (e) => {
-      if (this.left) return;
-      if (e.code === 4004 || e.code === 4003) {
-        // Kicked, or the room was closed: this visit is over.
+    ws.onclose = (e) => {
+      if (this.left || ws !== this.ws) return;
+      if (e.code === 4004 || e.code === 4003 || e.code === 4001) {
+        // Kicked, the room was closed, or this app is too old: this visit is over.
         this.left = true;
         this.close();
-        showNotice(e.code === 4004 ? "You were removed from the room." : "The room was closed.");
+        showNotice(e.code === 4004 ? "You were removed from the room." : e.code === 4003 ? "The room was closed." : "Please reload: the app is out of date.");
         this.setState("closed", "not in a room");
         lobby.hidden = false;
         return;
       }
-      this.setState("closed", `disconnected (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
+      // The socket dropped: media keeps flowing meanwhile; reconnect with backoff and resume.
+      const delay = Math.min(4000, 250 * 2 ** this.reconnects++);
+      this.setState("reconnecting", `reconnecting in ${(delay / 1000).toFixed(1)} s…`);
+      mark("signaling lost");
+      setTimeout(() => {
+        if (!this.left) this.ws = this.connect();
+      }, delay);
     };
-    this.setState("connecting", "connecting…");
-    this.statsTimer = setInterval(() => this.updateStats().catch(() => {}), 1000);
+    return ws;
   }
 
   /** @param {Record<string, unknown>} body */
@@ -74,22 +91,25 @@ class Session {
   /** @param {any} msg */
   async onMessage(msg) {
     switch (msg.type) {
-      case "joined":
-        mark("joined");
+      case "joined": {
+        mark(msg.resumed ? "resumed" : "joined");
         this.selfId = msg.participantId;
+        this.resumeSecret = msg.resumeSecret;
+        this.reconnects = 0;
+        const present = new Set(msg.participants.map((/** @type {ParticipantInfo} */ p) => p.id));
+        for (const id of [...this.participants.keys()]) if (!present.has(id)) this.dropParticipant(id);
         for (const p of msg.participants) this.upsert(p);
-        this.setState("connected", "connected");
+        this.renderConnection();
         controls.hidden = false;
-        await this.publish();
+        if (!msg.resumed) await this.publish();
         return;
+      }
       case "participant-joined":
       case "participant-updated":
         this.upsert(msg.participant);
         return;
       case "participant-left":
-        this.participants.delete(msg.participantId);
-        this.tiles.get(msg.participantId)?.remove();
-        this.tiles.delete(msg.participantId);
+        this.dropParticipant(msg.participantId);
         return;
       case "publish-answer":
         mark("publish answer");
@@ -105,10 +125,31 @@ class Session {
         return;
       case "error":
         if (msg.code === "media-failed") return this.restartMedia();
+        if (msg.code === "resume-failed") return this.rejoin();
         showNotice(`${msg.code}: ${msg.message}`);
         if (msg.code === "no-media-node") this.setState("failed", "no media server available");
         return;
     }
+  }
+
+  /** @param {string} id */
+  dropParticipant(id) {
+    this.participants.delete(id);
+    this.tiles.get(id)?.remove();
+    this.tiles.delete(id);
+  }
+
+  /** The room no longer knows us (the grace period passed): join again as a new participant. */
+  async rejoin() {
+    mark("rejoin");
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.publisher = this.subscriber = null;
+    this.subscribed = new Map();
+    this.senders = {};
+    for (const id of [...this.participants.keys()]) this.dropParticipant(id);
+    this.selfId = this.resumeSecret = "";
+    this.send({ type: "join", name: this.name });
   }
 
   /** @param {ParticipantInfo} p */
@@ -125,7 +166,7 @@ class Session {
   }
 
   async publish() {
-    this.local = await getLocalMedia();
+    this.local ??= await getLocalMedia();
     mark("local media");
     const selfTile = this.tiles.get(this.selfId);
     if (this.local) selfTile?.setStream(this.local);
@@ -207,7 +248,10 @@ class Session {
     if (states.includes("failed")) this.setState("failed", "media connection failed");
     else if (states.some((s) => s === "disconnected")) this.setState("reconnecting", "media interrupted…");
     else if (states.length && states.every((s) => s === "connected")) this.setState("connected", "connected");
-    else if (this.ws.readyState === WebSocket.OPEN) this.setState("connecting", "connecting media…");
+    else if (this.ws.readyState === WebSocket.OPEN) {
+      if (states.length) this.setState("connecting", "connecting media…");
+      else this.setState("connected", "connected");
+    }
   }
 
   /** @param {string} state @param {string} label */
@@ -466,6 +510,8 @@ Object.assign(window, {
     remoteStats: () => session?.remoteStats() ?? {},
     firstFrameMs: () => firstFrameMs,
     timeline: () => timeline,
+    /** Drops the signaling socket as a network blip would (the app reconnects and resumes). */
+    dropSignaling: () => session?.ws.close(3000, "test: dropped"),
   },
 });
 

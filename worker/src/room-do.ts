@@ -21,7 +21,7 @@ import {
   type TrackKind,
 } from "@sfu/shared";
 import { z } from "zod";
-import { registry, type Env } from "./env.ts";
+import { registry, resumeGraceMs, type Env } from "./env.ts";
 import { NodeCallError, NodeClient } from "./node-client.ts";
 import type { PlacedNode } from "./registry-do.ts";
 
@@ -34,6 +34,9 @@ interface ParticipantRecord extends ParticipantInfo {
   identity: string;
   grants: Grants;
   joinedAt: number;
+  resumeSecret: string;
+  /** When its socket dropped; it is removed once the resume grace period has passed. */
+  disconnectedAt: number | null;
 }
 
 /** Per-WebSocket state, kept with `serializeAttachment` so it survives hibernation. */
@@ -74,23 +77,18 @@ export class RoomDO extends DurableObject<Env> {
       this.room = (await ctx.storage.get<RoomRecord>(ROOM_KEY)) ?? null;
       const stored = await ctx.storage.list<ParticipantRecord>({ prefix: "p:" });
       // A participant whose socket did not survive a restart is gone; drop it so the roster stays true.
+      // A participant whose socket did not survive a restart is disconnected: it may still resume
+      // within the grace period, after which the alarm removes it.
       const live = new Set(ctx.getWebSockets().map((ws) => this.attachment(ws).participantId));
-      const gone: string[] = [];
-      for (const [key, p] of stored) {
-        if (live.has(p.id)) this.participants.set(p.id, p);
-        else {
-          gone.push(p.id);
-          await ctx.storage.delete(key);
+      const now = Date.now();
+      for (const p of stored.values()) {
+        if (!live.has(p.id) && p.disconnectedAt === null) {
+          p.disconnectedAt = now;
+          await ctx.storage.put(participantKey(p.id), p);
         }
+        this.participants.set(p.id, p);
       }
-      // Free their PeerConnections on the node too; not awaited, an unreachable node must not stall the room.
-      const node = this.room?.node;
-      if (node) for (const id of gone) void this.removeFromNode(node, id);
-      // As in leave(): a room left empty is placed afresh on its next join.
-      if (this.room?.node && this.participants.size === 0) {
-        this.room = { ...this.room, node: null };
-        await ctx.storage.put(ROOM_KEY, this.room);
-      }
+      if ([...this.participants.values()].some((p) => p.disconnectedAt !== null)) await this.scheduleExpiry(now);
     });
   }
 
@@ -233,12 +231,66 @@ export class RoomDO extends DurableObject<Env> {
     });
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
-    await this.serialised(() => this.leave(ws));
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Complete the closing handshake, or the browser waits for it before it sees `close`.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+    await this.serialised(() => this.disconnect(ws));
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.serialised(() => this.leave(ws));
+    await this.serialised(() => this.disconnect(ws));
+  }
+
+  /** Removes participants whose socket dropped longer than the grace period ago. */
+  override async alarm(): Promise<void> {
+    await this.serialised(async () => {
+      const now = Date.now();
+      const grace = resumeGraceMs(this.env);
+      for (const p of [...this.participants.values()]) {
+        if (p.disconnectedAt !== null && now - p.disconnectedAt >= grace) await this.removeParticipant(p.id);
+      }
+      await this.scheduleExpiry(now);
+    });
+  }
+
+  private async scheduleExpiry(now: number): Promise<void> {
+    const dropped = [...this.participants.values()].map((p) => p.disconnectedAt).filter((t): t is number => t !== null);
+    if (dropped.length) await this.ctx.storage.setAlarm(Math.max(now, Math.min(...dropped) + resumeGraceMs(this.env)));
+  }
+
+  /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
+  private async disconnect(ws: WebSocket): Promise<void> {
+    const { participantId: id, claims } = this.attachment(ws);
+    const p = id ? this.participants.get(id) : undefined;
+    if (!p) return;
+    ws.serializeAttachment({ participantId: null, claims } satisfies Attachment);
+    p.disconnectedAt = Date.now();
+    await this.ctx.storage.put(participantKey(p.id), p);
+    await this.scheduleExpiry(p.disconnectedAt);
+  }
+
+  private async resume(ws: WebSocket, participantId: string, secret: string): Promise<void> {
+    const { participantId: current, claims } = this.attachment(ws);
+    if (current) throw new RoomError("already-joined", "this connection has already joined");
+    const p = this.participants.get(participantId);
+    if (!p || !sameSecret(p.resumeSecret, secret) || p.identity !== claims.sub) {
+      throw new RoomError("resume-failed", "that participant cannot be resumed; join again");
+    }
+    const previous = this.socketsByParticipant().get(p.id);
+    if (previous) {
+      previous.serializeAttachment({ participantId: null, claims: this.attachment(previous).claims } satisfies Attachment);
+      previous.close(CloseCode.replaced, "resumed on another connection");
+    }
+    p.disconnectedAt = null;
+    await this.ctx.storage.put(participantKey(p.id), p);
+    ws.serializeAttachment({ participantId: p.id, claims } satisfies Attachment);
+    this.sendJoined(ws, p, true);
+    // Subscriptions may have changed while it was away.
+    await this.offerSubscriptions([p.id]);
   }
 
   private async handle(ws: WebSocket, msg: ClientMessage): Promise<void> {
@@ -257,6 +309,8 @@ export class RoomDO extends DurableObject<Env> {
         await this.leave(ws);
         ws.close(CloseCode.normal, "left");
         return;
+      case "resume":
+        return this.resume(ws, msg.participantId, msg.secret);
       default:
         return assertNever(msg);
     }
@@ -273,16 +327,13 @@ export class RoomDO extends DurableObject<Env> {
       grants: claims.grants,
       tracks: [],
       joinedAt: Date.now(),
+      resumeSecret: crypto.randomUUID(),
+      disconnectedAt: null,
     };
     this.participants.set(participant.id, participant);
     await this.ctx.storage.put(participantKey(participant.id), participant);
     ws.serializeAttachment({ participantId: participant.id, claims } satisfies Attachment);
-    this.send(ws, {
-      type: "joined",
-      room: this.room!.name,
-      participantId: participant.id,
-      participants: [...this.participants.values()].map(info),
-    });
+    this.sendJoined(ws, participant, false);
     this.broadcast({ type: "participant-joined", participant: info(participant) }, participant.id);
     await this.offerSubscriptions([participant.id]);
   }
@@ -325,10 +376,26 @@ export class RoomDO extends DurableObject<Env> {
     this.broadcast({ type: "participant-updated", participant: info(p) });
   }
 
+  private sendJoined(ws: WebSocket, p: ParticipantRecord, resumed: boolean): void {
+    this.send(ws, {
+      type: "joined",
+      room: this.room!.name,
+      participantId: p.id,
+      participants: [...this.participants.values()].map(info),
+      resumeSecret: p.resumeSecret,
+      resumed,
+    });
+  }
+
   private async leave(ws: WebSocket): Promise<void> {
     const { participantId: id, claims } = this.attachment(ws);
     if (!id) return;
     ws.serializeAttachment({ participantId: null, claims } satisfies Attachment);
+    await this.removeParticipant(id);
+  }
+
+  /** Takes a participant out of the room: the others see it leave, the node frees its media. */
+  private async removeParticipant(id: string): Promise<void> {
     if (!this.participants.delete(id)) return;
     await this.ctx.storage.delete(participantKey(id));
     this.broadcast({ type: "participant-left", participantId: id });
@@ -441,4 +508,12 @@ export class RoomDO extends DurableObject<Env> {
 
 function info(p: ParticipantRecord): ParticipantInfo {
   return { id: p.id, name: p.name, tracks: p.tracks };
+}
+
+/** Compares secrets without an early exit, so timing does not reveal a matching prefix. */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

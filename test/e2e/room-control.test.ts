@@ -58,3 +58,31 @@ describe("admin actions reach the browsers", () => {
     await expect.poll(() => ada.locator(".tile").count()).toBe(1);
   });
 });
+
+describe("a dropped signaling socket", () => {
+  it("reconnects and resumes as the same participant, without a duplicate, while media keeps flowing", async () => {
+    const room = `resume-${Date.now()}`;
+    const pages: Page[] = [];
+    for (const name of ["Ada", "Grace"]) {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${system.url}/${room}?name=${name}`);
+      pages.push(page);
+    }
+    const [ada, grace] = pages as [Page, Page];
+    const frames = async (page: Page, name: string) => Object.values(await remoteStats(page)).find((e) => e.name === name)?.video?.framesDecoded ?? 0;
+    await until("Ada sees Grace", () => frames(ada, "Grace"), (n) => n > 10, { page: ada });
+    const selfId = () => grace.evaluate(() => (window as unknown as { __sfu: { state(): { selfId: string } } }).__sfu.state().selfId);
+    const before = await selfId();
+
+    await grace.evaluate(() => (window as unknown as { __sfu: { dropSignaling(): void } }).__sfu.dropSignaling());
+    await until("Grace resumed", () => grace.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().some(([w]) => w === "resumed")), (r) => r, { page: grace });
+
+    expect(await selfId()).toBe(before);
+    const summary = (await (await adminCall(`/rooms/${room}`)).json()) as { participants: Array<{ name: string; connected: boolean }> };
+    expect(summary.participants.map((p) => `${p.name}:${p.connected}`).sort()).toEqual(["Ada:true", "Grace:true"]);
+    expect(await ada.locator(".tile").count()).toBe(2);
+    const framesNow = await frames(ada, "Grace");
+    await until("Ada keeps decoding Grace", () => frames(ada, "Grace"), (n) => n > framesNow + 10, { page: ada });
+    await expect.poll(() => grace.locator("#conn").getAttribute("data-state")).toBe("connected");
+  });
+});
