@@ -5,6 +5,7 @@ import {
   MAX_CONTROL_BYTES,
   MuteRequest,
   PublishRequest,
+  ReplayGuard,
   SIGNATURE_HEADER,
   SubscriberAnswerRequest,
   verifyRequest,
@@ -31,6 +32,7 @@ const EmptyBody = z.object({}).strict();
 
 /** The node's control API: signed calls from the worker that drive each participant's PeerConnections. */
 export function createControlServer(node: MediaNode, secret: string, nodeId: string): Server {
+  const replays = new ReplayGuard();
   return createServer((req, res) => {
     const started = performance.now();
     res.once("finish", () => log("debug", "control call", { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }));
@@ -47,6 +49,7 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
     const body = await readBody(req);
     const verdict = await verifyRequest(secret, req.headers[SIGNATURE_HEADER] as string | undefined, req.method ?? "", url.pathname, body, Date.now());
     if (!verdict.ok) throw new HttpError(401, "unauthorized", verdict.reason);
+    if (!replays.firstUse(req.headers[SIGNATURE_HEADER] as string, Date.now())) throw new HttpError(401, "unauthorized", "replayed request");
     const version = req.headers["x-sfu-control-version"];
     if (version !== String(CONTROL_PROTOCOL_VERSION)) {
       throw new HttpError(400, "unsupported-version", `control protocol v${String(version)} is not supported; this node speaks v${CONTROL_PROTOCOL_VERSION}`);

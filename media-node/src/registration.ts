@@ -1,4 +1,4 @@
-import { NodeAck, SIGNATURE_HEADER, signRequest, type NodeHeartbeat, type NodeRegistration } from "@sfu/shared";
+import { NodeAck, SIGNATURE_HEADER, signRequest, uniqueSigningTime, type NodeHeartbeat, type NodeRegistration } from "@sfu/shared";
 import type { Config } from "./config.ts";
 import { log } from "./log.ts";
 import type { MediaNode } from "./media-node.ts";
@@ -73,7 +73,7 @@ export async function postToWorker(config: Pick<Config, "WORKER_URL" | "FLEET_SE
   const res = await fetch(new URL(path, config.WORKER_URL), {
     method: "POST",
     body: text,
-    headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signRequest(config.FLEET_SECRET, "POST", path, text, Date.now()) },
+    headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signRequest(config.FLEET_SECRET, "POST", path, text, uniqueSigningTime()) },
     signal: AbortSignal.timeout(5000),
   });
   if (!res.ok) throw new Error(`${path} answered HTTP ${res.status}: ${await res.text()}`);

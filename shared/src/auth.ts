@@ -60,3 +60,40 @@ export async function verifyRequest(
   const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, canonical(t, method, path, body));
   return valid ? { ok: true } : { ok: false, reason: "bad signature" };
 }
+
+/**
+ * Remembers signatures seen inside the signing window, so a captured request cannot be replayed
+ * while its timestamp is still fresh. Memory is bounded: entries leave once out of the window, and
+ * past `maxEntries` the oldest go first (a flood then costs replay protection for the oldest, never
+ * memory).
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs = DEFAULT_MAX_SKEW_MS,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  /** True the first time a signature header is presented inside the window; false for a replay. */
+  firstUse(signature: string, now: number): boolean {
+    for (const [sig, at] of this.seen) {
+      if (now - at <= 2 * this.windowMs && this.seen.size <= this.maxEntries) break;
+      this.seen.delete(sig);
+    }
+    if (this.seen.has(signature)) return false;
+    this.seen.set(signature, now);
+    return true;
+  }
+}
+
+let lastSignedAt = 0;
+/**
+ * Date.now(), but strictly increasing within this process, for signing: two identical requests
+ * signed in the same millisecond would otherwise carry the same signature and the second would be
+ * refused as a replay.
+ */
+export function uniqueSigningTime(): number {
+  lastSignedAt = Math.max(Date.now(), lastSignedAt + 1);
+  return lastSignedAt;
+}

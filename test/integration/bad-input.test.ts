@@ -55,6 +55,19 @@ describe("media node control API refuses bad calls with typed errors", () => {
   });
 });
 
+describe("replayed control calls", () => {
+  it("a captured, correctly signed call is refused when sent again", async () => {
+    const path = "/rooms/r1/participants/p9/subscriber/offer";
+    const signature = await signRequest(system.secret, "POST", path, "{}", Date.now());
+    const send = () =>
+      fetch(`${CONTROL}${path}`, { method: "POST", body: "{}", headers: { [SIGNATURE_HEADER]: signature, "x-sfu-control-version": String(CONTROL_PROTOCOL_VERSION) } });
+    expect((await send()).status).toBe(200);
+    const replay = await send();
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toEqual({ error: "unauthorized", message: "replayed request" });
+  });
+});
+
 describe("garbage on the media ports", () => {
   it("is dropped without disturbing a live call", async () => {
     const room = `garbage-${Date.now()}`;

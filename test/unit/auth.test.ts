@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_SKEW_MS, SIGNATURE_HEADER, signRequest, verifyRequest } from "@sfu/shared";
+import { DEFAULT_MAX_SKEW_MS, ReplayGuard, SIGNATURE_HEADER, signRequest, uniqueSigningTime, verifyRequest } from "@sfu/shared";
 
 const SECRET = "unit-test-fleet-secret-0123456789";
 const NOW = 1_760_000_000_000;
@@ -107,5 +107,36 @@ describe("verifyRequest", () => {
     const header = c.header ? c.header(good) : good;
     const result = await verifyRequest(c.secret ?? SECRET, header, c.method ?? METHOD, c.path ?? PATH, c.body ?? BODY, NOW);
     expect(result).toEqual({ ok: false, reason: c.reason });
+  });
+});
+
+describe("ReplayGuard", () => {
+  it("accepts a signature once inside the window and refuses it again", () => {
+    const guard = new ReplayGuard(30_000);
+    expect(guard.firstUse("t=1,s=aa", 1000)).toBe(true);
+    expect(guard.firstUse("t=1,s=aa", 1500)).toBe(false);
+    expect(guard.firstUse("t=2,s=bb", 1500)).toBe(true);
+  });
+
+  it("forgets signatures long out of the window (their timestamps are refused anyway)", () => {
+    const guard = new ReplayGuard(30_000);
+    guard.firstUse("old", 0);
+    expect(guard.firstUse("new", 70_000)).toBe(true);
+    expect(guard.firstUse("old", 70_001)).toBe(true);
+  });
+
+  it("keeps at most maxEntries, dropping the oldest", () => {
+    const guard = new ReplayGuard(30_000, 3);
+    for (const sig of ["a", "b", "c", "d", "e"]) guard.firstUse(sig, 10);
+    expect(guard.firstUse("e", 11)).toBe(false);
+    expect(guard.firstUse("a", 11)).toBe(true);
+  });
+});
+
+describe("uniqueSigningTime", () => {
+  it("never repeats, even within one millisecond", () => {
+    const times = Array.from({ length: 1000 }, () => uniqueSigningTime());
+    expect(new Set(times).size).toBe(1000);
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
   });
 });

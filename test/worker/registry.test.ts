@@ -194,3 +194,16 @@ describe("POST /nodes/heartbeat", () => {
     expect(await storedNodes()).toEqual(before);
   });
 });
+
+describe("replayed node requests", () => {
+  it("the same signed heartbeat sent twice is refused the second time", async () => {
+    await registerNode("node-r");
+    const body = JSON.stringify({ nodeId: "node-r", load: { rooms: 0, participants: 0, tracks: 0, cpu: 0 } });
+    const header = await signRequest(env.FLEET_SECRET, "POST", "/nodes/heartbeat", body, Date.now());
+    const send = () => SELF.fetch(`${BASE}/nodes/heartbeat`, { method: "POST", body, headers: { [SIGNATURE_HEADER]: header, "content-type": "application/json" } });
+    expect((await send()).status).toBe(200);
+    const replay = await send();
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ error: "unauthorized", message: "replayed request" });
+  });
+});

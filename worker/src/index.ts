@@ -52,6 +52,9 @@ async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promis
   if (new TextEncoder().encode(text).byteLength > MAX_CONTROL_BYTES) return c.json({ error: "payload-too-large", message: "body too large" }, 413);
   const verdict = await verifyRequest(c.env.FLEET_SECRET, c.req.header(SIGNATURE_HEADER), "POST", new URL(c.req.url).pathname, text, Date.now());
   if (!verdict.ok) return c.json({ error: "unauthorized", message: verdict.reason }, 401);
+  if (!(await registry(c.env).firstUse(c.req.header(SIGNATURE_HEADER)!, Date.now()))) {
+    return c.json({ error: "unauthorized", message: "replayed request" }, 401);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

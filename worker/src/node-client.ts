@@ -3,6 +3,7 @@ import {
   ControlError,
   SIGNATURE_HEADER,
   signRequest,
+  uniqueSigningTime,
   type ControlErrorCode,
 } from "@sfu/shared";
 import type { z } from "zod";
@@ -27,7 +28,7 @@ export class NodeClient {
 
   async call<S extends z.ZodType>(method: "POST" | "DELETE", path: string, body: unknown, schema: S): Promise<z.infer<S>> {
     const text = body === undefined ? "" : JSON.stringify(body);
-    const signature = await signRequest(this.secret, method, path, text, Date.now());
+    const signature = await signRequest(this.secret, method, path, text, uniqueSigningTime());
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { NodeHeartbeat, NodeRegistration } from "@sfu/shared";
+import { ReplayGuard, type NodeHeartbeat, type NodeRegistration } from "@sfu/shared";
 import { staleAfterMs, type Env } from "./env.ts";
 import { chooseNode, isHealthy, type NodeRecord } from "./placement.ts";
 
@@ -24,6 +24,8 @@ export class NodeRegistryDO extends DurableObject<Env> {
   private nodes = new Map<string, NodeRecord>();
   /** room name → id of the node it was placed on. */
   private placements = new Map<string, string>();
+  /** Signatures of node requests already accepted (this is the one instance every node request passes). */
+  private readonly replays = new ReplayGuard();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,6 +80,10 @@ export class NodeRegistryDO extends DurableObject<Env> {
         this.env.ROOMS.get(this.env.ROOMS.idFromName(room)).moveOffNode(nodeId, why).catch((err: Error) => console.error("could not move room", room, err.message)),
       ),
     );
+  }
+
+  firstUse(signature: string, now: number): boolean {
+    return this.replays.firstUse(signature, now);
   }
 
   /** Forgets a room's placement (it emptied); a later join places it afresh. */
