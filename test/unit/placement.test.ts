@@ -108,8 +108,14 @@ describe("chooseNode", () => {
     expect(chooseNode(nodes, NOW, STALE, "sa")?.id).toBe("a");
   });
 
-  it("prefers a less utilised node over the preferred region", () => {
+  it("prefers a node in the caller's region over a less utilised one elsewhere", () => {
     const nodes = [node("near", { region: "eu", participants: 20 }), node("far", { region: "us", participants: 10 })];
+    expect(chooseNode(nodes, NOW, STALE, "eu")?.id).toBe("near");
+    expect(chooseNode(nodes, NOW, STALE)?.id).toBe("far");
+  });
+
+  it("overflows to another region once the caller's region is above REGION_OVERFLOW", () => {
+    const nodes = [node("near", { region: "eu", participants: 85 }), node("far", { region: "us", participants: 10 })];
     expect(chooseNode(nodes, NOW, STALE, "eu")?.id).toBe("far");
   });
 

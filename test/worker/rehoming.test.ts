@@ -1,6 +1,6 @@
-import { env, reset, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, reset, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { closeOpenedSockets, openRoomSocket, registerNode } from "./helpers.ts";
+import { BASE, closeOpenedSockets, openRoomSocket, registerNode, roomToken } from "./helpers.ts";
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 const roomNode = (room: string) =>
@@ -62,5 +62,24 @@ describe("a node that stops heartbeating", () => {
     await runDurableObjectAlarm(registry());
     await alice.error("no-media-node");
     expect(await roomNode("stranded")).toBeNull();
+  });
+});
+
+describe("placement by the caller's region", () => {
+  it("places a room on a node in the first joiner's region, even one busier than a node elsewhere", async () => {
+    await registerNode("node-eu", { region: "EU", load: { rooms: 1, participants: 10, tracks: 20, cpu: 0.1 } });
+    await registerNode("node-na", { region: "NA" });
+    for (const [room, region, expected] of [["from-eu", "EU", "node-eu"], ["from-anywhere", undefined, "node-na"]] as const) {
+      const headers: Record<string, string> = { Upgrade: "websocket", ...(region ? { "x-sfu-region": region } : {}) };
+      const res = await SELF.fetch(`${BASE}/rooms/${room}/ws?token=${encodeURIComponent(await roomToken(room))}`, { headers });
+      expect(res.status).toBe(101);
+      const ws = res.webSocket!;
+      ws.accept();
+      const joined = new Promise((resolve) => ws.addEventListener("message", resolve, { once: true }));
+      ws.send(JSON.stringify({ v: 1, type: "join", name: "Zed" }));
+      await joined;
+      expect(await roomNode(room)).toBe(expected);
+      ws.close();
+    }
   });
 });

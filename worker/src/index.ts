@@ -17,7 +17,7 @@ import {
 import type { z } from "zod";
 import { admin } from "./admin.ts";
 import { registry, type Env } from "./env.ts";
-import { CLAIMS_HEADER } from "./room-do.ts";
+import { CLAIMS_HEADER, REGION_HEADER } from "./room-do.ts";
 
 export { RoomDO } from "./room-do.ts";
 export { NodeRegistryDO } from "./registry-do.ts";
@@ -43,8 +43,19 @@ app.get("/rooms/:room/ws", async (c) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set("x-room-name", room.data);
   headers.set(CLAIMS_HEADER, JSON.stringify(token.claims));
+  headers.set(REGION_HEADER, callerRegion(c.req.raw));
   return stub.fetch(new Request(c.req.raw, { headers }));
 });
+
+/**
+ * Where the caller is, for placing its room: Cloudflare's `request.cf.continent` at the edge; in
+ * local development (no `cf`), an `x-sfu-region` header or `region` query parameter, else "local".
+ */
+function callerRegion(req: Request): string {
+  const cf = (req as Request & { cf?: { continent?: string } }).cf;
+  const given = cf?.continent ?? req.headers.get("x-sfu-region") ?? new URL(req.url).searchParams.get("region") ?? "local";
+  return /^[A-Za-z0-9_-]{1,32}$/.test(given) ? given : "local";
+}
 
 /** Reads a signed node → worker request: verifies the fleet signature, then the body against `schema`. */
 async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.infer<S> | Response> {

@@ -23,8 +23,9 @@ export function utilisation(node: NodeRecord): number {
 }
 
 /**
- * Picks the node for a new room: healthy, not draining, below capacity, least utilised; ties go to
- * the node in `preferRegion`, then to the lowest id so the choice is deterministic.
+ * Picks the node for a new room: healthy, not draining, below capacity; a node in `preferRegion`
+ * (the caller's) first unless it is above REGION_OVERFLOW, then the least utilised, then the
+ * lowest id so the choice is deterministic.
  */
 export function chooseNode(
   nodes: readonly NodeRecord[],
@@ -40,11 +41,14 @@ export function chooseNode(
   return best;
 }
 
+/** Above this utilisation a node in the caller's region no longer wins over emptier ones elsewhere. */
+export const REGION_OVERFLOW = 0.8;
+
 function compare(a: NodeRecord, b: NodeRecord, preferRegion?: string): number {
+  const la = a.region === preferRegion && utilisation(a) < REGION_OVERFLOW ? 0 : 1;
+  const lb = b.region === preferRegion && utilisation(b) < REGION_OVERFLOW ? 0 : 1;
+  if (la !== lb) return la - lb;
   const du = utilisation(a) - utilisation(b);
   if (Math.abs(du) > 1e-9) return du;
-  const ra = a.region === preferRegion ? 0 : 1;
-  const rb = b.region === preferRegion ? 0 : 1;
-  if (ra !== rb) return ra - rb;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

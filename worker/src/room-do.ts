@@ -43,10 +43,14 @@ interface ParticipantRecord extends ParticipantInfo {
 interface Attachment {
   participantId: string | null;
   claims: RoomTokenClaims;
+  /** The caller's region: a room is placed near whoever joins it first. */
+  region?: string;
 }
 
 /** The worker passes the verified room-token claims to the room in this header. */
 export const CLAIMS_HEADER = "x-sfu-claims";
+/** ... and where the caller is, for placement. */
+export const REGION_HEADER = "x-sfu-caller-region";
 
 class RoomError extends Error {
   constructor(
@@ -106,7 +110,7 @@ export class RoomDO extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ participantId: null, claims: claims.data } satisfies Attachment);
+    server.serializeAttachment({ participantId: null, claims: claims.data, region: request.headers.get(REGION_HEADER) ?? undefined } satisfies Attachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -264,10 +268,10 @@ export class RoomDO extends DurableObject<Env> {
 
   /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
   private async disconnect(ws: WebSocket): Promise<void> {
-    const { participantId: id, claims } = this.attachment(ws);
+    const { participantId: id } = this.attachment(ws);
     const p = id ? this.participants.get(id) : undefined;
     if (!p) return;
-    ws.serializeAttachment({ participantId: null, claims } satisfies Attachment);
+    this.attach(ws, null);
     p.disconnectedAt = Date.now();
     await this.ctx.storage.put(participantKey(p.id), p);
     await this.scheduleExpiry(p.disconnectedAt);
@@ -282,12 +286,12 @@ export class RoomDO extends DurableObject<Env> {
     }
     const previous = this.socketsByParticipant().get(p.id);
     if (previous) {
-      previous.serializeAttachment({ participantId: null, claims: this.attachment(previous).claims } satisfies Attachment);
+      this.attach(previous, null);
       previous.close(CloseCode.replaced, "resumed on another connection");
     }
     p.disconnectedAt = null;
     await this.ctx.storage.put(participantKey(p.id), p);
-    ws.serializeAttachment({ participantId: p.id, claims } satisfies Attachment);
+    this.attach(ws, p.id);
     this.sendJoined(ws, p, true);
     // Subscriptions may have changed while it was away.
     await this.offerSubscriptions([p.id]);
@@ -317,9 +321,9 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async join(ws: WebSocket, name: string): Promise<void> {
-    const { participantId, claims } = this.attachment(ws);
+    const { participantId, claims, region } = this.attachment(ws);
     if (participantId) throw new RoomError("already-joined", "this connection has already joined");
-    await this.ensureNode();
+    await this.ensureNode(region);
     const participant: ParticipantRecord = {
       id: crypto.randomUUID(),
       name: claims.name ?? name,
@@ -332,7 +336,7 @@ export class RoomDO extends DurableObject<Env> {
     };
     this.participants.set(participant.id, participant);
     await this.ctx.storage.put(participantKey(participant.id), participant);
-    ws.serializeAttachment({ participantId: participant.id, claims } satisfies Attachment);
+    this.attach(ws, participant.id);
     this.sendJoined(ws, participant, false);
     this.broadcast({ type: "participant-joined", participant: info(participant) }, participant.id);
     await this.offerSubscriptions([participant.id]);
@@ -388,9 +392,9 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async leave(ws: WebSocket): Promise<void> {
-    const { participantId: id, claims } = this.attachment(ws);
+    const { participantId: id } = this.attachment(ws);
     if (!id) return;
-    ws.serializeAttachment({ participantId: null, claims } satisfies Attachment);
+    this.attach(ws, null);
     await this.removeParticipant(id);
   }
 
@@ -442,10 +446,10 @@ export class RoomDO extends DurableObject<Env> {
     this.send(ws, { type: "subscriber-offer", sdp: offer.sdp, tracks: offer.tracks });
   }
 
-  private async ensureNode(): Promise<PlacedNode> {
+  private async ensureNode(preferRegion?: string): Promise<PlacedNode> {
     const room = this.room!;
     if (room.node) return room.node;
-    const node = await registry(this.env).place(room.name, Date.now());
+    const node = await registry(this.env).place(room.name, Date.now(), preferRegion);
     if (!node) throw new RoomError("no-media-node", "no media node is available; try again shortly");
     this.room = { ...room, node };
     await this.ctx.storage.put(ROOM_KEY, this.room);
@@ -476,6 +480,11 @@ export class RoomDO extends DurableObject<Env> {
 
   private attachment(ws: WebSocket): Attachment {
     return ws.deserializeAttachment() as Attachment;
+  }
+
+  /** Binds a socket to a participant (or unbinds it), keeping the rest of its attachment. */
+  private attach(ws: WebSocket, participantId: string | null): void {
+    ws.serializeAttachment({ ...this.attachment(ws), participantId } satisfies Attachment);
   }
 
   private socketsByParticipant(): Map<string, WebSocket> {
