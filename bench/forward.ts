@@ -11,7 +11,6 @@
  * The node is pinned to CPU 0 and this load generator to CPU 1 when `taskset` exists.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -19,6 +18,7 @@ import { RtpHeader, RtpPacket } from "werift";
 import { startSystem } from "../scripts/system.ts";
 import { cpuSeconds } from "../test/support/proc-cpu.ts";
 import { WeriftPeer } from "../test/support/werift-peer.ts";
+import { writeSection } from "./results.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -161,16 +161,5 @@ Load: ${pktPerSec} pkt/s of ${PAYLOAD}-byte VP8-shaped payloads (~${args.kbps} k
 ${table}
 `;
 console.log(`\n${report}`);
-if (args.out) {
-  // Replace the generated section of the results file, keeping its preface and notes.
-  const BEGIN = "<!-- bench:forward -->";
-  const END = "<!-- /bench:forward -->";
-  const current = existsSync(args.out) ? readFileSync(args.out, "utf8") : `${BEGIN}\n${END}\n`;
-  const start = current.indexOf(BEGIN);
-  const stop = current.indexOf(END);
-  const next = start >= 0 && stop > start
-    ? `${current.slice(0, start + BEGIN.length)}\n${report}${current.slice(stop)}`
-    : `${current}\n${BEGIN}\n${report}${END}\n`;
-  writeFileSync(args.out, next);
-}
+if (args.out) writeSection(args.out, "bench:forward", report);
 process.exit(0);

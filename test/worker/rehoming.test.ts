@@ -6,11 +6,11 @@ const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 const roomNode = (room: string) =>
   runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(room)), async (_i, state) => (await state.storage.get<{ node: { id: string } | null }>("room"))?.node?.id ?? null);
 
-/** Ages a node past NODE_STALE_MS by rewriting its stored heartbeat, as if it had gone silent. */
-async function silence(nodeId: string): Promise<void> {
+/** Ages a node's last heartbeat (past NODE_STALE_MS by default), as if it had gone silent. */
+async function silence(nodeId: string, forMs = 60_000): Promise<void> {
   await runInDurableObject(registry(), async (instance, state) => {
     const node = (instance as unknown as { nodes: Map<string, { lastHeartbeat: number }> }).nodes.get(nodeId)!;
-    node.lastHeartbeat = Date.now() - 60_000;
+    node.lastHeartbeat = Date.now() - forMs;
     await state.storage.put(`node:${nodeId}`, node);
   });
 }
@@ -41,6 +41,17 @@ describe("a node that stops heartbeating", () => {
       [...(instance as unknown as { participants: Map<string, { id: string }> }).participants.keys()].sort());
     expect(roster).toContain(aliceId);
     expect(roster).toHaveLength(2);
+  });
+
+  it("is probed once its heartbeat is late, and its rooms move before NODE_STALE_MS if it does not answer", async () => {
+    await registerNode("node-a"); // its URL refuses connections, like a crashed process
+    const alice = await openRoomSocket("probed");
+    await alice.join("Alice");
+    await registerNode("node-b");
+    await silence("node-a", 3000); // late, but far from the 15 s NODE_STALE_MS of the tests
+    await runDurableObjectAlarm(registry());
+    await alice.error("media-failed");
+    expect(await roomNode("probed")).toBe("node-b");
   });
 
   it("leaves rooms on healthy nodes alone", async () => {

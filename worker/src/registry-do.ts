@@ -14,6 +14,17 @@ export interface NodeView extends NodeRecord {
 
 /** How often the registry looks for nodes that stopped heartbeating. */
 export const HEALTH_CHECK_MS = 1000;
+/** A heartbeat this late gets the node probed. */
+const SUSPECT_AFTER_MS = 2500;
+
+async function answers(nodeUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL("/healthz", nodeUrl), { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The fleet of media nodes: who registered, their load, where new rooms go, and which rooms each
@@ -37,15 +48,27 @@ export class NodeRegistryDO extends DurableObject<Env> {
     });
   }
 
-  /** Finds nodes that stopped heartbeating and tells each of their rooms to move. */
+  /**
+   * Finds nodes that stopped heartbeating and tells each of their rooms to move. A node whose
+   * heartbeat is late but not yet stale is asked directly (GET /healthz, 1 s): a refused or timed-out
+   * probe means it is gone, which catches a crash well before NODE_STALE_MS.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const stale = staleAfterMs(this.env);
-    const moved: Array<[string, string]> = [];
-    for (const [room, nodeId] of this.placements) {
-      const node = this.nodes.get(nodeId);
-      if (!node || !isHealthy(node, now, stale)) moved.push([room, nodeId]);
-    }
+    const hosting = new Set(this.placements.values());
+    const dead = new Set<string>();
+    await Promise.all(
+      [...hosting].map(async (nodeId) => {
+        const node = this.nodes.get(nodeId);
+        if (!node || !isHealthy(node, now, stale)) return void dead.add(nodeId);
+        if (now - node.lastHeartbeat > Math.min(SUSPECT_AFTER_MS, stale / 2) && !(await answers(node.url))) {
+          dead.add(nodeId);
+          await this.save({ ...node, lastHeartbeat: 0 });
+        }
+      }),
+    );
+    const moved = [...this.placements].filter(([, nodeId]) => dead.has(nodeId));
     for (const [room] of moved) this.placements.delete(room);
     await this.ctx.storage.delete(moved.map(([room]) => `room:${room}`));
     await this.moveRooms(moved, "the media server failed");

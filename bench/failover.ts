@@ -1,0 +1,78 @@
+/**
+ * Recovery benchmark: three Chromium participants in a room on one of two media nodes; the room's
+ * node is killed (`kill -9`) or drained through the admin API, and the time until every browser
+ * decodes every other participant again is measured.
+ *
+ *   npm run bench:failover -- [--runs 3] [--out bench/RESULTS.md]
+ */
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import type { Page } from "playwright-core";
+import { signAdminToken } from "@sfu/shared";
+import { startSystem } from "../scripts/system.ts";
+import { launchChromium } from "../test/support/browser.ts";
+import { remoteStats, until } from "../test/support/page-stats.ts";
+import { writeSection } from "./results.ts";
+
+const { values: args } = parseArgs({ options: { runs: { type: "string", default: "3" }, out: { type: "string" } } });
+const runs = Number(args.runs);
+const CONTROL_BASE = 17900;
+
+const restarts = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
+
+async function once(mode: "kill" | "drain"): Promise<number> {
+  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, controlPortBase: CONTROL_BASE, rtcPortBase: 56000, nodes: 2 });
+  const browser = await launchChromium();
+  try {
+    const room = `recovery-${Date.now()}`;
+    const pages: Page[] = [];
+    for (const name of ["Ada", "Grace", "Linus"]) {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${system.url}/${room}?name=${name}`);
+      pages.push(page);
+    }
+    const decodingBoth = (s: Awaited<ReturnType<typeof remoteStats>>) => Object.keys(s).length === 2 && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0);
+    for (const page of pages) await until("decoding", () => remoteStats(page), decodingBoth, { page });
+    const rooms = await Promise.all([0, 1].map(async (i) => ((await (await fetch(`http://127.0.0.1:${CONTROL_BASE + i}/healthz`)).json()) as { rooms: number }).rooms));
+    const victim = rooms.findIndex((n) => n > 0);
+    const t0 = Date.now();
+    if (mode === "kill") system.nodes[victim]!.kill("SIGKILL");
+    else {
+      const token = await signAdminToken(system.tokenSecret, "bench", 60, Date.now());
+      await fetch(`${system.url}/admin/nodes/node-${victim + 1}/drain`, { method: "POST", body: JSON.stringify({ draining: true }), headers: { authorization: `Bearer ${token}` } });
+    }
+    for (const page of pages) {
+      await until("restarted", () => restarts(page), (n) => n > 0, { page });
+      await until("decoding again", () => remoteStats(page), decodingBoth, { page });
+    }
+    return Date.now() - t0;
+  } finally {
+    await browser.close();
+    await system.stop();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const results: Record<string, number[]> = { kill: [], drain: [] };
+for (let i = 0; i < runs; i++) {
+  for (const mode of ["kill", "drain"] as const) {
+    const ms = await once(mode);
+    results[mode]!.push(ms);
+    console.log(`${mode} run ${i + 1}: every browser decoding again after ${ms} ms`);
+  }
+}
+const report = `## Recovery: the room's media node fails or is drained (${new Date().toISOString().slice(0, 10)})
+
+Command: \`npm run bench:failover -- --runs ${runs}\`
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 3 headless Chromium participants, 2 media nodes, heartbeat 1 s, NODE_STALE_MS 4000.
+Measured from the kill (or the drain call) until all three browsers decode both others again (polled every 250 ms).
+
+| event | median | runs (ms) |
+|---|---|---|
+| \`kill -9\` of the room's node | ${median(results.kill!)} ms | ${results.kill!.join(", ")} |
+| drain of the room's node (admin API) | ${median(results.drain!)} ms | ${results.drain!.join(", ")} |
+`;
+console.log(`\n${report}`);
+if (args.out) writeSection(args.out, "bench:failover", report);
+process.exit(0);
