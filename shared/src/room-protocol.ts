@@ -55,6 +55,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("leave") }),
   /** After a dropped socket: take the participant back (same id, tracks and media) within the grace period. */
   z.object({ v, type: z.literal("resume"), participantId: z.string().min(1).max(64), secret: z.string().min(1).max(128) }),
+  /** One of the participant's PeerConnections failed: the room frees both and has it publish again. */
+  z.object({ v, type: z.literal("restart-media") }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 

@@ -42,6 +42,7 @@ describe("parseClientMessage: valid messages", () => {
     { type: "set-muted", kind: "video", muted: false },
     { type: "leave" },
     { type: "resume", participantId: "p1", secret: "s3cret" },
+    { type: "restart-media" },
   ];
 
   it("covers every ClientMessage type", () => {

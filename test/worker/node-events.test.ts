@@ -67,3 +67,22 @@ describe("POST /nodes/events participant-failed", () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe("restart-media from a browser whose PeerConnection failed", () => {
+  it("withdraws its tracks from the others and tells it to publish again", async () => {
+    const alice = await open("restarting");
+    const bob = await open("restarting");
+    const { participantId: aliceId } = await alice.join("Alice");
+    await bob.join("Bob");
+    await givePublishedTracks("restarting", aliceId);
+    alice.send({ v: 1, type: "restart-media" });
+    expect((await bob.next("participant-updated", (m) => m.participant.id === aliceId)).participant.tracks).toEqual([]);
+    await alice.error("media-failed");
+  });
+
+  it("before join gets not-joined", async () => {
+    const carol = await open("restarting-early");
+    carol.send({ v: 1, type: "restart-media" });
+    await carol.error("not-joined");
+  });
+});

@@ -41,6 +41,7 @@ class Session {
     this.token = token;
     this.resumeSecret = "";
     this.reconnects = 0;
+    this.restartRequested = false;
     // One message at a time: each may await SDP work that the next one depends on.
     this.inbox = Promise.resolve();
     /** @type {WebSocket} */
@@ -194,6 +195,7 @@ class Session {
   /** The node lost our media connection: start both PeerConnections afresh, keeping our place and tiles. */
   async restartMedia() {
     mark("media restart");
+    this.restartRequested = false;
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = this.subscriber = null;
@@ -239,6 +241,11 @@ class Session {
     pc.onconnectionstatechange = () => {
       mark(`${role} ${pc.connectionState}`);
       this.renderConnection();
+      // A failed PeerConnection does not come back by itself: ask the room to start our media over.
+      if (pc.connectionState === "failed" && (pc === this.publisher || pc === this.subscriber) && !this.restartRequested) {
+        this.restartRequested = true;
+        this.send({ type: "restart-media" });
+      }
     };
     return pc;
   }

@@ -146,13 +146,22 @@ export class RoomDO extends DurableObject<Env> {
     await this.serialised(async () => {
       const p = this.participants.get(participantId);
       if (!p || this.room?.node?.id !== nodeId) return;
-      const ws = this.socketsByParticipant().get(participantId);
-      p.tracks = [];
-      await this.ctx.storage.put(participantKey(p.id), p);
-      this.broadcast({ type: "participant-updated", participant: info(p) });
-      if (ws) this.send(ws, { type: "error", code: "media-failed", message: "the media connection failed; publish again" });
-      await this.offerSubscriptions([...this.participants.keys()]);
+      await this.withdrawMedia(p);
     });
+  }
+
+  /**
+   * Starts a participant's media afresh: its tracks are withdrawn from everyone, and it is told to
+   * publish again and is offered its subscriptions on new PeerConnections. (ICE restart is not
+   * used: werift's was seen to lose the selected pair, see notes/werift-probe.md.)
+   */
+  private async withdrawMedia(p: ParticipantRecord): Promise<void> {
+    const ws = this.socketsByParticipant().get(p.id);
+    p.tracks = [];
+    await this.ctx.storage.put(participantKey(p.id), p);
+    this.broadcast({ type: "participant-updated", participant: info(p) });
+    if (ws) this.send(ws, { type: "error", code: "media-failed", message: "the media connection failed; publish again" });
+    await this.offerSubscriptions([...this.participants.keys()]);
   }
 
   /**
@@ -315,6 +324,12 @@ export class RoomDO extends DurableObject<Env> {
         return;
       case "resume":
         return this.resume(ws, msg.participantId, msg.secret);
+      case "restart-media": {
+        // The browser saw a PeerConnection fail: free both on the node and start over.
+        const p = this.requireParticipant(ws);
+        if (this.room?.node) await this.removeFromNode(this.room.node, p.id);
+        return this.withdrawMedia(p);
+      }
       default:
         return assertNever(msg);
     }
