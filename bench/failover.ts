@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { signAdminToken } from "@sfu/shared";
 import { startSystem } from "../scripts/system.ts";
-import { launchChromium } from "../test/support/browser.ts";
+import { hostingNode, joinRoom, launchChromium } from "../test/support/browser.ts";
 import { remoteStats, until } from "../test/support/page-stats.ts";
 import { writeSection } from "./results.ts";
 
@@ -26,16 +26,10 @@ async function once(mode: "kill" | "drain"): Promise<number> {
   const browser = await launchChromium();
   try {
     const room = `recovery-${Date.now()}`;
-    const pages: Page[] = [];
-    for (const name of ["Ada", "Grace", "Linus"]) {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(`${system.url}/${room}?name=${name}`);
-      pages.push(page);
-    }
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace", "Linus"]);
     const decodingBoth = (s: Awaited<ReturnType<typeof remoteStats>>) => Object.keys(s).length === 2 && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0);
     for (const page of pages) await until("decoding", () => remoteStats(page), decodingBoth, { page });
-    const rooms = await Promise.all([0, 1].map(async (i) => ((await (await fetch(`http://127.0.0.1:${CONTROL_BASE + i}/healthz`)).json()) as { rooms: number }).rooms));
-    const victim = rooms.findIndex((n) => n > 0);
+    const victim = await hostingNode(CONTROL_BASE, 2);
     const t0 = Date.now();
     if (mode === "kill") system.nodes[victim]!.kill("SIGKILL");
     else {

@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium } from "../support/browser.ts";
+import { hostingNode, joinRoom, launchChromium } from "../support/browser.ts";
 import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
 
 const CONTROL_BASE = 17600;
@@ -29,19 +29,11 @@ const restarted = (page: Page) =>
 describe("a media node dies under a room", () => {
   it("the room moves to the other node and every browser decodes again, with the same roster", async () => {
     const room = `failover-${Date.now()}`;
-    const pages: Page[] = [];
-    for (const name of ["Ada", "Grace", "Linus"]) {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(`${system.url}/${room}?name=${name}`);
-      pages.push(page);
-    }
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace", "Linus"]);
     for (const page of pages) await until("decoding before the failure", () => remoteStats(page), decodesAll(2), { page });
     const rosters = await Promise.all(pages.map(roster));
 
-    const rooms = await Promise.all(
-      system.nodes.map(async (_, i) => ((await (await fetch(`http://127.0.0.1:${CONTROL_BASE + i}/healthz`)).json()) as { rooms: number }).rooms),
-    );
-    const victim = rooms.findIndex((n) => n > 0);
+    const victim = await hostingNode(CONTROL_BASE, system.nodes.length);
     expect(victim).toBeGreaterThanOrEqual(0);
     const killedAt = Date.now();
     system.nodes[victim]!.kill("SIGKILL");

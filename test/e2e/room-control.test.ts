@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signAdminToken } from "@sfu/shared";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium } from "../support/browser.ts";
+import { joinRoom, launchChromium } from "../support/browser.ts";
 import { remoteStats, until } from "../support/page-stats.ts";
 
 let system: RunningSystem;
@@ -32,12 +32,7 @@ const audioPackets = async (page: Page, name: string) => Object.values(await rem
 describe("admin actions reach the browsers", () => {
   it("a mute turns the mic off in the app and no more audio reaches the others; a kick removes the participant", async () => {
     const room = `admin-${Date.now()}`;
-    const pages: Page[] = [];
-    for (const name of ["Ada", "Grace"]) {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(`${system.url}/${room}?name=${name}`);
-      pages.push(page);
-    }
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace"]);
     const [ada, grace] = pages as [Page, Page];
     await until("Ada hears Grace", () => audioPackets(ada, "Grace"), (n) => n > 50, { page: ada });
 
@@ -62,12 +57,7 @@ describe("admin actions reach the browsers", () => {
 describe("a dropped signaling socket", () => {
   it("reconnects and resumes as the same participant, without a duplicate, while media keeps flowing", async () => {
     const room = `resume-${Date.now()}`;
-    const pages: Page[] = [];
-    for (const name of ["Ada", "Grace"]) {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(`${system.url}/${room}?name=${name}`);
-      pages.push(page);
-    }
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace"]);
     const [ada, grace] = pages as [Page, Page];
     const frames = async (page: Page, name: string) => Object.values(await remoteStats(page)).find((e) => e.name === name)?.video?.framesDecoded ?? 0;
     await until("Ada sees Grace", () => frames(ada, "Grace"), (n) => n > 10, { page: ada });

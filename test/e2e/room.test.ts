@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium } from "../support/browser.ts";
+import { joinRoom, launchChromium } from "../support/browser.ts";
 import { firstFrameMs, remoteStats, until } from "../support/page-stats.ts";
 import { cpuShare } from "../support/proc-cpu.ts";
 
@@ -22,14 +22,7 @@ describe("three Chromium participants in one room", () => {
   it("each decodes video and audio from both others, and sees a leaver's tile go", async () => {
     const room = `e2e-${Date.now()}`;
     const names = ["Ada", "Grace", "Linus"];
-    const pages: Page[] = [];
-    for (const name of names) {
-      const page = await (await browser.newContext()).newPage();
-      page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
-      page.on("console", (m) => m.type() === "error" && console.error(`[${name}] console`, m.text()));
-      await page.goto(`${system.url}/${room}?name=${name}`);
-      pages.push(page);
-    }
+    const pages = await joinRoom(browser, system.url, room, names);
 
     for (const [i, page] of pages.entries()) {
       const others = names.filter((_, j) => j !== i).sort();
