@@ -58,12 +58,23 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
     if (!match) throw new HttpError(404, "not-found", `no route ${req.method} ${url.pathname}`);
     const [, roomId, participantId, action] = match as unknown as [string, string, string, string | undefined];
     const json = body ? parseJson(body) : {};
-    const now = Date.now();
 
     if (req.method === "DELETE" && action === undefined) {
       return reply(res, 200, { removedTracks: node.removeParticipant(roomId, participantId) });
     }
     if (req.method !== "POST" || action === undefined) throw new HttpError(405, "bad-request", `${req.method} not allowed here`);
+    const existed = node.existingRoom(roomId)?.participants.has(participantId) ?? false;
+    try {
+      return await participantCall(action, roomId, participantId, json, res);
+    } catch (err) {
+      // A call that failed for a participant it created leaves nothing behind (no state per bad call).
+      if (!existed) node.removeParticipant(roomId, participantId);
+      throw err;
+    }
+  }
+
+  async function participantCall(action: string, roomId: string, participantId: string, json: unknown, res: ServerResponse): Promise<void> {
+    const now = Date.now();
     const room = node.room(roomId);
     const participant = room.participant(participantId);
     switch (action) {

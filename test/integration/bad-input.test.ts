@@ -52,6 +52,8 @@ describe("media node control API refuses bad calls with typed errors", () => {
     expect(res.status).toBe(status);
     expect(res.body.error).toBe(code);
     expect(await nodeAlive()).toBe(true);
+    // Nothing is left behind for a participant the bad call would have created.
+    expect(((await (await fetch(`${CONTROL}/healthz`)).json()) as { rooms: number }).rooms).toBe(0);
   });
 });
 
