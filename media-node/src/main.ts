@@ -1,4 +1,4 @@
-import { loadConfig } from "./config.ts";
+import { loadConfig, type Config } from "./config.ts";
 import { createControlServer } from "./control-server.ts";
 import { log, setLogLevel } from "./log.ts";
 import { MediaNode } from "./media-node.ts";
@@ -6,7 +6,7 @@ import { postToWorker, Registration } from "./registration.ts";
 import type { NodeEvent } from "@sfu/shared";
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (err) {
@@ -16,11 +16,14 @@ async function main(): Promise<void> {
   setLogLevel(config.LOG_LEVEL);
   const node = new MediaNode(
     { announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] },
-    (room, participantId) => {
-      const event: NodeEvent = { type: "participant-failed", nodeId: config.NODE_ID, room, participantId };
-      postToWorker(config, "/nodes/events", event).catch((err: Error) => log("warn", "could not report a failed participant", { error: err.message }));
+    {
+      participantFailed: (room, participantId) => report({ type: "participant-failed", nodeId: config.NODE_ID, room, participantId }),
+      speakerChanged: (room, participantId) => report({ type: "active-speaker", nodeId: config.NODE_ID, room, participantId }),
     },
   );
+  function report(event: NodeEvent): void {
+    postToWorker(config, "/nodes/events", event).catch((err: Error) => log("warn", "could not report to the worker", { event: event.type, error: err.message }));
+  }
   const server = createControlServer(node, config.FLEET_SECRET, config.NODE_ID);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -11,8 +11,12 @@ export class MediaNode {
 
   constructor(
     private readonly net: RtcNetwork,
-    /** Told after a participant whose PeerConnection failed has been freed. */
-    private readonly onParticipantFailed: (roomId: string, participantId: string) => void = () => {},
+    private readonly events: {
+      /** A participant whose PeerConnection failed has been freed. */
+      participantFailed(roomId: string, participantId: string): void;
+      /** The room's loudest participant changed (null: nobody is speaking). */
+      speakerChanged(roomId: string, participantId: string | null): void;
+    } = { participantFailed: () => {}, speakerChanged: () => {} },
   ) {}
 
   room(id: string): Room {
@@ -22,8 +26,8 @@ export class MediaNode {
         // A failed PeerConnection cannot recover here: free it, and let the room have the browser publish again.
         log("warn", "participant connection failed", { room: r.id, participant: p.id });
         this.removeParticipant(r.id, p.id);
-        this.onParticipantFailed(r.id, p.id);
-      });
+        this.events.participantFailed(r.id, p.id);
+      }, (r, speaker) => this.events.speakerChanged(r.id, speaker));
       this.rooms.set(id, room);
     }
     return room;
@@ -37,7 +41,10 @@ export class MediaNode {
     const room = this.rooms.get(roomId);
     if (!room) return [];
     const removed = room.removeParticipant(participantId);
-    if (room.participants.size === 0) this.rooms.delete(roomId);
+    if (room.participants.size === 0) {
+      room.close();
+      this.rooms.delete(roomId);
+    }
     return removed;
   }
 

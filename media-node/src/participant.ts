@@ -11,10 +11,11 @@ export class Participant {
     readonly id: string,
     private readonly net: RtcNetwork,
     private readonly onFailed: (p: Participant) => void,
+    private readonly onAudioLevel: (participantId: string, level: number, now: number) => void = () => {},
   ) {}
 
   get publisher(): Publisher {
-    this.publisherPc ??= new Publisher(this.id, this.net, () => this.onFailed(this));
+    this.publisherPc ??= new Publisher(this.id, this.net, () => this.onFailed(this), (level, now) => this.onAudioLevel(this.id, level, now));
     return this.publisherPc;
   }
 

@@ -2,7 +2,7 @@ import type { MediaStreamTrack, RTCPeerConnection } from "werift";
 import { isForwardableCandidate, type IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
-import { assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 
@@ -15,6 +15,7 @@ export class Publisher {
     private readonly participantId: string,
     net: RtcNetwork,
     private readonly onFailed: () => void,
+    private readonly onAudioLevel: (level: number, now: number) => void = () => {},
   ) {
     this.pc = createPeerConnection(net);
     this.pc.connectionStateChange.subscribe((state) => {
@@ -38,7 +39,9 @@ export class Publisher {
         continue;
       }
       const codec = pinPublisherCodec(transceiver);
-      const track = new Track(`${this.participantId}:${mid}`, transceiver.kind as TrackKind, mid, this.participantId, codec);
+      const levelId = transceiver.kind === "audio" ? audioLevelExtensionId(transceiver) : undefined;
+      const levels = levelId === undefined ? undefined : { extensionId: levelId, report: this.onAudioLevel };
+      const track = new Track(`${this.participantId}:${mid}`, transceiver.kind as TrackKind, mid, this.participantId, codec, levels);
       this.tracks.set(mid, track);
       added.push(track);
       // werift creates the remote track during setRemoteDescription when the SDP names its SSRC,

@@ -1,21 +1,33 @@
+import { ActiveSpeakerDetector } from "./forwarding/active-speaker.ts";
 import { Participant } from "./participant.ts";
 import type { Track } from "./track.ts";
 import type { RtcNetwork } from "./webrtc.ts";
 
-/** A room's share of this node: its participants and, through them, its tracks. */
+const SPEAKER_TICK_MS = 300;
+
+/** A room's share of this node: its participants and, through them, its tracks; and who is speaking. */
 export class Room {
   readonly participants = new Map<string, Participant>();
+  private readonly speakers = new ActiveSpeakerDetector();
+  private readonly speakerTimer: NodeJS.Timeout;
 
   constructor(
     readonly id: string,
     private readonly net: RtcNetwork,
     private readonly onParticipantFailed: (room: Room, p: Participant) => void,
-  ) {}
+    onSpeakerChanged: (room: Room, participantId: string | null) => void = () => {},
+  ) {
+    this.speakerTimer = setInterval(() => {
+      const changed = this.speakers.tick(Date.now());
+      if (changed !== undefined) onSpeakerChanged(this, changed);
+    }, SPEAKER_TICK_MS);
+    this.speakerTimer.unref();
+  }
 
   participant(id: string): Participant {
     let p = this.participants.get(id);
     if (!p) {
-      p = new Participant(id, this.net, (failed) => this.onParticipantFailed(this, failed));
+      p = new Participant(id, this.net, (failed) => this.onParticipantFailed(this, failed), (pid, level, now) => this.speakers.observe(pid, level, now));
       this.participants.set(id, p);
     }
     return p;
@@ -32,6 +44,7 @@ export class Room {
     const p = this.participants.get(id);
     if (!p) return [];
     this.participants.delete(id);
+    this.speakers.remove(id);
     return p.close();
   }
 
@@ -42,6 +55,7 @@ export class Room {
   }
 
   close(): void {
+    clearInterval(this.speakerTimer);
     for (const id of [...this.participants.keys()]) this.removeParticipant(id);
   }
 }

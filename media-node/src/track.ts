@@ -68,6 +68,8 @@ export class Track {
     readonly mid: string,
     readonly publisherId: string,
     readonly codec: RTCRtpCodecParameters,
+    /** For audio: where the packets' RFC 6464 levels go, and the extension id that carries them. */
+    private readonly audioLevels?: { extensionId: number; report: (level: number, now: number) => void },
   ) {}
 
   /** The publisher's media for this track started arriving (its SSRC is known from the first packet). */
@@ -81,6 +83,11 @@ export class Track {
     this.packetsIn++;
     if (this.mutedByRoom) return;
     const now = Date.now();
+    if (this.audioLevels) {
+      for (const ext of rtp.header.extensions) {
+        if (ext.id === this.audioLevels.extensionId && ext.payload.length > 0) this.audioLevels.report(ext.payload[0]! & 0x7f, now);
+      }
+    }
     for (const d of this.downstreams) d.send(rtp, now);
   }
 

@@ -2,6 +2,7 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
+  useAudioLevelIndication,
   useSdesMid,
   type RTCRtpTransceiver,
 } from "werift";
@@ -38,7 +39,7 @@ export function createPeerConnection(net: RtcNetwork): RTCPeerConnection {
     iceInterfaceAddresses: { udp4: net.bindIp },
     icePortRange: net.portRange,
     codecs: CODECS,
-    headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     // The SFU forwards; browsers sending REMB/TWCC to us would not be acted on by werift.
     bundlePolicy: "max-bundle",
   });
@@ -79,6 +80,11 @@ export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: numbe
       resolve();
     }
   });
+}
+
+/** The header-extension id the m-line negotiated for RFC 6464 audio levels, if any. */
+export function audioLevelExtensionId(transceiver: RTCRtpTransceiver): number | undefined {
+  return transceiver.headerExtensions.find((e) => e.uri === "urn:ietf:params:rtp-hdrext:ssrc-audio-level")?.id;
 }
 
 /**

@@ -39,6 +39,8 @@ export type NodeAck = z.infer<typeof NodeAck>;
 export const NodeEvent = z.discriminatedUnion("type", [
   /** The participant's PeerConnections failed; the node has freed them and their tracks. */
   z.object({ type: z.literal("participant-failed"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64) }),
+  /** The room's loudest participant changed; null when nobody is speaking. */
+  z.object({ type: z.literal("active-speaker"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64).nullable() }),
 ]);
 export type NodeEvent = z.infer<typeof NodeEvent>;
 

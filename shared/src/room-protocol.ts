@@ -93,6 +93,8 @@ export const ServerMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("participant-joined"), participant: ParticipantInfo }),
   z.object({ v, type: z.literal("participant-updated"), participant: ParticipantInfo }),
   z.object({ v, type: z.literal("participant-left"), participantId: z.string() }),
+  /** Who is speaking now (server-side, from audio levels); null when nobody is. */
+  z.object({ v, type: z.literal("active-speaker"), participantId: z.string().nullable() }),
   /** An admin muted this participant's track: the app stops sending it (the node drops it anyway). */
   z.object({ v, type: z.literal("force-mute"), kind: TrackKind }),
   z.object({ v, type: z.literal("publish-answer"), sdp: Sdp }),

@@ -76,3 +76,21 @@ describe("a dropped signaling socket", () => {
     await expect.poll(() => grace.locator("#conn").getAttribute("data-state")).toBe("connected");
   });
 });
+
+describe("the active speaker", () => {
+  it("is highlighted in every browser and follows who is making sound", async () => {
+    const room = `speaker-${Date.now()}`;
+    const [ada, grace] = (await joinRoom(browser, system.url, room, ["Ada", "Grace"])) as [Page, Page];
+    await until("Ada hears Grace", () => audioPackets(ada, "Grace"), (n) => n > 50, { page: ada });
+    const speaking = (page: Page) => page.locator(".tile.speaking .name").allTextContents();
+
+    await ada.getByRole("button", { name: "Mute mic" }).click();
+    await expect.poll(() => speaking(ada), { timeout: 10_000 }).toEqual(["Grace"]);
+    await expect.poll(() => speaking(grace), { timeout: 10_000 }).toEqual(["Grace (you)"]);
+
+    await ada.getByRole("button", { name: "Unmute mic" }).click();
+    await grace.getByRole("button", { name: "Mute mic" }).click();
+    await expect.poll(() => speaking(ada), { timeout: 10_000 }).toEqual(["Ada (you)"]);
+    await expect.poll(() => speaking(grace), { timeout: 10_000 }).toEqual(["Ada"]);
+  });
+});

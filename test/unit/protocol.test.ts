@@ -221,6 +221,7 @@ describe("ServerMessage", () => {
     { type: "participant-updated", participant: { ...participant, tracks: [{ id: "t1", kind: "audio", muted: true }] } },
     { type: "participant-left", participantId: "p2" },
     { type: "force-mute", kind: "audio" },
+    { type: "active-speaker", participantId: "p1" },
     { type: "publish-answer", sdp: SDP },
     { type: "subscriber-offer", sdp: SDP, tracks: [{ mid: "0", trackId: "t1", participantId: "p1", kind: "audio" }] },
     { type: "error", code: "not-joined", message: "send a join message first", inReplyTo: "publish" },

@@ -86,3 +86,24 @@ describe("restart-media from a browser whose PeerConnection failed", () => {
     await carol.error("not-joined");
   });
 });
+
+describe("POST /nodes/events active-speaker", () => {
+  it("is broadcast to the room when it comes from the room's node", async () => {
+    const alice = await open("speaking");
+    const bob = await open("speaking");
+    const { participantId: aliceId } = await alice.join("Alice");
+    await bob.join("Bob");
+    const res = await signedPost("/nodes/events", { type: "active-speaker", nodeId: NODE_ID, room: "speaking", participantId: aliceId });
+    expect(res.status).toBe(200);
+    expect((await bob.next("active-speaker")).participantId).toBe(aliceId);
+    expect((await alice.next("active-speaker")).participantId).toBe(aliceId);
+  });
+
+  it("is ignored from another node or for someone not in the room", async () => {
+    const alice = await open("speaking2");
+    const { participantId: aliceId } = await alice.join("Alice");
+    await signedPost("/nodes/events", { type: "active-speaker", nodeId: "other-node", room: "speaking2", participantId: aliceId });
+    await signedPost("/nodes/events", { type: "active-speaker", nodeId: NODE_ID, room: "speaking2", participantId: "stranger" });
+    await expect(alice.next("active-speaker", () => true, 300)).rejects.toThrow(/no "active-speaker"/);
+  });
+});

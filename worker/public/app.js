@@ -120,6 +120,9 @@ class Session {
         mark("subscriber offer");
         await this.answerSubscriber(msg.sdp, msg.tracks);
         return;
+      case "active-speaker":
+        for (const [id, tile] of this.tiles) tile.el.classList.toggle("speaking", id === msg.participantId);
+        return;
       case "force-mute":
         if (!this.muted[/** @type {"audio"|"video"} */ (msg.kind)]) await this.toggle(msg.kind);
         showNotice(`An admin turned off your ${msg.kind === "audio" ? "microphone" : "camera"}.`);

@@ -113,6 +113,10 @@ app.post("/nodes/events", async (c) => {
       await stub.mediaFailed(event.nodeId, event.participantId);
       return c.json({ ok: true });
     }
+    case "active-speaker": {
+      await c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room)).activeSpeaker(event.nodeId, event.participantId);
+      return c.json({ ok: true });
+    }
     default:
       return assertNever(event);
   }

@@ -150,6 +150,12 @@ export class RoomDO extends DurableObject<Env> {
     });
   }
 
+  /** The room's node heard a new loudest participant: tell everyone, for the speaker highlight. */
+  async activeSpeaker(nodeId: string, participantId: string | null): Promise<void> {
+    if (this.room?.node?.id !== nodeId || (participantId !== null && !this.participants.has(participantId))) return;
+    this.broadcast({ type: "active-speaker", participantId });
+  }
+
   /**
    * Starts a participant's media afresh: its tracks are withdrawn from everyone, and it is told to
    * publish again and is offered its subscriptions on new PeerConnections. (ICE restart is not
