@@ -47,6 +47,11 @@ describe("admin actions reach the browsers", () => {
     const after = await audioPackets(ada, "Grace");
     await new Promise((r) => setTimeout(r, 2000));
     expect(await audioPackets(ada, "Grace")).toBeLessThanOrEqual(after + 2);
+    // Grace cannot undo an admin's mute: the room refuses and her app turns the mic back off.
+    await grace.getByRole("button", { name: "Unmute mic" }).click();
+    await expect.poll(() => grace.locator("#notice").textContent()).toContain("only an admin can unmute");
+    expect(await grace.getByRole("button", { name: "Unmute mic" }).count()).toBe(1);
+    expect(await ada.locator(".tile .flags").allTextContents()).toContain("mic off");
 
     expect((await adminCall(`/rooms/${room}/participants/${graceId}/kick`)).status).toBe(200);
     await expect.poll(() => grace.locator("#notice").textContent()).toContain("removed from the room");

@@ -1,4 +1,5 @@
-import { env, reset, SELF } from "cloudflare:test";
+import { env, reset, runInDurableObject, SELF } from "cloudflare:test";
+import type { RoomDO } from "../../worker/src/room-do.ts";
 import { CloseCode, signAdminToken } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE, closeOpenedSockets, openRoomSocket, registerNode, roomToken } from "./helpers.ts";
@@ -107,5 +108,19 @@ describe("admin API", () => {
     ["a bad room name", "POST", "/rooms/bad.name/close", undefined, 400],
   ] as const)("answers %s with %i", async (_name, method, path, body, status) => {
     expect((await call(method, path, body)).status).toBe(status);
+  });
+});
+
+describe("an admin's mute", () => {
+  it("cannot be undone by the participant", async () => {
+    const alice = await openRoomSocket("admin-muted");
+    const { participantId } = await alice.join("Alice");
+    await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName("admin-muted")), async (instance: RoomDO) => {
+      (instance as unknown as { participants: Map<string, { adminMuted?: string[] }> }).participants.get(participantId)!.adminMuted = ["audio"];
+    });
+    alice.send({ v: 1, type: "set-muted", kind: "audio", muted: false });
+    expect((await alice.error("forbidden")).inReplyTo).toBe("set-muted");
+    alice.send({ v: 1, type: "set-muted", kind: "video", muted: false });
+    expect((await alice.next("participant-updated")).participant.id).toBe(participantId);
   });
 });

@@ -130,6 +130,12 @@ class Session {
       case "error":
         if (msg.code === "media-failed") return this.restartMedia();
         if (msg.code === "resume-failed") return this.rejoin();
+        if (msg.code === "forbidden" && msg.inReplyTo === "set-muted" && this.lastUnmuted) {
+          // An admin's mute stands: turn it back off here too.
+          await this.toggle(this.lastUnmuted);
+          showNotice(msg.message);
+          return;
+        }
         showNotice(`${msg.code}: ${msg.message}`);
         if (msg.code === "no-media-node") this.setState("failed", "no media server available");
         return;
@@ -276,6 +282,7 @@ class Session {
     const track = this.local?.getTracks().find((t) => t.kind === kind);
     if (!sender || !track) return;
     this.muted[kind] = !this.muted[kind];
+    this.lastUnmuted = this.muted[kind] ? null : kind;
     // Replacing the track with null stops sending packets entirely, unlike `enabled = false`.
     await sender.replaceTrack(this.muted[kind] ? null : track);
     track.enabled = !this.muted[kind];

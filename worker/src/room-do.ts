@@ -37,6 +37,8 @@ interface ParticipantRecord extends ParticipantInfo {
   resumeSecret: string;
   /** When its socket dropped; it is removed once the resume grace period has passed. */
   disconnectedAt: number | null;
+  /** Kinds an admin muted: the participant cannot unmute them, and they stay muted across re-publishes. */
+  adminMuted?: TrackKind[];
 }
 
 /** Per-WebSocket state, kept with `serializeAttachment` so it survives hibernation. */
@@ -231,6 +233,7 @@ export class RoomDO extends DurableObject<Env> {
       if (this.room?.node) await this.nodeClient().call("POST", this.participantPath(p.id, "mute"), { kind, muted }, EmptyReply);
       const ws = this.socketsByParticipant().get(participantId);
       if (ws && muted) this.send(ws, { type: "force-mute", kind });
+      p.adminMuted = muted ? [...new Set([...(p.adminMuted ?? []), kind])] : (p.adminMuted ?? []).filter((k) => k !== kind);
       p.tracks = p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t));
       await this.ctx.storage.put(participantKey(p.id), p);
       this.broadcast({ type: "participant-updated", participant: info(p) });
@@ -368,8 +371,10 @@ export class RoomDO extends DurableObject<Env> {
     if (!p.grants.canPublish) throw new RoomError("forbidden", "your room token does not allow publishing");
     const answer = await this.nodeClient().call("POST", this.participantPath(p.id, "publish"), { sdp }, PublishResponse);
     if (!this.participants.has(p.id)) return;
+    // A re-publish lands on fresh node state: apply the admin's mutes there again.
+    for (const kind of p.adminMuted ?? []) await this.nodeClient().call("POST", this.participantPath(p.id, "mute"), { kind, muted: true }, EmptyReply);
     const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
-    p.tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? false }));
+    p.tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? p.adminMuted?.includes(t.kind) ?? false }));
     await this.ctx.storage.put(participantKey(p.id), p);
     this.send(ws, { type: "publish-answer", sdp: answer.sdp });
     this.broadcast({ type: "participant-updated", participant: info(p) });
@@ -396,6 +401,7 @@ export class RoomDO extends DurableObject<Env> {
 
   private async setMuted(ws: WebSocket, kind: TrackKind, muted: boolean): Promise<void> {
     const p = this.requireParticipant(ws);
+    if (!muted && p.adminMuted?.includes(kind)) throw new RoomError("forbidden", `an admin muted your ${kind}; only an admin can unmute it`);
     p.tracks = p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t));
     await this.ctx.storage.put(participantKey(p.id), p);
     this.broadcast({ type: "participant-updated", participant: info(p) });
