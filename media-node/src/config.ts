@@ -23,6 +23,12 @@ export const ConfigSchema = z
     RTC_MAX_PORT: port.default(49999),
     HEARTBEAT_MS: z.coerce.number().int().min(500).max(60_000).default(2000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /**
+     * Node processes to run, one per core: werift forwards on one thread. With more than one, this
+     * process supervises the others; each registers as its own node with NODE_ID-i, control port
+     * CONTROL_PORT+i and its slice of the RTC port range.
+     */
+    WORKERS: z.coerce.number().int().min(1).max(256).default(1),
   })
   .refine((c) => c.RTC_MIN_PORT <= c.RTC_MAX_PORT, { message: "RTC_MIN_PORT must not exceed RTC_MAX_PORT", path: ["RTC_MIN_PORT"] })
   .refine((c) => c.PUBLIC_URL !== undefined || c.CONTROL_HOST !== "0.0.0.0", {
@@ -40,4 +46,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const c = parsed.data;
   return { ...c, PUBLIC_URL: c.PUBLIC_URL ?? `http://${c.CONTROL_HOST}:${c.CONTROL_PORT}` };
+}
+
+/** The environment of worker process `i` of `n`: its own node id, control port and RTC port slice. */
+export function workerEnv(config: Config, i: number, n: number): Record<string, string> {
+  const span = Math.floor((config.RTC_MAX_PORT - config.RTC_MIN_PORT + 1) / n);
+  const controlPort = config.CONTROL_PORT + i;
+  const publicUrl = new URL(config.PUBLIC_URL);
+  publicUrl.port = String(controlPort);
+  return {
+    WORKERS: "1",
+    NODE_ID: `${config.NODE_ID}-${i}`,
+    CONTROL_PORT: String(controlPort),
+    PUBLIC_URL: publicUrl.toString().replace(/\/$/, ""),
+    RTC_MIN_PORT: String(config.RTC_MIN_PORT + i * span),
+    RTC_MAX_PORT: String(config.RTC_MIN_PORT + (i + 1) * span - 1),
+  };
 }

@@ -45,7 +45,7 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://node");
-    if (req.method === "GET" && url.pathname === "/healthz") return reply(res, 200, { ok: true, nodeId, rooms: node.rooms.size });
+    if (req.method === "GET" && url.pathname === "/healthz") return reply(res, 200, { ok: true, nodeId, rooms: node.rooms.size, pid: process.pid });
     const body = await readBody(req);
     const verdict = await verifyRequest(secret, req.headers[SIGNATURE_HEADER] as string | undefined, req.method ?? "", url.pathname, body, Date.now());
     if (!verdict.ok) throw new HttpError(401, "unauthorized", verdict.reason);

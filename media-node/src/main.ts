@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from "./config.ts";
+import { supervise } from "./supervisor.ts";
 import { createControlServer } from "./control-server.ts";
 import { log, setLogLevel } from "./log.ts";
 import { MediaNode } from "./media-node.ts";
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   setLogLevel(config.LOG_LEVEL);
+  if (config.WORKERS > 1) return supervise(config);
   const node = new MediaNode(
     { announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] },
     {

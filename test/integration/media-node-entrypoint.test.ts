@@ -34,7 +34,7 @@ describe("media node entrypoint", () => {
       await expect.poll(healthyNodes, { timeout: 15_000, interval: 200 }).toBe(1);
       expect(node.stderr()).toContain("registered with worker");
       const health = await fetch("http://127.0.0.1:17550/healthz");
-      expect(await health.json()).toEqual({ ok: true, nodeId: "bundle-node", rooms: 0 });
+      expect(await health.json()).toMatchObject({ ok: true, nodeId: "bundle-node", rooms: 0 });
     } finally {
       await terminate(node.child);
     }
@@ -49,6 +49,28 @@ describe("media node entrypoint", () => {
     } finally {
       await terminate(node.child);
     }
+  });
+
+  it("with WORKERS=2 runs two registered node processes, and restarts one that dies", async () => {
+    const supervisor = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "multi", WORKERS: "2", CONTROL_PORT: "17560", RTC_MIN_PORT: "48600", RTC_MAX_PORT: "48799", HEARTBEAT_MS: "500" });
+    const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { nodeId: string; pid: number };
+    try {
+      const registrations = () => supervisor.stderr().split("registered with worker").length - 1;
+      await expect.poll(registrations, { timeout: 15_000, interval: 200 }).toBe(2);
+      const [first, second] = [await health(17560), await health(17561)];
+      expect([first.nodeId, second.nodeId]).toEqual(["multi-0", "multi-1"]);
+      process.kill(second.pid, "SIGKILL");
+      const restartedPid = async () => {
+        const pid = (await health(17561).catch(() => undefined))?.pid;
+        return pid !== undefined && pid !== second.pid;
+      };
+      await expect.poll(restartedPid, { timeout: 15_000, interval: 200 }).toBe(true);
+      expect((await health(17561)).nodeId).toBe("multi-1");
+      await expect.poll(registrations, { timeout: 15_000, interval: 200 }).toBe(3);
+    } finally {
+      await terminate(supervisor.child);
+    }
+    await expect(fetch("http://127.0.0.1:17560/healthz")).rejects.toThrow();
   });
 
   it("exits with a message naming each invalid variable", async () => {

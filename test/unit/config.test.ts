@@ -89,3 +89,17 @@ describe("loadConfig", () => {
     for (const v of ["WORKER_URL", "FLEET_SECRET", "CONTROL_PORT"]) expect(message).toContain(v);
   });
 });
+
+describe("workerEnv", () => {
+  it("gives each worker its own node id, control port, public URL and a disjoint RTC port slice", async () => {
+    const { loadConfig, workerEnv } = await import("../../media-node/src/config.ts");
+    const c = loadConfig({ WORKER_URL: "http://127.0.0.1:8787", FLEET_SECRET: "0123456789abcdef", NODE_ID: "vm1", CONTROL_PORT: "7100", PUBLIC_URL: "http://10.0.0.5:7100", RTC_MIN_PORT: "40000", RTC_MAX_PORT: "40999", WORKERS: "4" });
+    const envs = [0, 1, 2, 3].map((i) => workerEnv(c, i, 4));
+    expect(envs.map((e) => e.NODE_ID)).toEqual(["vm1-0", "vm1-1", "vm1-2", "vm1-3"]);
+    expect(envs.map((e) => e.CONTROL_PORT)).toEqual(["7100", "7101", "7102", "7103"]);
+    expect(envs[2]!.PUBLIC_URL).toBe("http://10.0.0.5:7102");
+    const ranges = envs.map((e) => [Number(e.RTC_MIN_PORT), Number(e.RTC_MAX_PORT)] as const);
+    expect(ranges).toEqual([[40000, 40249], [40250, 40499], [40500, 40749], [40750, 40999]]);
+    expect(envs.every((e) => e.WORKERS === "1")).toBe(true);
+  });
+});
