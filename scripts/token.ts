@@ -22,7 +22,7 @@ const { values } = parseArgs({
 });
 
 if (values["admin-api"]) {
-  const secret = process.env.ROOM_TOKEN_SECRET ?? devSecrets().ROOM_TOKEN_SECRET;
+  const secret = process.env.ROOM_TOKEN_SECRET || devSecrets().ROOM_TOKEN_SECRET;
   process.stdout.write(`${await signAdminToken(secret, values.identity ?? "admin", Number(values.ttl), Date.now())}\n`);
   process.exit(0);
 }
@@ -31,7 +31,7 @@ if (!room.success || !values.identity) {
   process.stderr.write("usage: npm run token -- --room <room> --identity <id> [--name <display name>] [--ttl <seconds>] [--no-publish] [--no-subscribe] [--admin]\n");
   process.exit(2);
 }
-const secret = process.env.ROOM_TOKEN_SECRET ?? devSecrets().ROOM_TOKEN_SECRET;
+const secret = process.env.ROOM_TOKEN_SECRET || devSecrets().ROOM_TOKEN_SECRET;
 const token = await signRoomToken(
   secret,
   {
