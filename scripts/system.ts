@@ -89,9 +89,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   }
 }
 
-/** Runs the media node's entrypoint as a plain process, as the container does. */
+/**
+ * Runs the media node's entrypoint as a plain process, as the container does. With
+ * MEDIA_NODE_CPU_PROF_DIR set, each node writes a V8 CPU profile there when it stops.
+ */
 export function startMediaNode(env: Record<string, string>, label: string, verbose?: boolean): ChildProcess {
-  return launch(process.execPath, ["--import", "tsx", join(ROOT, "media-node/src/main.ts")], env, label, verbose);
+  const profile = process.env.MEDIA_NODE_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.MEDIA_NODE_CPU_PROF_DIR}`] : [];
+  return launch(process.execPath, [...profile, "--import", "tsx", join(ROOT, "media-node/src/main.ts")], env, label, verbose);
 }
 
 function launch(cmd: string, args: string[], env: Record<string, string>, label: string, verbose?: boolean): ChildProcess {
