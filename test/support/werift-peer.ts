@@ -7,9 +7,14 @@ import {
 import type { SubscribedTrack } from "@sfu/shared";
 import { RoomClient } from "./room-client.ts";
 
-/** ICE settings that keep a werift peer on 127.0.0.1 (see notes/werift-probe.md). */
-function loopbackPeer(): RTCPeerConnection {
+/**
+ * ICE settings that keep a werift peer on 127.0.0.1 (see notes/werift-probe.md). `lossPercent`
+ * drops that share of the media arriving at this peer (werift's debug option takes the share to
+ * keep, as the probe found).
+ */
+function loopbackPeer(lossPercent = 0): RTCPeerConnection {
   return new RTCPeerConnection({
+    ...(lossPercent > 0 ? { debug: { inboundPacketLoss: 100 - lossPercent } } : {}),
     iceServers: [],
     iceUseIpv4: false,
     iceUseIpv6: false,
@@ -37,14 +42,18 @@ export interface ReceivedPacket {
 /** A headless participant: a werift publisher and subscriber PeerConnection driven through the room. */
 export class WeriftPeer {
   readonly publisherPc = loopbackPeer();
-  readonly subscriberPc = loopbackPeer();
+  readonly subscriberPc: RTCPeerConnection;
   readonly received: ReceivedPacket[] = [];
   readonly subscribed = new Map<string, SubscribedTrack>();
   readonly audio = new MediaStreamTrack({ kind: "audio" });
   readonly video = new MediaStreamTrack({ kind: "video" });
   participantId = "";
 
-  private constructor(readonly client: RoomClient) {
+  private constructor(
+    readonly client: RoomClient,
+    subscriberLossPercent = 0,
+  ) {
+    this.subscriberPc = loopbackPeer(subscriberLossPercent);
     client.onMessage((msg) => {
       if (msg.type === "subscriber-offer") this.answer(msg.sdp, msg.tracks).catch(() => undefined); // closed meanwhile
     });
@@ -57,9 +66,9 @@ export class WeriftPeer {
     });
   }
 
-  static async join(baseUrl: string, room: string, name: string): Promise<WeriftPeer> {
+  static async join(baseUrl: string, room: string, name: string, opts: { subscriberLossPercent?: number } = {}): Promise<WeriftPeer> {
     const client = await RoomClient.connect(baseUrl, room);
-    const peer = new WeriftPeer(client);
+    const peer = new WeriftPeer(client, opts.subscriberLossPercent);
     peer.participantId = (await client.join(name)).participantId;
     return peer;
   }
