@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { RtpHeader, RtpPacket } from "werift";
 import { startSystem } from "../scripts/system.ts";
-import { cpuSeconds } from "../test/support/proc-cpu.ts";
+import { cpuSeconds, rssMiB } from "../test/support/proc-cpu.ts";
 import { WeriftPeer } from "../test/support/werift-peer.ts";
 import { writeSection } from "./results.ts";
 
@@ -101,6 +101,8 @@ interface Row {
   p99: number;
   loss: number;
   genElu: number;
+  rssStart: number;
+  rssEnd: number;
 }
 const rows: Row[] = [];
 
@@ -116,6 +118,7 @@ for (const n of steps) {
   received = 0;
   measuring = true;
   const cpu0 = cpuSeconds(nodePid);
+  const rssStart = rssMiB(nodePid);
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   const sent = await pump(seconds * 1000);
@@ -135,11 +138,14 @@ for (const n of steps) {
     p99: percentile(sorted, 99),
     loss: expected ? Math.max(0, 1 - received / expected) : 0,
     genElu: performance.eventLoopUtilization(elu0).utilization,
+    rssStart,
+    rssEnd: rssMiB(nodePid),
   };
   rows.push(row);
   console.log(
     `N=${n}: ${row.pps.toFixed(0)} pkt/s forwarded, node CPU ${(cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(2)} %/stream, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
-      `latency p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, generator ELU ${(row.genElu * 100).toFixed(0)} %`,
+      `latency p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, ` +
+      `node RSS ${row.rssStart.toFixed(0)} → ${row.rssEnd.toFixed(0)} MiB, generator ELU ${(row.genElu * 100).toFixed(0)} %`,
   );
 }
 
@@ -148,9 +154,9 @@ await system.stop();
 
 const command = `npm run bench:forward -- --steps ${args.steps} --seconds ${seconds} --kbps ${args.kbps}`;
 const table = [
-  "| subscribers | forwarded pkt/s | node CPU (% of a core) | CPU per stream | µs per forwarded packet | latency p50 / p99 (ms) | loss | generator event-loop use |",
-  "|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.n} | ${r.pps.toFixed(0)} | ${(r.cpu * 100).toFixed(1)} | ${(r.cpuPerStream * 100).toFixed(2)} % | ${r.usPerPkt.toFixed(1)} | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} | ${(r.loss * 100).toFixed(2)} % | ${(r.genElu * 100).toFixed(0)} % |`),
+  "| subscribers | forwarded pkt/s | node CPU (% of a core) | CPU per stream | µs per forwarded packet | latency p50 / p99 (ms) | loss | node RSS start → end (MiB) | generator event-loop use |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.n} | ${r.pps.toFixed(0)} | ${(r.cpu * 100).toFixed(1)} | ${(r.cpuPerStream * 100).toFixed(2)} % | ${r.usPerPkt.toFixed(1)} | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} | ${(r.loss * 100).toFixed(2)} % | ${r.rssStart.toFixed(0)} → ${r.rssEnd.toFixed(0)} | ${(r.genElu * 100).toFixed(0)} % |`),
 ].join("\n");
 const report = `## Forwarding: 1 publisher → N subscribers (${new Date().toISOString().slice(0, 10)})
 

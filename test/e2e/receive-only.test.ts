@@ -57,3 +57,12 @@ describe("a receive-only viewer and a publisher who comes and goes", () => {
     expect(await viewer.locator(".tile").count()).toBe(2);
   });
 });
+
+describe("a link with a bad token", () => {
+  it("is refused, and the app says so instead of retrying forever", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${system.url}/badlink?name=Eve&token=not-a-real-token`);
+    await expect.poll(() => page.locator("#notice").textContent(), { timeout: 15_000 }).toContain("link may be invalid or expired");
+    expect(await page.locator("#conn").getAttribute("data-state")).toBe("closed");
+  });
+});

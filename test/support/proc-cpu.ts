@@ -16,3 +16,9 @@ export async function cpuShare(pid: number, ms: number): Promise<number> {
   await new Promise((r) => setTimeout(r, ms));
   return (cpuSeconds(pid) - start) / ((performance.now() - t0) / 1000);
 }
+
+/** Resident set size of a process in MiB, from /proc/PID/status. Linux only. */
+export function rssMiB(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return kb ? Number(kb) / 1024 : NaN;
+}

@@ -64,11 +64,19 @@ class Session {
     };
     ws.onclose = (e) => {
       if (this.left || ws !== this.ws) return;
-      if (e.code === 4004 || e.code === 4003 || e.code === 4001) {
-        // Kicked, the room was closed, or this app is too old: this visit is over.
+      const final = {
+        4001: "Please reload: the app is out of date.",
+        4002: "You rejoined this room from another window.",
+        4003: "The room was closed.",
+        4004: "You were removed from the room.",
+      }[e.code];
+      // Never admitted at all, several times over: the link's token is invalid or expired.
+      const refused = !this.selfId && this.reconnects >= 3 ? "Could not join the room: the link may be invalid or expired." : undefined;
+      if (final || refused) {
+        // Kicked, replaced, the room was closed, or this app is too old: this visit is over.
         this.left = true;
         this.close();
-        showNotice(e.code === 4004 ? "You were removed from the room." : e.code === 4003 ? "The room was closed." : "Please reload: the app is out of date.");
+        showNotice(final ?? refused ?? "");
         this.setState("closed", "not in a room");
         lobby.hidden = false;
         return;
