@@ -1,8 +1,8 @@
 import type { MediaStreamTrack, RTCPeerConnection } from "werift";
-import { isForwardableCandidate, type IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
+import type { IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
-import { assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 
@@ -69,8 +69,7 @@ export class Publisher {
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
-    if (!isForwardableCandidate(candidate.candidate)) return;
-    await this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? undefined, sdpMLineIndex: candidate.sdpMLineIndex ?? undefined });
+    await addRemoteCandidate(this.pc, candidate);
   }
 
   close(): Track[] {

@@ -1,9 +1,9 @@
 import { RTCRtpCodecParameters, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
-import { isForwardableCandidate, type IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
+import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { Downstream, type Track } from "./track.ts";
-import { assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { addRemoteCandidate, assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 /** An offer unanswered for this long is abandoned, so a lost answer cannot wedge the subscriber. */
@@ -74,8 +74,7 @@ export class Subscriber {
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
-    if (!isForwardableCandidate(candidate.candidate)) return;
-    await this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? undefined, sdpMLineIndex: candidate.sdpMLineIndex ?? undefined });
+    await addRemoteCandidate(this.pc, candidate);
   }
 
   close(): void {

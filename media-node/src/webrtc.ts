@@ -1,3 +1,4 @@
+import { isForwardableCandidate, type IceCandidate } from "@sfu/shared";
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
@@ -80,6 +81,12 @@ export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: numbe
       resolve();
     }
   });
+}
+
+/** Adds a browser's trickled candidate, unless it is one the node cannot use (see isForwardableCandidate). */
+export async function addRemoteCandidate(pc: RTCPeerConnection, candidate: IceCandidate): Promise<void> {
+  if (!isForwardableCandidate(candidate.candidate)) return;
+  await pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? undefined, sdpMLineIndex: candidate.sdpMLineIndex ?? undefined });
 }
 
 /** The header-extension id the m-line negotiated for RFC 6464 audio levels, if any. */

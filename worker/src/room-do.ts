@@ -165,11 +165,20 @@ export class RoomDO extends DurableObject<Env> {
    */
   private async withdrawMedia(p: ParticipantRecord): Promise<void> {
     const ws = this.socketsByParticipant().get(p.id);
+    await this.clearTracks(p);
+    if (ws) this.send(ws, { type: "error", code: "media-failed", message: "the media connection failed; publish again" });
+    await this.offerSubscriptions([...this.participants.keys()]);
+  }
+
+  /** Withdraws a participant's tracks: stored, and everyone is told. */
+  private async clearTracks(p: ParticipantRecord): Promise<void> {
     p.tracks = [];
     await this.ctx.storage.put(participantKey(p.id), p);
     this.broadcast({ type: "participant-updated", participant: info(p) });
-    if (ws) this.send(ws, { type: "error", code: "media-failed", message: "the media connection failed; publish again" });
-    await this.offerSubscriptions([...this.participants.keys()]);
+  }
+
+  private muteAtNode(participantId: string, kind: TrackKind, muted: boolean): Promise<unknown> {
+    return this.nodeClient().call("POST", this.participantPath(participantId, "mute"), { kind, muted }, EmptyReply);
   }
 
   /**
@@ -194,11 +203,7 @@ export class RoomDO extends DurableObject<Env> {
       }
       // A drained node is still alive: free what the room held there.
       for (const id of this.participants.keys()) void this.removeFromNode(old, id);
-      for (const p of this.participants.values()) {
-        p.tracks = [];
-        await this.ctx.storage.put(participantKey(p.id), p);
-      }
-      for (const p of this.participants.values()) this.broadcast({ type: "participant-updated", participant: info(p) });
+      for (const p of this.participants.values()) await this.clearTracks(p);
       this.broadcast({ type: "error", code: "media-failed", message: `${why}; the room moved to ${node.id}: publish again` });
     });
   }
@@ -230,7 +235,7 @@ export class RoomDO extends DurableObject<Env> {
     return this.serialised(async () => {
       const p = this.participants.get(participantId);
       if (!p) return false;
-      if (this.room?.node) await this.nodeClient().call("POST", this.participantPath(p.id, "mute"), { kind, muted }, EmptyReply);
+      if (this.room?.node) await this.muteAtNode(p.id, kind, muted);
       const ws = this.socketsByParticipant().get(participantId);
       if (ws && muted) this.send(ws, { type: "force-mute", kind });
       p.adminMuted = muted ? [...new Set([...(p.adminMuted ?? []), kind])] : (p.adminMuted ?? []).filter((k) => k !== kind);
@@ -372,7 +377,7 @@ export class RoomDO extends DurableObject<Env> {
     const answer = await this.nodeClient().call("POST", this.participantPath(p.id, "publish"), { sdp }, PublishResponse);
     if (!this.participants.has(p.id)) return;
     // A re-publish lands on fresh node state: apply the admin's mutes there again.
-    for (const kind of p.adminMuted ?? []) await this.nodeClient().call("POST", this.participantPath(p.id, "mute"), { kind, muted: true }, EmptyReply);
+    for (const kind of p.adminMuted ?? []) await this.muteAtNode(p.id, kind, true);
     const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
     p.tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? p.adminMuted?.includes(t.kind) ?? false }));
     await this.ctx.storage.put(participantKey(p.id), p);
