@@ -1,9 +1,19 @@
-import { RTCRtpCodecParameters, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
+import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
 import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
+import { OutStream, RtpEgress } from "./egress/rtp-egress.ts";
 import { Downstream, type Track } from "./track.ts";
-import { addRemoteCandidate, assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import {
+  addRemoteCandidate,
+  assertWebRtcSdp,
+  createPeerConnection,
+  dropDatagramsFromStrangers,
+  subscriberCodec,
+  transportCcExtensionId,
+  waitForGatheringComplete,
+  type RtcNetwork,
+} from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 /** An offer unanswered for this long is abandoned, so a lost answer cannot wedge the subscriber. */
@@ -14,6 +24,7 @@ export class NegotiationError extends Error {}
 interface Slot {
   transceiver: RTCRtpTransceiver;
   rewriter: SequenceRewriter;
+  stream: OutStream;
   downstream?: Downstream;
 }
 
@@ -23,6 +34,7 @@ interface Slot {
  */
 export class Subscriber {
   readonly pc: RTCPeerConnection;
+  readonly egress: RtpEgress;
   private readonly downstreams = new Map<string, Downstream>();
   /**
    * Every m-line the node has offered, with its rewriter. An m-line whose track went away stays
@@ -35,9 +47,11 @@ export class Subscriber {
   private dirty = false;
 
   constructor(net: RtcNetwork, onFailed: () => void) {
-    this.pc = createPeerConnection(net);
+    this.pc = createPeerConnection(net, "subscriber");
+    this.egress = new RtpEgress(this.pc);
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === "failed") onFailed();
+      if (state === "connected") this.egress.start();
       if (state === "connected") for (const d of this.downstreams.values()) d.track.requestKeyframe(Date.now());
     });
   }
@@ -68,6 +82,7 @@ export class Subscriber {
       throw new NegotiationError(`subscriber answer rejected: ${(err as Error).message}`);
     }
     this.offeredAt = undefined;
+    this.egress.twccExtensionId = transportCcExtensionId(this.pc);
     if (!this.dirty) return {};
     const next = await this.offer(tracks, now);
     return next.status === "offer" ? { next } : {};
@@ -80,6 +95,8 @@ export class Subscriber {
   close(): void {
     for (const d of this.downstreams.values()) d.close();
     this.downstreams.clear();
+    for (const slot of this.slots) slot.stream.close();
+    this.egress.close();
     void this.pc.close().catch(() => undefined);
   }
 
@@ -96,8 +113,8 @@ export class Subscriber {
     for (const id of plan.add) {
       const track = byId.get(id)!;
       const slot = this.freeSlot(track);
-      slot.transceiver.codecs = [new RTCRtpCodecParameters({ ...track.codec, mimeType: track.codec.mimeType, clockRate: track.codec.clockRate })];
-      const d = new Downstream(track, slot.transceiver.sender, slot.rewriter);
+      slot.transceiver.codecs = [subscriberCodec(track.codec)];
+      const d = new Downstream(track, slot.stream, slot.rewriter);
       slot.downstream = d;
       this.downstreams.set(id, d);
       track.addDownstream(d);
@@ -109,9 +126,11 @@ export class Subscriber {
   private freeSlot(track: Track): Slot {
     const free = this.slots.find((s) => !s.downstream && s.transceiver.kind === track.kind && s.rewriter.clockRate === track.codec.clockRate);
     if (free) return free;
+    const transceiver = this.pc.addTransceiver(track.kind, { direction: "sendonly" });
     const slot: Slot = {
-      transceiver: this.pc.addTransceiver(track.kind, { direction: "sendonly" }),
+      transceiver,
       rewriter: new SequenceRewriter(track.codec.clockRate),
+      stream: new OutStream(this.egress, transceiver.sender),
     };
     this.slots.push(slot);
     return slot;

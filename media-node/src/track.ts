@@ -1,4 +1,5 @@
-import { RtpHeader, RtpPacket, type RTCRtpCodecParameters, type RTCRtpReceiver, type RTCRtpSender } from "werift";
+import type { RTCRtpCodecParameters, RTCRtpReceiver, RtpPacket } from "werift";
+import type { OutStream } from "./egress/rtp-egress.ts";
 import type { TrackKind } from "@sfu/shared";
 import { KeyframeThrottle } from "./forwarding/keyframe-throttle.ts";
 import type { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
@@ -7,35 +8,29 @@ import { log } from "./log.ts";
 const KEYFRAME_INTERVAL_MS = 500;
 
 /**
- * One subscriber's copy of a track: the sender it goes out on and that sender's rewriter. The
- * rewriter belongs to the sender (the m-line), not to the track, so that when the m-line is reused
- * for another track the browser sees one continuous stream.
+ * One subscriber's copy of a track: the outgoing stream it goes out on and that stream's rewriter.
+ * Both belong to the m-line, not to the track, so that when the m-line is reused for another track
+ * the browser sees one continuous stream.
  */
 export class Downstream {
   private readonly plis: { unSubscribe: () => void };
 
   constructor(
     readonly track: Track,
-    readonly sender: RTCRtpSender,
+    readonly stream: OutStream,
     readonly rewriter: SequenceRewriter,
   ) {
-    this.plis = sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now()));
+    this.plis = stream.sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now()));
   }
 
+  /**
+   * The publisher's header extensions are not forwarded: their ids mean nothing on the subscriber's
+   * m-line, and the egress writes its own (transport-wide sequence numbers).
+   */
   send(rtp: RtpPacket, now: number): void {
     const pos = this.rewriter.rewrite(rtp.header, now);
     if (!pos) return;
-    // A fresh header per subscriber: werift's sender rewrites SSRC, payload type and extensions in place.
-    // The publisher's header extensions are dropped; their IDs mean nothing on the subscriber's m-line.
-    const header = new RtpHeader({
-      marker: rtp.header.marker,
-      payloadType: rtp.header.payloadType,
-      sequenceNumber: pos.sequenceNumber,
-      timestamp: pos.timestamp,
-      ssrc: rtp.header.ssrc,
-      padding: false,
-    });
-    this.sender.sendRtp(new RtpPacket(header, rtp.payload)).catch(reportSendError);
+    this.stream.send(rtp.payload, rtp.header.marker, pos.sequenceNumber, pos.timestamp, now);
   }
 
   close(): void {

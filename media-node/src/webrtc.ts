@@ -5,6 +5,7 @@ import {
   RTCRtpHeaderExtensionParameters,
   useAudioLevelIndication,
   useSdesMid,
+  useTransportWideCC,
   type RTCRtpTransceiver,
 } from "werift";
 
@@ -30,8 +31,18 @@ const CODECS = {
   ],
 };
 
-export function createPeerConnection(net: RtcNetwork): RTCPeerConnection {
+export const TWCC_EXTENSION_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+const transportCcFeedback = { type: "transport-cc" };
+
+/**
+ * @param role "subscriber" PeerConnections negotiate transport-wide congestion control: the node
+ *   numbers what it sends and estimates each subscriber's bandwidth from the feedback. Publisher
+ *   PeerConnections do not: werift's own TWCC feedback omits lost packets and was seen to collapse
+ *   Chrome's estimate; publishers get REMB from the node instead.
+ */
+export function createPeerConnection(net: RtcNetwork, role: "publisher" | "subscriber" = "publisher"): RTCPeerConnection {
   const loopbackOnly = net.bindIp === "127.0.0.1";
+  const subscriber = role === "subscriber";
   return new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: !loopbackOnly,
@@ -40,10 +51,33 @@ export function createPeerConnection(net: RtcNetwork): RTCPeerConnection {
     iceInterfaceAddresses: { udp4: net.bindIp },
     icePortRange: net.portRange,
     codecs: CODECS,
-    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
-    // The SFU forwards; browsers sending REMB/TWCC to us would not be acted on by werift.
+    headerExtensions: subscriber
+      ? { audio: [useSdesMid(), useTransportWideCC()], video: [useSdesMid(), useTransportWideCC()] }
+      : { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     bundlePolicy: "max-bundle",
   });
+}
+
+/** The codec a subscriber's m-line carries for a track: the publisher's, with the feedback the node acts on. */
+export function subscriberCodec(publisherCodec: RTCRtpCodecParameters): RTCRtpCodecParameters {
+  const base = publisherCodec.mimeType.startsWith("video/") ? feedback : [];
+  return new RTCRtpCodecParameters({
+    mimeType: publisherCodec.mimeType,
+    clockRate: publisherCodec.clockRate,
+    payloadType: publisherCodec.payloadType,
+    channels: publisherCodec.channels,
+    parameters: publisherCodec.parameters,
+    rtcpFeedback: [...base, transportCcFeedback],
+  });
+}
+
+/** The transport-wide-cc extension id negotiated on a PeerConnection's m-lines, if any. */
+export function transportCcExtensionId(pc: RTCPeerConnection): number | undefined {
+  for (const t of pc.getTransceivers()) {
+    const id = t.headerExtensions.find((e) => e.uri === TWCC_EXTENSION_URI)?.id;
+    if (id !== undefined) return id;
+  }
+  return undefined;
 }
 
 /**

@@ -55,7 +55,7 @@ export class WeriftPeer {
   ) {
     this.subscriberPc = loopbackPeer(subscriberLossPercent);
     client.onMessage((msg) => {
-      if (msg.type === "subscriber-offer") this.answer(msg.sdp, msg.tracks).catch(() => undefined); // closed meanwhile
+      if (msg.type === "subscriber-offer") this.answer(msg.sdp, msg.tracks).catch((e) => { if (process.env.DEBUG_PEER) console.error("answer failed", e); }); // closed meanwhile
     });
     this.subscriberPc.onTrack.subscribe((track) => {
       const mid = this.subscriberPc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.mid;

@@ -1,0 +1,246 @@
+import type { Socket } from "node:dgram";
+import {
+  GenericNack,
+  RtcpSenderInfo,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
+  RtcpTransportLayerFeedback,
+  SourceDescriptionChunk,
+  SourceDescriptionItem,
+  TransportWideCC,
+  type RTCDtlsTransport,
+  type RTCPeerConnection,
+  type RTCRtpSender,
+  type RtcpPacket,
+} from "werift";
+import { RtpHistory } from "./rtp-history.ts";
+import { RolloverTracker, SrtpProtector, SRTP_AES128_CM_HMAC_SHA1_80 } from "./srtp-protector.ts";
+import { twccPacketResults, type TwccPacketResult } from "./twcc-feedback.ts";
+
+/** What the rest of the node hears from a subscriber's transport. */
+export interface EgressListener {
+  /** Transport-wide feedback arrived: which of our packets got there, and when. */
+  transportFeedback(results: readonly TwccPacketResult[], now: number): void;
+  /** A packet left on the wire (transport-wide sequence number, bytes on the wire); `now` is performance.now(). */
+  packetSent(transportSeq: number, bytes: number, now: number): void;
+}
+
+/** Test-only impairment of what leaves this transport (a stand-in for a lossy or narrow link). */
+export interface EgressImpairment {
+  /** Decides whether this packet is lost on the way (true = drop). */
+  drop(bytes: number, now: number): boolean;
+}
+
+interface SrtpInternals {
+  localContext: { profile: number; srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag?: Buffer };
+}
+interface UdpPairInternals {
+  remoteAddr: [string, number];
+  protocol: { transport?: { socket?: Socket } };
+}
+interface DtlsInternals {
+  state: string;
+  srtp?: SrtpInternals;
+  iceTransport: { connection: { nominated?: UdpPairInternals; send(data: Buffer): Promise<void> } };
+}
+
+const NTP_EPOCH_OFFSET_S = 2_208_988_800;
+const SR_INTERVAL_MS = 1000;
+
+/**
+ * One outgoing RTP stream on a subscriber's transport: an m-line's SSRC, its rollover counter,
+ * its retransmission history and the counts its sender reports carry.
+ */
+export class OutStream {
+  readonly rollover = new RolloverTracker();
+  readonly history = new RtpHistory();
+  packetsSent = 0;
+  octetsSent = 0;
+  lastTimestamp = 0;
+  lastSentAt = 0;
+  retransmitted = 0;
+
+  constructor(
+    private readonly egress: RtpEgress,
+    readonly sender: RTCRtpSender,
+  ) {
+    egress.register(this);
+  }
+
+  get ssrc(): number {
+    return this.sender.ssrc;
+  }
+
+  /** Sends one packet at its rewritten position; kept for retransmission. */
+  send(payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number, now: number): void {
+    if (!this.egress.write(this, payload, marker, sequenceNumber, timestamp)) return;
+    this.history.store(sequenceNumber, payload, timestamp, marker, now);
+    this.packetsSent++;
+    this.octetsSent += payload.length;
+    this.lastTimestamp = timestamp;
+    this.lastSentAt = now;
+  }
+
+  resend(sequenceNumber: number, now: number): void {
+    const p = this.history.takeForResend(sequenceNumber, now);
+    if (p && this.egress.write(this, p.payload, p.marker, sequenceNumber, p.timestamp)) this.retransmitted++;
+  }
+
+  close(): void {
+    this.history.clear();
+    this.egress.unregister(this);
+  }
+}
+
+/**
+ * The lean send path of one subscriber PeerConnection. werift still does ICE, DTLS and incoming
+ * RTCP; outgoing RTP bypasses its RTCRtpSender (a header object rebuilt per packet, an NTP
+ * timestamp, promise chains, a cache of packet objects) and goes: header written into one buffer,
+ * SRTP with the DTLS-derived session keys, one `send` on the ICE-selected socket. Because werift's
+ * sender no longer sees the packets, this class also answers NACKs (from each stream's history),
+ * reads transport-wide feedback, and sends the sender reports.
+ */
+export class RtpEgress {
+  private readonly streams = new Map<number, OutStream>();
+  private protector: SrtpProtector | undefined;
+  private boundSrtp: SrtpInternals | undefined;
+  private transportSeq = 0;
+  private rtcpSub: { unSubscribe: () => void } | undefined;
+  private transport: RTCDtlsTransport | undefined;
+  private srTimer: NodeJS.Timeout | undefined;
+  /** Header-extension id of transport-wide-cc on this transport, when negotiated. */
+  twccExtensionId: number | undefined;
+  impairment: EgressImpairment | undefined;
+  listener: EgressListener | undefined;
+  sendErrors = 0;
+
+  constructor(private readonly pc: RTCPeerConnection) {}
+
+  register(stream: OutStream): void {
+    this.streams.set(stream.ssrc, stream);
+  }
+
+  unregister(stream: OutStream): void {
+    if (this.streams.get(stream.ssrc) === stream) this.streams.delete(stream.ssrc);
+  }
+
+  /** Starts listening for RTCP and sending reports; call once the transport is connected. */
+  start(): void {
+    const dtls = this.dtls();
+    if (!dtls || this.rtcpSub) return;
+    this.rtcpSub = dtls.onRtcp.subscribe((packet) => this.onRtcp(packet));
+    this.srTimer = setInterval(() => this.sendReports(), SR_INTERVAL_MS);
+    this.srTimer.unref();
+  }
+
+  close(): void {
+    this.rtcpSub?.unSubscribe();
+    clearInterval(this.srTimer);
+    this.streams.clear();
+  }
+
+  /** Writes, protects and sends one RTP packet; false if the transport cannot send yet. */
+  write(stream: OutStream, payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number): boolean {
+    const dtls = this.dtls() as unknown as DtlsInternals | undefined;
+    if (!dtls || dtls.state !== "connected" || !dtls.srtp) return false;
+    if (dtls.srtp !== this.boundSrtp) this.bind(dtls.srtp);
+    const pair = dtls.iceTransport.connection.nominated;
+    const payloadType = stream.sender.codec?.payloadType;
+    if (!pair || payloadType === undefined) return false;
+
+    const ext = this.twccExtensionId;
+    const headerLength = ext === undefined ? 12 : 20;
+    // Exactly the packet's size: the ciphertext is as long as the payload.
+    const out = Buffer.allocUnsafe(headerLength + payload.length + this.protector!.tagLength);
+    out[0] = ext === undefined ? 0x80 : 0x90;
+    out[1] = (marker ? 0x80 : 0) | payloadType;
+    out.writeUInt16BE(sequenceNumber, 2);
+    out.writeUInt32BE(timestamp >>> 0, 4);
+    out.writeUInt32BE(stream.ssrc >>> 0, 8);
+    let transportSeq = -1;
+    if (ext !== undefined) {
+      transportSeq = this.transportSeq = (this.transportSeq + 1) & 0xffff;
+      // RFC 8285 one-byte form: 0xBEDE, one word of elements: [id | len-1] seq(2) padding(1).
+      out[12] = 0xbe;
+      out[13] = 0xde;
+      out[14] = 0;
+      out[15] = 1;
+      out[16] = (ext << 4) | 1;
+      out.writeUInt16BE(transportSeq, 17);
+      out[19] = 0;
+    }
+    const roc = stream.rollover.next(sequenceNumber);
+    const length = this.protector!.protect(out, headerLength, payload, stream.ssrc, roc, sequenceNumber);
+    const now = performance.now();
+    if (transportSeq >= 0) this.listener?.packetSent(transportSeq, length, now);
+    if (this.impairment?.drop(length, now)) return true;
+    const socket = pair.protocol.transport?.socket;
+    try {
+      if (socket) socket.send(out, pair.remoteAddr[1], pair.remoteAddr[0]);
+      else void dtls.iceTransport.connection.send(out.subarray(0, length)).catch(() => this.sendErrors++);
+    } catch {
+      this.sendErrors++; // a socket closed under us: the PeerConnection is going away
+    }
+    return true;
+  }
+
+  private dtls(): RTCDtlsTransport | undefined {
+    // werift's getter builds an array on every call; the bundled transport does not change.
+    this.transport ??= this.pc.dtlsTransports[0];
+    return this.transport;
+  }
+
+  private bind(srtp: SrtpInternals): void {
+    const ctx = srtp.localContext;
+    this.protector = new SrtpProtector({
+      profile: ctx.profile,
+      sessionKey: ctx.srtpSessionKey,
+      sessionSalt: ctx.srtpSessionSalt,
+      sessionAuthKey: ctx.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? ctx.srtpSessionAuthTag : undefined,
+    });
+    this.boundSrtp = srtp;
+  }
+
+  private onRtcp(packet: RtcpPacket): void {
+    if (packet.type !== RtcpTransportLayerFeedback.type) return;
+    const fb = (packet as RtcpTransportLayerFeedback).feedback;
+    if (fb instanceof GenericNack) {
+      const stream = this.streams.get(fb.mediaSourceSsrc);
+      const now = Date.now();
+      if (stream) for (const seq of fb.lost) stream.resend(seq, now);
+    } else if (fb instanceof TransportWideCC) {
+      const results = twccPacketResults(fb);
+      if (results) this.listener?.transportFeedback(results, performance.now());
+    }
+  }
+
+  private sendReports(): void {
+    const dtls = this.dtls();
+    if (!dtls || dtls.state !== "connected") return;
+    const packets: RtcpPacket[] = [];
+    const wallMs = Date.now();
+    const now = performance.now();
+    for (const s of this.streams.values()) {
+      if (s.packetsSent === 0) continue;
+      // The RTP timestamp of "now", extrapolated from the last packet sent, pairs with the wall clock.
+      const clockRate = s.sender.codec?.clockRate ?? 90000;
+      const rtpNow = (s.lastTimestamp + Math.round(((now - s.lastSentAt) * clockRate) / 1000)) >>> 0;
+      packets.push(
+        new RtcpSrPacket({
+          ssrc: s.ssrc,
+          senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntpTimestamp(wallMs), rtpTimestamp: rtpNow, packetCount: s.packetsSent >>> 0, octetCount: s.octetsSent >>> 0 }),
+        }),
+        new RtcpSourceDescriptionPacket({
+          chunks: [new SourceDescriptionChunk({ source: s.ssrc, items: [new SourceDescriptionItem({ type: 1, text: (s.sender as unknown as { cname?: string }).cname ?? "sfu" })] })],
+        }),
+      );
+    }
+    if (packets.length) dtls.sendRtcp(packets).catch(() => this.sendErrors++);
+  }
+}
+
+function ntpTimestamp(wallMs: number): bigint {
+  const seconds = Math.floor(wallMs / 1000) + NTP_EPOCH_OFFSET_S;
+  const fraction = Math.floor(((wallMs % 1000) / 1000) * 0x1_0000_0000);
+  return (BigInt(seconds) << 32n) | BigInt(fraction);
+}
