@@ -1,26 +1,37 @@
-import type { MediaStreamTrack, RTCPeerConnection } from "werift";
+import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type MediaStreamTrack, type RTCPeerConnection } from "werift";
 import type { IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
+import { PublisherBitrate, rembBitrateFields } from "./forwarding/publisher-bitrate.ts";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
 import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
+const REMB_INTERVAL_MS = 1000;
+/** The most a publisher is asked to send: room for three simulcast layers of camera video plus audio. */
+export const DEFAULT_PUBLISH_MAX_BPS = 3_000_000;
 
 /** The PeerConnection on which a participant sends its media to the node. */
 export class Publisher {
   readonly pc: RTCPeerConnection;
   readonly tracks = new Map<string, Track>();
+  private readonly bitrate: PublisherBitrate;
+  private readonly ssrcs = new Set<number>();
+  private readonly rembTimer: NodeJS.Timeout;
 
   constructor(
     private readonly participantId: string,
     net: RtcNetwork,
     private readonly onFailed: () => void,
     private readonly onAudioLevel: (level: number, now: number) => void = () => {},
+    maxBps = DEFAULT_PUBLISH_MAX_BPS,
   ) {
     this.pc = createPeerConnection(net);
+    this.bitrate = new PublisherBitrate(maxBps);
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === "failed") this.onFailed();
     });
+    this.rembTimer = setInterval(() => this.sendRemb(this.bitrate.tick(Date.now())), REMB_INTERVAL_MS);
+    this.rembTimer.unref();
   }
 
   /** Answers the browser's publish offer (first or renegotiated) and returns the tracks it carries. */
@@ -50,8 +61,14 @@ export class Publisher {
         remote.onReceiveRtp.once((first) => {
           log("debug", "publisher media started", { track: track.id, ssrc: first.header.ssrc, pt: first.header.payloadType });
           track.attachSource(transceiver.receiver, first.header.ssrc);
+          this.ssrcs.add(first.header.ssrc);
+          // Chrome takes a REMB received in its first seconds as its starting estimate: send one now.
+          this.sendRemb(this.bitrate.tick(Date.now()));
         });
-        remote.onReceiveRtp.subscribe((rtp) => track.forward(rtp));
+        remote.onReceiveRtp.subscribe((rtp) => {
+          this.bitrate.observe(rtp.header.ssrc, rtp.header.sequenceNumber, rtp.payload.length, Date.now());
+          track.forward(rtp);
+        });
       };
       transceiver.receiver.tracks.forEach(attach);
       transceiver.onTrack.subscribe(attach);
@@ -72,7 +89,16 @@ export class Publisher {
     await addRemoteCandidate(this.pc, candidate);
   }
 
+  private sendRemb(bps: number): void {
+    const dtls = this.pc.dtlsTransports[0];
+    if (!dtls || dtls.state !== "connected" || this.ssrcs.size === 0) return;
+    const ssrcFeedbacks = [...this.ssrcs];
+    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: 1, mediaSsrc: 0, ssrcNum: ssrcFeedbacks.length, ssrcFeedbacks, ...rembBitrateFields(bps) });
+    dtls.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })]).catch(() => undefined);
+  }
+
   close(): Track[] {
+    clearInterval(this.rembTimer);
     const tracks = [...this.tracks.values()];
     for (const t of tracks) t.close();
     this.tracks.clear();

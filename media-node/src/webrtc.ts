@@ -96,7 +96,8 @@ export function pinPublisherCodec(transceiver: RTCRtpTransceiver): RTCRtpCodecPa
     channels: chosen.channels,
     payloadType: chosen.payloadType,
     parameters: chosen.parameters,
-    rtcpFeedback: transceiver.kind === "video" ? feedback : [],
+    // goog-remb: the node tells the publisher its ceiling (see PublisherBitrate).
+    rtcpFeedback: transceiver.kind === "video" ? [...feedback, { type: "goog-remb" }] : [],
   });
   transceiver.codecs = [pinned];
   return pinned;
