@@ -25,6 +25,8 @@ export interface SystemOptions {
   tokenSecret?: string;
   /** Keep worker state in this directory (default: a fresh temporary one, deleted on stop). */
   persistTo?: string;
+  /** Let signed control calls impair a subscriber's link (tests of congestion control and loss repair). */
+  debugImpairment?: boolean;
   /** Stream child output to this process's stderr. */
   verbose?: boolean;
 }
@@ -73,6 +75,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         RTC_MIN_PORT: String(opts.rtcPortBase + i * 1000),
         RTC_MAX_PORT: String(opts.rtcPortBase + i * 1000 + 999),
         HEARTBEAT_MS: "1000",
+        DEBUG_IMPAIRMENT: opts.debugImpairment ? "1" : "0",
       }, `node-${i + 1}`, opts.verbose);
       children.push(node);
       nodes.push(node);

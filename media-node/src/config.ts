@@ -23,6 +23,8 @@ export const ConfigSchema = z
     RTC_MAX_PORT: port.default(49999),
     HEARTBEAT_MS: z.coerce.number().int().min(500).max(60_000).default(2000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Test-only: accept signed calls that make a subscriber's link narrow or lossy (never in production). */
+    DEBUG_IMPAIRMENT: z.enum(["0", "1"]).default("0"),
     /**
      * Node processes to run, one per core: werift forwards on one thread. With more than one, this
      * process supervises the others; each registers as its own node with NODE_ID-i, control port

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import {
   CandidateRequest,
   CONTROL_PROTOCOL_VERSION,
+  ImpairRequest,
   MAX_CONTROL_BYTES,
   MuteRequest,
   PublishRequest,
@@ -14,6 +15,7 @@ import {
 } from "@sfu/shared";
 import { z } from "zod";
 import { log } from "./log.ts";
+import { LinkImpairment } from "./egress/impairment.ts";
 import type { MediaNode } from "./media-node.ts";
 import { NegotiationError } from "./subscriber.ts";
 
@@ -27,11 +29,11 @@ class HttpError extends Error {
   }
 }
 
-const ParticipantRoute = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/participants\/([A-Za-z0-9-]{1,64})(?:\/(publish|subscriber\/offer|subscriber\/answer|candidate|mute))?$/;
+const ParticipantRoute = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/participants\/([A-Za-z0-9-]{1,64})(?:\/(publish|subscriber\/offer|subscriber\/answer|candidate|mute|impair))?$/;
 const EmptyBody = z.object({}).strict();
 
 /** The node's control API: signed calls from the worker that drive each participant's PeerConnections. */
-export function createControlServer(node: MediaNode, secret: string, nodeId: string): Server {
+export function createControlServer(node: MediaNode, secret: string, nodeId: string, opts: { allowImpairment?: boolean } = {}): Server {
   const replays = new ReplayGuard();
   return createServer((req, res) => {
     const started = performance.now();
@@ -100,6 +102,12 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
         const { target, candidate } = parse(CandidateRequest, json);
         const pc = target === "publisher" ? participant.publisher : participant.subscriber;
         await negotiation(() => pc.addCandidate(candidate));
+        return reply(res, 200, {});
+      }
+      case "impair": {
+        if (!opts.allowImpairment) throw new HttpError(404, "not-found", "impairment is off on this node (DEBUG_IMPAIRMENT)");
+        const { kbps, lossPercent } = parse(ImpairRequest, json);
+        participant.subscriber.egress.impairment = kbps === undefined && !lossPercent ? undefined : new LinkImpairment(kbps, lossPercent);
         return reply(res, 200, {});
       }
       default:

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   function report(event: NodeEvent): void {
     postToWorker(config, "/nodes/events", event).catch((err: Error) => log("warn", "could not report to the worker", { event: event.type, error: err.message }));
   }
-  const server = createControlServer(node, config.FLEET_SECRET, config.NODE_ID);
+  const server = createControlServer(node, config.FLEET_SECRET, config.NODE_ID, { allowImpairment: config.DEBUG_IMPAIRMENT === "1" });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.CONTROL_PORT, config.CONTROL_HOST, resolve);

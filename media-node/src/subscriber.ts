@@ -3,6 +3,7 @@ import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, Subscribe
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { OutStream, RtpEgress } from "./egress/rtp-egress.ts";
+import { BandwidthEstimator } from "./forwarding/bandwidth-estimator.ts";
 import { Downstream, type Track } from "./track.ts";
 import {
   addRemoteCandidate,
@@ -35,6 +36,8 @@ interface Slot {
 export class Subscriber {
   readonly pc: RTCPeerConnection;
   readonly egress: RtpEgress;
+  /** What this subscriber's link carries, from transport-wide feedback; it caps the layers it is sent. */
+  readonly bandwidth = new BandwidthEstimator();
   private readonly downstreams = new Map<string, Downstream>();
   /**
    * Every m-line the node has offered, with its rewriter. An m-line whose track went away stays
@@ -49,6 +52,13 @@ export class Subscriber {
   constructor(net: RtcNetwork, onFailed: () => void) {
     this.pc = createPeerConnection(net, "subscriber");
     this.egress = new RtpEgress(this.pc);
+    this.egress.listener = {
+      packetSent: (seq, bytes, now) => this.bandwidth.onPacketSent(seq, bytes, now),
+      transportFeedback: (results, now) => {
+        this.bandwidth.onFeedback(results, now);
+        this.applyBandwidth(this.bandwidth.bps);
+      },
+    };
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === "failed") onFailed();
       if (state === "connected") this.egress.start();
@@ -91,6 +101,13 @@ export class Subscriber {
   async addCandidate(candidate: IceCandidate): Promise<void> {
     await addRemoteCandidate(this.pc, candidate);
   }
+
+  /** The subscriber's estimated bandwidth changed (or was re-estimated): re-plan what it is sent. */
+  private applyBandwidth(bps: number): void {
+    this.budgetBps = bps;
+  }
+
+  budgetBps = Infinity;
 
   close(): void {
     for (const d of this.downstreams.values()) d.close();

@@ -70,6 +70,13 @@ export type SubscriberAnswerResponse = z.infer<typeof SubscriberAnswerResponse>;
 export const CandidateRequest = z.object({ target: PcRole, candidate: IceCandidate });
 export type CandidateRequest = z.infer<typeof CandidateRequest>;
 /** Stop (or resume) forwarding a participant's tracks of one kind, whatever its browser does. */
+/** Test-only (nodes started with DEBUG_IMPAIRMENT=1): make the link to one subscriber narrow or lossy. */
+export const ImpairRequest = z.object({
+  kbps: z.number().int().min(16).max(1_000_000).optional(),
+  lossPercent: z.number().min(0).max(100).optional(),
+});
+export type ImpairRequest = z.infer<typeof ImpairRequest>;
+
 export const MuteRequest = z.object({ kind: TrackKind, muted: z.boolean() });
 export type MuteRequest = z.infer<typeof MuteRequest>;
 export const RemoveParticipantResponse = z.object({ removedTracks: z.array(z.string()) });

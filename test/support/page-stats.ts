@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 /** What the app's `window.__sfu.remoteStats()` reports per remote participant, from getStats(). */
 export interface RemoteStats {
   name: string;
-  video?: { framesDecoded: number; frameWidth: number; frameHeight: number; packetsReceived: number };
+  video?: { framesDecoded: number; frameWidth: number; frameHeight: number; packetsReceived: number; packetsLost: number; nackCount: number; freezeCount: number };
   audio?: { packetsReceived: number; totalSamplesReceived: number };
 }
 

@@ -21,6 +21,7 @@ describe("loadConfig", () => {
       RTC_MAX_PORT: 49999,
       HEARTBEAT_MS: 2000,
       LOG_LEVEL: "info",
+      DEBUG_IMPAIRMENT: "0", // impairment calls are refused unless asked for
     });
     expect(c.NODE_ID).toBe(`${hostname().slice(0, 40)}-${process.pid}`);
     expect(c.NODE_ID).toMatch(/^[A-Za-z0-9_.-]{1,64}$/);
@@ -71,6 +72,7 @@ describe("loadConfig", () => {
     ["bad NODE_ID", { ...BASE, NODE_ID: "has space" }, "NODE_ID"],
     ["bad ANNOUNCED_IP", { ...BASE, ANNOUNCED_IP: "example.com" }, "ANNOUNCED_IP"],
     ["bad LOG_LEVEL", { ...BASE, LOG_LEVEL: "verbose" }, "LOG_LEVEL"],
+    ["bad DEBUG_IMPAIRMENT", { ...BASE, DEBUG_IMPAIRMENT: "yes" }, "DEBUG_IMPAIRMENT"],
     ["HEARTBEAT_MS too small", { ...BASE, HEARTBEAT_MS: "100" }, "HEARTBEAT_MS"],
     ["CAPACITY zero", { ...BASE, CAPACITY: "0" }, "CAPACITY"],
   ])("throws on %s, naming %s", (_name, env, variable) => {

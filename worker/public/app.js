@@ -342,7 +342,7 @@ class Session {
       const entry = info && out[info.participantId];
       if (!entry) return;
       const common = { packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, bytesReceived: s.bytesReceived, rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null, at: s.timestamp };
-      if (s.kind === "video") entry.video = { ...common, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0 };
+      if (s.kind === "video") entry.video = { ...common, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0, nackCount: s.nackCount ?? 0, freezeCount: s.freezeCount ?? 0 };
       else entry.audio = { ...common, totalSamplesReceived: s.totalSamplesReceived ?? 0, audioLevel: s.audioLevel ?? 0 };
     });
     return out;

@@ -1,0 +1,160 @@
+/**
+ * A subscriber's available bandwidth, estimated on the send side from transport-wide congestion
+ * control feedback (sans-IO: the caller passes `now`, a monotonic clock in ms).
+ *
+ * The node numbers every packet it sends to a subscriber; the browser reports which arrived and
+ * when. From that come three signals over each feedback window: loss, the rate that actually got
+ * through, and queuing delay (one-way delay above the lowest seen recently, which cancels the
+ * unknown clock offset). The estimate reacts like Google's congestion control, simplified:
+ *  - overuse (loss > 10 %, or queuing delay past 80 ms): drop to 85 % of the delivered rate, at
+ *    most once per 300 ms so the queue has time to drain;
+ *  - under 2 % loss and under 25 ms of queuing: grow 8 % a second;
+ *  - in between: hold.
+ * The node does not probe with padding, so growth past what is being sent is optimistic: it lets
+ * layer selection try the next layer up, and that try is the probe. To keep a link that cannot
+ * carry the upper layer from flapping, growth waits `holdMs` after every drop, and that wait
+ * doubles (2 s up to 32 s) each time a drop follows the previous one within 10 s of growth.
+ */
+export interface FeedbackResult {
+  transportSeq: number;
+  received: boolean;
+  arrivalMs: number;
+}
+
+const RING = 4096;
+const HIGH_LOSS = 0.1;
+const LOW_LOSS = 0.02;
+const OVERUSE_DELAY_MS = 80;
+const NORMAL_DELAY_MS = 25;
+const DECREASE_GAP_MS = 300;
+const RATE_WINDOW_MS = 500;
+const BASE_DELAY_WINDOW_MS = 10_000;
+const HOLD_MIN_MS = 2000;
+const HOLD_MAX_MS = 32_000;
+
+export interface EstimatorOptions {
+  initialBps?: number;
+  minBps?: number;
+  maxBps?: number;
+}
+
+export class BandwidthEstimator {
+  private readonly sentAt = new Float64Array(RING);
+  private readonly sentBytes = new Uint16Array(RING);
+  private readonly sentSeq = new Int32Array(RING).fill(-1);
+  private estimate: number;
+  private readonly minBps: number;
+  private readonly maxBps: number;
+
+  // Current feedback window.
+  private windowStart: number | undefined;
+  private windowReceived = 0;
+  private windowLost = 0;
+  private windowBytes = 0;
+  private deliveredBps: number | undefined;
+
+  // Queuing delay: one-way delay minus the minimum over the last ~10 s (kept as two half-windows).
+  private baseDelay = Infinity;
+  private previousBaseDelay = Infinity;
+  private baseDelaySince = 0;
+  private queuingDelayMs = 0;
+
+  private lastUpdate: number | undefined;
+  private lastDecrease = -Infinity;
+  private holdMs = HOLD_MIN_MS;
+  private growingSince: number | undefined;
+  /** Counts of what the estimate did, for stats and tests. */
+  readonly events = { decreases: 0, feedbacks: 0 };
+
+  constructor(opts: EstimatorOptions = {}) {
+    this.minBps = opts.minBps ?? 100_000;
+    this.maxBps = opts.maxBps ?? 20_000_000;
+    this.estimate = Math.min(this.maxBps, opts.initialBps ?? 2_500_000);
+  }
+
+  get bps(): number {
+    return Math.round(this.estimate);
+  }
+
+  get lastDeliveredBps(): number | undefined {
+    return this.deliveredBps;
+  }
+
+  get queuingDelay(): number {
+    return this.queuingDelayMs;
+  }
+
+  onPacketSent(transportSeq: number, bytes: number, now: number): void {
+    const i = transportSeq & (RING - 1);
+    this.sentSeq[i] = transportSeq;
+    this.sentAt[i] = now;
+    this.sentBytes[i] = Math.min(bytes, 0xffff);
+  }
+
+  onFeedback(results: readonly FeedbackResult[], now: number): void {
+    this.events.feedbacks++;
+    this.windowStart ??= now;
+    let delaySum = 0;
+    let delayCount = 0;
+    for (const r of results) {
+      const i = r.transportSeq & (RING - 1);
+      if (this.sentSeq[i] !== r.transportSeq) continue; // not ours, or too old
+      if (!r.received) {
+        this.windowLost++;
+        continue;
+      }
+      this.windowReceived++;
+      this.windowBytes += this.sentBytes[i]!;
+      const oneWay = r.arrivalMs - this.sentAt[i]!;
+      this.trackBaseDelay(oneWay, now);
+      delaySum += oneWay;
+      delayCount++;
+    }
+    if (delayCount > 0) {
+      const queuing = Math.max(0, delaySum / delayCount - Math.min(this.baseDelay, this.previousBaseDelay));
+      this.queuingDelayMs = 0.7 * this.queuingDelayMs + 0.3 * queuing;
+    }
+    if (now - this.windowStart >= RATE_WINDOW_MS) this.closeWindow(now);
+  }
+
+  private closeWindow(now: number): void {
+    const elapsed = now - this.windowStart!;
+    const total = this.windowReceived + this.windowLost;
+    const loss = total > 0 ? this.windowLost / total : 0;
+    this.deliveredBps = (this.windowBytes * 8 * 1000) / elapsed;
+    const dt = this.lastUpdate === undefined ? 0 : (now - this.lastUpdate) / 1000;
+    this.lastUpdate = now;
+
+    const overuse = loss > HIGH_LOSS || this.queuingDelayMs > OVERUSE_DELAY_MS;
+    if (overuse) {
+      if (now - this.lastDecrease >= DECREASE_GAP_MS) this.decrease(now);
+    } else if (loss < LOW_LOSS && this.queuingDelayMs < NORMAL_DELAY_MS && now - this.lastDecrease >= this.holdMs) {
+      this.growingSince ??= now;
+      this.estimate = Math.min(this.maxBps, this.estimate * Math.pow(1.08, dt));
+    }
+    if (this.growingSince !== undefined && now - this.growingSince > 30_000) this.holdMs = HOLD_MIN_MS;
+
+    this.windowStart = now;
+    this.windowReceived = 0;
+    this.windowLost = 0;
+    this.windowBytes = 0;
+  }
+
+  private decrease(now: number): void {
+    const recentlyGrew = this.growingSince !== undefined && now - this.growingSince < 10_000;
+    this.holdMs = recentlyGrew ? Math.min(HOLD_MAX_MS, this.holdMs * 2) : this.holdMs;
+    this.growingSince = undefined;
+    this.estimate = Math.max(this.minBps, Math.min(this.estimate, 0.85 * (this.deliveredBps ?? this.estimate)));
+    this.lastDecrease = now;
+    this.events.decreases++;
+  }
+
+  private trackBaseDelay(oneWay: number, now: number): void {
+    if (now - this.baseDelaySince > BASE_DELAY_WINDOW_MS / 2) {
+      this.previousBaseDelay = this.baseDelay;
+      this.baseDelay = Infinity;
+      this.baseDelaySince = now;
+    }
+    if (oneWay < this.baseDelay) this.baseDelay = oneWay;
+  }
+}

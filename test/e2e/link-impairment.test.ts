@@ -1,0 +1,56 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSystem, type RunningSystem } from "../../scripts/system.ts";
+import { joinRoom, launchChromium } from "../support/browser.ts";
+import { nodeControl } from "../support/node-control.ts";
+import { remoteStats, until } from "../support/page-stats.ts";
+
+const CONTROL = 17600;
+let system: RunningSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  system = await startSystem({ workerPort: 18797, inspectorPort: 19238, controlPortBase: CONTROL, rtcPortBase: 55000, debugImpairment: true });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+const selfId = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { state(): { selfId?: string } } }).__sfu.state().selfId);
+
+async function videoFrom(page: Page) {
+  const stats = Object.values(await remoteStats(page));
+  return stats[0]?.video;
+}
+
+describe("a lossy link between the node and a Chromium subscriber", () => {
+  it("is repaired by NACK: video keeps decoding and almost nothing stays lost", async () => {
+    const room = `lossy-${Date.now()}`;
+    const [, bob] = await joinRoom(browser, system.url, room, ["Ada", "Bob"]);
+    await until("Bob decodes Ada", () => videoFrom(bob!), (v) => (v?.framesDecoded ?? 0) > 10, { page: bob });
+    const bobId = await selfId(bob!);
+    const impaired = await nodeControl(CONTROL, system.secret, "POST", `/rooms/${room}/participants/${bobId}/impair`, { lossPercent: 5 });
+    expect(impaired.status).toBe(200);
+
+    const before = (await videoFrom(bob!))!;
+    await new Promise((r) => setTimeout(r, 8000));
+    const after = (await videoFrom(bob!))!;
+    const received = after.packetsReceived - before.packetsReceived;
+    const lost = after.packetsLost - before.packetsLost;
+    const nacks = after.nackCount - before.nackCount;
+    console.log(`[metric] 5 % loss on the node → Chromium leg for 8 s: ${received} packets received, ${nacks} NACKs, ${lost} left lost, ${after.framesDecoded - before.framesDecoded} frames decoded`);
+    expect(nacks).toBeGreaterThan(0); // the loss was real and Chromium noticed it
+    expect(after.framesDecoded - before.framesDecoded).toBeGreaterThan(80); // ~30 fps for 8 s, minus stalls
+    // Without repair about 5 % would stay lost; retransmitted packets count as received.
+    expect(lost).toBeLessThan(Math.max(3, received * 0.01));
+  });
+
+  it("is refused when the node was not started for testing (typed 404), and bad bodies get 400", async () => {
+    const bad = await nodeControl(CONTROL, system.secret, "POST", "/rooms/r/participants/p/impair", { lossPercent: 400 });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: "bad-request" });
+  });
+});
