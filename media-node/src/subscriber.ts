@@ -1,7 +1,8 @@
 import { RTCRtpCodecParameters, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
-import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
+import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse, TrackPreference } from "@sfu/shared";
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
+import { applyPreferences, shareBudget } from "./layers.ts";
 import { Downstream, type Track } from "./track.ts";
 import { addRemoteCandidate, assertWebRtcSdp, createPeerConnection, dropDatagramsFromStrangers, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
@@ -33,6 +34,7 @@ export class Subscriber {
   private readonly slots: Slot[] = [];
   private offeredAt: number | undefined;
   private dirty = false;
+  private budgetBps = Number.POSITIVE_INFINITY;
 
   constructor(net: RtcNetwork, onFailed: () => void) {
     this.pc = createPeerConnection(net);
@@ -77,6 +79,21 @@ export class Subscriber {
     await addRemoteCandidate(this.pc, candidate);
   }
 
+  /**
+   * How many bps this subscriber can receive (e.g. a TWCC estimate): shared among the video tracks
+   * it shows, each getting the best simulcast layer its share allows. Infinity (the default) = no limit.
+   */
+  setBandwidthBudget(bps: number, now = Date.now()): void {
+    this.budgetBps = bps;
+    shareBudget(this.downstreams.values(), bps, now);
+  }
+
+  /** The browser's rendered tile sizes for the tracks it receives; layer selection follows them. */
+  setPreferences(prefs: readonly TrackPreference[], now: number): void {
+    applyPreferences(this.downstreams, prefs);
+    shareBudget(this.downstreams.values(), this.budgetBps, now);
+  }
+
   close(): void {
     for (const d of this.downstreams.values()) d.close();
     this.downstreams.clear();
@@ -103,6 +120,7 @@ export class Subscriber {
       track.addDownstream(d);
       if (this.pc.connectionState === "connected") track.requestKeyframe(Date.now());
     }
+    if (plan.add.length > 0 || plan.remove.length > 0) shareBudget(this.downstreams.values(), this.budgetBps, Date.now());
     return plan.add.length > 0 || plan.remove.length > 0;
   }
 

@@ -4,7 +4,9 @@ import {
   RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
   useAudioLevelIndication,
+  useRepairedRtpStreamId,
   useSdesMid,
+  useSdesRTPStreamId,
   type RTCRtpTransceiver,
 } from "werift";
 
@@ -40,7 +42,8 @@ export function createPeerConnection(net: RtcNetwork): RTCPeerConnection {
     iceInterfaceAddresses: { udp4: net.bindIp },
     icePortRange: net.portRange,
     codecs: CODECS,
-    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
+    // rid and repaired-rid: a publisher's simulcast layers are told apart by rid (werift answers a=simulcast:recv itself).
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()] },
     // The SFU forwards; browsers sending REMB/TWCC to us would not be acted on by werift.
     bundlePolicy: "max-bundle",
   });
