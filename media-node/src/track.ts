@@ -110,9 +110,12 @@ export class Track {
   /** Re-runs layer selection for one subscriber; a new target layer gets a keyframe request. */
   reselect(d: LayeredDownstream, now: number): void {
     if (this.kind !== "video" || this.closed) return;
-    const choice = selectLayer(this.layers.infos(now), d.layers.tile ?? UNREPORTED_TILE, d.layers.budget, d.layers.current);
+    const infos = this.layers.infos(now);
+    const choice = selectLayer(infos, d.layers.tile ?? UNREPORTED_TILE, d.layers.budget, d.layers.current);
     d.layers.wanted = choice.wanted;
+    const previous = d.layers.target;
     if (d.layers.setTarget(choice.rid)) this.layers.requestKeyframe(choice.rid!, now);
+    if (previous !== choice.rid) log("debug", "layer target", { track: this.id, from: previous, to: choice.rid, wanted: choice.wanted, tile: d.layers.tile, layers: infos });
   }
 
   /**

@@ -4,8 +4,9 @@
  * The smallest layer whose resolution covers the subscriber's rendered tile, then stepped down
  * while its bitrate exceeds the subscriber's bandwidth budget; the lowest layer when nothing fits.
  * A hidden tile (0×0, or none) receives nothing. Hysteresis keeps a tile whose size hovers on a
- * layer boundary, or a budget that hovers on a layer's bitrate, from switching back and forth:
- * leaving the current layer takes a clear margin in either direction.
+ * layer boundary, or a budget that hovers on a layer's bitrate, from switching back and forth: the
+ * current layer is kept while it covers 90 % of the tile (so a tile between 100 % and 111 % of a
+ * layer stays on it whichever way it came), and a step up in bitrate needs 15 % budget headroom.
  */
 export interface LayerInfo {
   rid: string;
@@ -33,8 +34,6 @@ export interface LayerChoice {
   wanted: string | null;
 }
 
-/** Step down to a smaller layer only when it covers the tile with 15 % to spare. */
-export const DOWNSWITCH_MARGIN = 1.15;
 /** Keep the current layer while it covers at least 90 % of the tile. */
 export const KEEP_TOLERANCE = 0.9;
 /** Step up to a higher-bitrate layer only when it uses at most 85 % of the budget. */
@@ -50,7 +49,7 @@ export function selectLayer(layers: readonly LayerInfo[], tile: TileSize | undef
   if (!tile || tile.width <= 0 || tile.height <= 0 || layers.length === 0) return { rid: null, wanted: null };
   const ci = current === null ? -1 : layers.findIndex((l) => l.rid === current);
   const covers = (l: LayerInfo, factor: number) => l.width > 0 && l.height > 0 && l.width >= tile.width * factor && l.height >= tile.height * factor;
-  const need = (i: number) => (ci < 0 ? 1 : i < ci ? DOWNSWITCH_MARGIN : i === ci ? KEEP_TOLERANCE : 1);
+  const need = (i: number) => (i === ci ? KEEP_TOLERANCE : 1);
   let want = layers.findIndex((l, i) => covers(l, need(i)));
   if (want < 0) want = layers.length - 1;
   const fits = (i: number) => layers[i]!.bitrate <= (ci >= 0 && i > ci ? budgetBps * UPSWITCH_HEADROOM : budgetBps);
