@@ -163,6 +163,8 @@ class Session {
         return;
       case "error":
         if (msg.code === "media-failed") return this.restartMedia();
+        // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
+        if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
         if (msg.code === "resume-failed") return this.rejoin();
         if (msg.code === "forbidden" && msg.inReplyTo === "set-muted" && this.lastUnmuted) {
           // An admin's mute stands: turn it back off here too.
@@ -320,6 +322,7 @@ class Session {
   async answerSubscriber(sdp, tracks) {
     const previous = this.subscribed;
     this.subscribed = new Map(tracks.map((t) => [t.mid, t]));
+    if (!this.subscriber) this.reportedSizes.clear(); // fresh node state: report every tile again
     const pc = (this.subscriber ??= this.newPeer("subscriber"));
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());
