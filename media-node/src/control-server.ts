@@ -5,6 +5,7 @@ import {
   ImpairRequest,
   MAX_CONTROL_BYTES,
   MuteRequest,
+  PreferencesRequest,
   PublishRequest,
   ReplayGuard,
   SIGNATURE_HEADER,
@@ -29,7 +30,7 @@ class HttpError extends Error {
   }
 }
 
-const ParticipantRoute = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/participants\/([A-Za-z0-9-]{1,64})(?:\/(publish|subscriber\/offer|subscriber\/answer|candidate|mute|impair))?$/;
+const ParticipantRoute = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/participants\/([A-Za-z0-9-]{1,64})(?:\/(publish|subscriber\/offer|subscriber\/answer|candidate|mute|preferences|impair))?$/;
 const EmptyBody = z.object({}).strict();
 
 /** The node's control API: signed calls from the worker that drive each participant's PeerConnections. */
@@ -66,6 +67,8 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
     }
     if (req.method !== "POST" || action === undefined) throw new HttpError(405, "bad-request", `${req.method} not allowed here`);
     const existed = node.existingRoom(roomId)?.participants.has(participantId) ?? false;
+    // Tile sizes are about a participant's subscriptions: they never create one.
+    if (action === "preferences" && !existed) throw new HttpError(404, "not-found", "no such participant");
     try {
       return await participantCall(action, roomId, participantId, json, res);
     } catch (err) {
@@ -96,6 +99,12 @@ export function createControlServer(node: MediaNode, secret: string, nodeId: str
       case "mute": {
         const { kind, muted } = parse(MuteRequest, json);
         for (const track of participant.tracks) if (track.kind === kind) track.setMuted(muted);
+        return reply(res, 200, {});
+      }
+      case "preferences": {
+        const { tracks } = parse(PreferencesRequest, json);
+        // Preferences never create a subscriber: there is nothing to apply them to yet.
+        participant.existingSubscriber?.setPreferences(tracks, now);
         return reply(res, 200, {});
       }
       case "candidate": {

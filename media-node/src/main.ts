@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     {
       participantFailed: (room, participantId) => report({ type: "participant-failed", nodeId: config.NODE_ID, room, participantId }),
       speakerChanged: (room, participantId) => report({ type: "active-speaker", nodeId: config.NODE_ID, room, participantId }),
+      layerDemand: (room, participantId, trackId, rids) => report({ type: "layer-demand", nodeId: config.NODE_ID, room, participantId, trackId, rids }),
     },
   );
   function report(event: NodeEvent): void {

@@ -16,6 +16,8 @@ export class MediaNode {
       participantFailed(roomId: string, participantId: string): void;
       /** The room's loudest participant changed (null: nobody is speaking). */
       speakerChanged(roomId: string, participantId: string | null): void;
+      /** Dynacast: the simulcast layers of a published track that someone needs changed. */
+      layerDemand?(roomId: string, participantId: string, trackId: string, rids: string[]): void;
     } = { participantFailed: () => {}, speakerChanged: () => {} },
   ) {}
 
@@ -27,7 +29,7 @@ export class MediaNode {
         log("warn", "participant connection failed", { room: r.id, participant: p.id });
         this.removeParticipant(r.id, p.id);
         this.events.participantFailed(r.id, p.id);
-      }, (r, speaker) => this.events.speakerChanged(r.id, speaker));
+      }, (r, speaker) => this.events.speakerChanged(r.id, speaker), (r, pid, trackId, rids) => this.events.layerDemand?.(r.id, pid, trackId, rids));
       this.rooms.set(id, room);
     }
     return room;

@@ -24,6 +24,11 @@ export class Participant {
     return this.subscriberPc;
   }
 
+  /** The subscriber PeerConnection if there is one (the getter above creates it). */
+  get existingSubscriber(): Subscriber | undefined {
+    return this.subscriberPc;
+  }
+
   get tracks() {
     return this.publisherPc ? [...this.publisherPc.tracks.values()] : [];
   }

@@ -55,19 +55,22 @@ export class Publisher {
       const track = new Track(`${this.participantId}:${mid}`, transceiver.kind as TrackKind, mid, this.participantId, codec, levels);
       this.tracks.set(mid, track);
       added.push(track);
-      // werift creates the remote track during setRemoteDescription when the SDP names its SSRC,
-      // and later (on the first packet) otherwise: take both.
+      // werift creates the remote track during setRemoteDescription when the SDP names its SSRC or
+      // its simulcast rids (one track per rid, SSRC unknown until the first packet), and later (on
+      // the first packet) otherwise: take both.
       const attach = (remote: MediaStreamTrack) => {
+        const rid = remote.rid ?? "";
+        track.layers.declare(rid);
         remote.onReceiveRtp.once((first) => {
-          log("debug", "publisher media started", { track: track.id, ssrc: first.header.ssrc, pt: first.header.payloadType });
-          track.attachSource(transceiver.receiver, first.header.ssrc);
+          log("debug", "publisher media started", { track: track.id, rid, ssrc: first.header.ssrc, pt: first.header.payloadType });
+          track.attachSource(transceiver.receiver, first.header.ssrc, rid);
           this.ssrcs.add(first.header.ssrc);
           // Chrome takes a REMB received in its first seconds as its starting estimate: send one now.
           this.sendRemb(this.bitrate.tick(Date.now()));
         });
         remote.onReceiveRtp.subscribe((rtp) => {
           this.bitrate.observe(rtp.header.ssrc, rtp.header.sequenceNumber, rtp.payload.length, Date.now());
-          track.forward(rtp);
+          track.forward(rtp, rid);
         });
       };
       transceiver.receiver.tracks.forEach(attach);

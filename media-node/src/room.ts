@@ -3,6 +3,7 @@ import { Participant } from "./participant.ts";
 import type { Track } from "./track.ts";
 import type { RtcNetwork } from "./webrtc.ts";
 
+/** Active speaker and simulcast layers are re-evaluated this often. */
 const SPEAKER_TICK_MS = 300;
 
 /** A room's share of this node: its participants and, through them, its tracks; and who is speaking. */
@@ -16,10 +17,19 @@ export class Room {
     private readonly net: RtcNetwork,
     private readonly onParticipantFailed: (room: Room, p: Participant) => void,
     onSpeakerChanged: (room: Room, participantId: string | null) => void = () => {},
+    onLayerDemand: (room: Room, participantId: string, trackId: string, rids: string[]) => void = () => {},
   ) {
     this.speakerTimer = setInterval(() => {
-      const changed = this.speakers.tick(Date.now());
+      const now = Date.now();
+      const changed = this.speakers.tick(now);
       if (changed !== undefined) onSpeakerChanged(this, changed);
+      // Simulcast: re-select layers and tell publishers which layers someone needs (dynacast).
+      for (const p of this.participants.values()) {
+        for (const track of p.tracks) {
+          const rids = track.tick(now);
+          if (rids) onLayerDemand(this, p.id, track.id, rids);
+        }
+      }
     }, SPEAKER_TICK_MS);
     this.speakerTimer.unref();
   }

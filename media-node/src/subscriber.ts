@@ -1,9 +1,10 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
-import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse } from "@sfu/shared";
-import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
-import { planSubscriptions } from "./forwarding/subscription-plan.ts";
+import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse, TrackPreference } from "@sfu/shared";
 import { OutStream, RtpEgress } from "./egress/rtp-egress.ts";
 import { BandwidthEstimator } from "./forwarding/bandwidth-estimator.ts";
+import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
+import { planSubscriptions } from "./forwarding/subscription-plan.ts";
+import { applyPreferences, shareBudget } from "./layers.ts";
 import { Downstream, type Track } from "./track.ts";
 import {
   addRemoteCandidate,
@@ -48,6 +49,7 @@ export class Subscriber {
   private readonly slots: Slot[] = [];
   private offeredAt: number | undefined;
   private dirty = false;
+  private budgetBps = Number.POSITIVE_INFINITY;
 
   constructor(net: RtcNetwork, onFailed: () => void) {
     this.pc = createPeerConnection(net, "subscriber");
@@ -56,7 +58,8 @@ export class Subscriber {
       packetSent: (seq, bytes, now) => this.bandwidth.onPacketSent(seq, bytes, now),
       transportFeedback: (results, now) => {
         this.bandwidth.onFeedback(results, now);
-        this.applyBandwidth(this.bandwidth.bps);
+        // The estimate moves at most every 500 ms; re-plan layers only when it did.
+        if (this.bandwidth.bps !== this.budgetBps) this.setBandwidthBudget(this.bandwidth.bps);
       },
     };
     this.pc.connectionStateChange.subscribe((state) => {
@@ -102,12 +105,20 @@ export class Subscriber {
     await addRemoteCandidate(this.pc, candidate);
   }
 
-  /** The subscriber's estimated bandwidth changed (or was re-estimated): re-plan what it is sent. */
-  private applyBandwidth(bps: number): void {
+  /**
+   * How many bps this subscriber can receive (e.g. a TWCC estimate): shared among the video tracks
+   * it shows, each getting the best simulcast layer its share allows. Infinity (the default) = no limit.
+   */
+  setBandwidthBudget(bps: number, now = Date.now()): void {
     this.budgetBps = bps;
+    shareBudget(this.downstreams.values(), bps, now);
   }
 
-  budgetBps = Infinity;
+  /** The browser's rendered tile sizes for the tracks it receives; layer selection follows them. */
+  setPreferences(prefs: readonly TrackPreference[], now: number): void {
+    applyPreferences(this.downstreams, prefs);
+    shareBudget(this.downstreams.values(), this.budgetBps, now);
+  }
 
   close(): void {
     for (const d of this.downstreams.values()) d.close();
@@ -137,6 +148,7 @@ export class Subscriber {
       track.addDownstream(d);
       if (this.pc.connectionState === "connected") track.requestKeyframe(Date.now());
     }
+    if (plan.add.length > 0 || plan.remove.length > 0) shareBudget(this.downstreams.values(), this.budgetBps, Date.now());
     return plan.add.length > 0 || plan.remove.length > 0;
   }
 

@@ -1,11 +1,10 @@
 import type { RTCRtpCodecParameters, RTCRtpReceiver, RtpPacket } from "werift";
 import type { OutStream } from "./egress/rtp-egress.ts";
 import type { TrackKind } from "@sfu/shared";
-import { KeyframeThrottle } from "./forwarding/keyframe-throttle.ts";
+import { selectLayer } from "./forwarding/layer-selection.ts";
 import type { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
+import { DownstreamLayers, TrackLayers, UNREPORTED_TILE, type LayeredDownstream } from "./layers.ts";
 import { log } from "./log.ts";
-
-const KEYFRAME_INTERVAL_MS = 500;
 
 /**
  * One subscriber's copy of a track: the outgoing stream it goes out on and that stream's rewriter.
@@ -14,13 +13,15 @@ const KEYFRAME_INTERVAL_MS = 500;
  */
 export class Downstream {
   private readonly plis: { unSubscribe: () => void };
+  /** Which simulcast layer this subscriber receives and why (Track.forward decides which packets reach send). */
+  readonly layers = new DownstreamLayers();
 
   constructor(
     readonly track: Track,
     readonly stream: OutStream,
     readonly rewriter: SequenceRewriter,
   ) {
-    this.plis = stream.sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now()));
+    this.plis = stream.sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now(), this));
   }
 
   /**
@@ -45,13 +46,14 @@ function reportSendError(err: unknown): void {
   if (sendErrors++ % 1000 === 0) log("warn", "rtp send failed", { error: String(err), count: sendErrors });
 }
 
-/** A track published by one participant, fanned out to every Downstream of it. */
+/**
+ * A track published by one participant, fanned out to every Downstream of it. A video track has
+ * one or more layers (simulcast); each Downstream gets the packets of the layer chosen for it,
+ * switching only at a keyframe of the new layer.
+ */
 export class Track {
   private readonly downstreams = new Set<Downstream>();
-  private readonly keyframes = new KeyframeThrottle(KEYFRAME_INTERVAL_MS);
-  private keyframeTimer: NodeJS.Timeout | undefined;
-  private receiver: RTCRtpReceiver | undefined;
-  private mediaSsrc: number | undefined;
+  readonly layers: TrackLayers;
   closed = false;
   /** Muted by the room (an admin): packets are dropped here, whatever the publisher sends. */
   private mutedByRoom = false;
@@ -65,16 +67,16 @@ export class Track {
     readonly codec: RTCRtpCodecParameters,
     /** For audio: where the packets' RFC 6464 levels go, and the extension id that carries them. */
     private readonly audioLevels?: { extensionId: number; report: (level: number, now: number) => void },
-  ) {}
-
-  /** The publisher's media for this track started arriving (its SSRC is known from the first packet). */
-  attachSource(receiver: RTCRtpReceiver, ssrc: number): void {
-    this.receiver = receiver;
-    this.mediaSsrc = ssrc;
-    if (this.downstreams.size > 0) this.requestKeyframe(Date.now());
+  ) {
+    this.layers = new TrackLayers(id, codec.mimeType);
   }
 
-  forward(rtp: RtpPacket): void {
+  /** The publisher's media for one layer (rid; "" without simulcast) started arriving: its SSRC is known from the first packet. */
+  attachSource(receiver: RTCRtpReceiver, ssrc: number, rid = ""): void {
+    this.layers.attach(rid, receiver, ssrc);
+  }
+
+  forward(rtp: RtpPacket, rid = ""): void {
     this.packetsIn++;
     if (this.mutedByRoom) return;
     const now = Date.now();
@@ -83,7 +85,46 @@ export class Track {
         if (ext.id === this.audioLevels.extensionId && ext.payload.length > 0) this.audioLevels.report(ext.payload[0]! & 0x7f, now);
       }
     }
-    for (const d of this.downstreams) d.send(rtp, now);
+    if (this.kind !== "video") {
+      for (const d of this.downstreams) d.send(rtp, now);
+      return;
+    }
+    const seen = this.layers.observe(rid, rtp.payload, now);
+    // A layer that starts (or resumes after a pause) may be what someone waits for.
+    if (seen.resumed) for (const d of this.downstreams) this.reselect(d, now);
+    const keyframe = () => seen.keyframe;
+    for (const d of this.downstreams) {
+      const verdict = d.layers.accept(rid, keyframe);
+      if (verdict === "drop") continue;
+      // First packet of a new layer (or of the same one after a pause): the subscriber's stream continues seamlessly.
+      if (verdict === "switch") d.rewriter.restart();
+      d.send(rtp, now);
+    }
+  }
+
+  /** Re-runs layer selection for one subscriber; a new target layer gets a keyframe request. */
+  reselect(d: LayeredDownstream, now: number): void {
+    if (this.kind !== "video" || this.closed) return;
+    const infos = this.layers.infos(now);
+    const choice = selectLayer(infos, d.layers.tile ?? UNREPORTED_TILE, d.layers.budget, d.layers.current);
+    d.layers.wanted = choice.wanted;
+    const previous = d.layers.target;
+    if (d.layers.setTarget(choice.rid)) this.layers.requestKeyframe(choice.rid!, now);
+    if (previous !== choice.rid) log("debug", "layer target", { track: this.id, from: previous, to: choice.rid, wanted: choice.wanted, tile: d.layers.tile, layers: infos });
+  }
+
+  /**
+   * Periodic: re-selects every subscriber's layer (layers start and stop, bitrates move), repeats
+   * keyframe requests for switches still waiting, and returns the layers the publisher should send
+   * when that changed (dynacast).
+   */
+  tick(now: number): string[] | undefined {
+    if (this.kind !== "video" || this.closed) return undefined;
+    for (const d of this.downstreams) {
+      this.reselect(d, now);
+      if (d.layers.switching) this.layers.requestKeyframe(d.layers.target!, now);
+    }
+    return this.layers.dynacast([...this.downstreams].map((d) => d.layers), now);
   }
 
   setMuted(muted: boolean): void {
@@ -95,6 +136,7 @@ export class Track {
 
   addDownstream(d: Downstream): void {
     this.downstreams.add(d);
+    this.reselect(d, Date.now());
   }
 
   removeDownstream(d: Downstream): void {
@@ -105,26 +147,20 @@ export class Track {
     return this.downstreams.size;
   }
 
-  /** A subscriber needs a keyframe (it joined, or lost one). Requests to the publisher are throttled. */
-  requestKeyframe(now: number): void {
+  /**
+   * A subscriber needs a keyframe (it joined, or lost one): of the layer it is moving to or
+   * receives. Without `d`, every layer someone receives. Requests to the publisher are throttled per layer.
+   */
+  requestKeyframe(now: number, d?: Downstream): void {
     if (this.kind !== "video" || this.closed) return;
-    if (this.keyframes.request(now)) return this.sendPli();
-    if (this.keyframeTimer) return;
-    const wait = this.keyframes.nextDueIn(now) ?? KEYFRAME_INTERVAL_MS;
-    this.keyframeTimer = setTimeout(() => {
-      this.keyframeTimer = undefined;
-      if (this.keyframes.due(Date.now())) this.sendPli();
-    }, wait);
-  }
-
-  private sendPli(): void {
-    if (!this.receiver || this.mediaSsrc === undefined) return;
-    this.receiver.sendRtcpPLI(this.mediaSsrc).catch(reportSendError);
+    const rids = new Set<string>();
+    for (const x of d ? [d] : this.downstreams) if (x.layers.target !== null) rids.add(x.layers.target);
+    for (const rid of rids) this.layers.requestKeyframe(rid, now);
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.keyframeTimer);
+    this.layers.close();
     for (const d of [...this.downstreams]) d.close();
   }
 }

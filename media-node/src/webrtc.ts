@@ -4,7 +4,9 @@ import {
   RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
   useAudioLevelIndication,
+  useRepairedRtpStreamId,
   useSdesMid,
+  useSdesRTPStreamId,
   useTransportWideCC,
   type RTCRtpTransceiver,
 } from "werift";
@@ -51,9 +53,10 @@ export function createPeerConnection(net: RtcNetwork, role: "publisher" | "subsc
     iceInterfaceAddresses: { udp4: net.bindIp },
     icePortRange: net.portRange,
     codecs: CODECS,
+    // Publishers: rid and repaired-rid tell simulcast layers apart (werift answers a=simulcast:recv itself).
     headerExtensions: subscriber
       ? { audio: [useSdesMid(), useTransportWideCC()], video: [useSdesMid(), useTransportWideCC()] }
-      : { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
+      : { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()] },
     bundlePolicy: "max-bundle",
   });
 }
@@ -95,12 +98,24 @@ export function pinPublisherCodec(transceiver: RTCRtpTransceiver): RTCRtpCodecPa
     clockRate: chosen.clockRate,
     channels: chosen.channels,
     payloadType: chosen.payloadType,
-    parameters: chosen.parameters,
+    parameters: transceiver.kind === "video" ? withStartBitrate(chosen.parameters) : chosen.parameters,
     // goog-remb: the node tells the publisher its ceiling (see PublisherBitrate).
     rtcpFeedback: transceiver.kind === "video" ? [...feedback, { type: "goog-remb" }] : [],
   });
   transceiver.codecs = [pinned];
   return pinned;
+}
+
+/**
+ * Chromium starts its send estimate at 300 kbps and, without REMB or transport-cc feedback (the
+ * node gives none yet), raises it slowly: the full simulcast layer stayed off for over 30 s. Its
+ * `x-google-start-bitrate` fmtp parameter, honoured from the answer, starts it where all three
+ * layers fit; losses still bring it down.
+ */
+export const PUBLISHER_START_KBPS = 2000;
+function withStartBitrate(parameters: string | undefined): string {
+  const rest = (parameters ?? "").split(";").filter((p) => p && !p.startsWith("x-google-start-bitrate="));
+  return [...rest, `x-google-start-bitrate=${PUBLISHER_START_KBPS}`].join(";");
 }
 
 export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IceCandidate, PcRole, RoomName, Sdp, SubscribedTrack, TrackKind } from "./room-protocol.ts";
+import { IceCandidate, MAX_PREFS_TRACKS, PcRole, Rid, RoomName, Sdp, SubscribedTrack, TrackKind, TrackPreference } from "./room-protocol.ts";
 
 /** Version of the worker ↔ media-node control protocol, sent as the `x-sfu-control-version` header. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -41,6 +41,15 @@ export const NodeEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("participant-failed"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64) }),
   /** The room's loudest participant changed; null when nobody is speaking. */
   z.object({ type: z.literal("active-speaker"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64).nullable() }),
+  /** Dynacast: the simulcast layers of a published track that some subscriber needs changed. */
+  z.object({
+    type: z.literal("layer-demand"),
+    nodeId: NodeId,
+    room: RoomName,
+    participantId: z.string().min(1).max(64),
+    trackId: z.string().min(1).max(128),
+    rids: z.array(Rid).max(8),
+  }),
 ]);
 export type NodeEvent = z.infer<typeof NodeEvent>;
 
@@ -79,6 +88,9 @@ export type ImpairRequest = z.infer<typeof ImpairRequest>;
 
 export const MuteRequest = z.object({ kind: TrackKind, muted: z.boolean() });
 export type MuteRequest = z.infer<typeof MuteRequest>;
+/** A subscriber's rendered tile sizes for the tracks it receives (see TrackPreference). */
+export const PreferencesRequest = z.object({ tracks: z.array(TrackPreference).min(1).max(MAX_PREFS_TRACKS) });
+export type PreferencesRequest = z.infer<typeof PreferencesRequest>;
 export const RemoveParticipantResponse = z.object({ removedTracks: z.array(z.string()) });
 
 export const ControlErrorCode = z.enum([

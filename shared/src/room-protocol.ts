@@ -45,6 +45,22 @@ export const SubscribedTrack = z.object({
 });
 export type SubscribedTrack = z.infer<typeof SubscribedTrack>;
 
+/** Largest tile side (device pixels) a subscriber may report, and most tracks in one report. */
+export const MAX_TILE_PX = 16384;
+export const MAX_PREFS_TRACKS = 64;
+/**
+ * How large a subscriber renders one remote video track (CSS px × devicePixelRatio, rounded);
+ * 0×0 = not visible. The node forwards the smallest simulcast layer that covers it.
+ */
+export const TrackPreference = z.object({
+  trackId: z.string().min(1).max(128),
+  width: z.number().int().min(0).max(MAX_TILE_PX),
+  height: z.number().int().min(0).max(MAX_TILE_PX),
+});
+export type TrackPreference = z.infer<typeof TrackPreference>;
+/** A simulcast layer's RTP stream id (a=rid), e.g. "q", "h", "f"; "" for a track sent without simulcast. */
+export const Rid = z.string().regex(/^[A-Za-z0-9_-]{0,16}$/);
+
 // ---- browser → room ----
 export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("join"), name: DisplayName }),
@@ -57,6 +73,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("resume"), participantId: z.string().min(1).max(64), secret: z.string().min(1).max(128) }),
   /** One of the participant's PeerConnections failed: the room frees both and has it publish again. */
   z.object({ v, type: z.literal("restart-media") }),
+  /** Rendered sizes of remote video tiles (changed ones only; 0×0 when hidden or removed). */
+  z.object({ v, type: z.literal("subscription-prefs"), tracks: z.array(TrackPreference).min(1).max(MAX_PREFS_TRACKS) }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -98,6 +116,11 @@ export const ServerMessage = z.discriminatedUnion("type", [
   /** An admin muted this participant's track: the app stops sending it (the node drops it anyway). */
   z.object({ v, type: z.literal("force-mute"), kind: TrackKind }),
   z.object({ v, type: z.literal("publish-answer"), sdp: Sdp }),
+  /**
+   * Dynacast: which simulcast layers (rids) of this participant's track someone receives. The app
+   * keeps those encodings active and pauses the others.
+   */
+  z.object({ v, type: z.literal("publish-layers"), trackId: z.string(), rids: z.array(Rid).max(8) }),
   z.object({ v, type: z.literal("subscriber-offer"), sdp: Sdp, tracks: z.array(SubscribedTrack) }),
   z.object({
     v,

@@ -4,7 +4,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Debian's Chromium, headless, with a fake camera and mic and loopback-only ICE; Playwright gives each launch a fresh, empty profile (see notes/werift-probe.md). */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -22,6 +22,7 @@ export async function launchChromium(): Promise<Browser> {
       "--allow-loopback-in-peer-connection",
       "--disable-features=WebRtcHideLocalIpsWithMdns",
       "--autoplay-policy=no-user-gesture-required",
+      ...extraArgs,
     ],
   });
 }

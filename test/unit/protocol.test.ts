@@ -43,6 +43,8 @@ describe("parseClientMessage: valid messages", () => {
     { type: "leave" },
     { type: "resume", participantId: "p1", secret: "s3cret" },
     { type: "restart-media" },
+    { type: "subscription-prefs", tracks: [{ trackId: "p1:1", width: 320, height: 240 }] },
+    { type: "subscription-prefs", tracks: [{ trackId: "p1:1", width: 0, height: 0 }, { trackId: "p2:1", width: 16384, height: 16384 }] },
   ];
 
   it("covers every ClientMessage type", () => {
@@ -189,6 +191,12 @@ describe("parseClientMessage: invalid fields", () => {
     ["missing muted", { v: 1, type: "set-muted", kind: "audio" }, "muted"],
     ["string muted", { v: 1, type: "set-muted", kind: "audio", muted: "yes" }, "muted"],
     ["bad kind", { v: 1, type: "set-muted", kind: "screen", muted: true }, "kind"],
+    ["no tile sizes", { v: 1, type: "subscription-prefs", tracks: [] }, "tracks"],
+    ["65 tile sizes", { v: 1, type: "subscription-prefs", tracks: Array.from({ length: 65 }, (_, i) => ({ trackId: `t${i}`, width: 1, height: 1 })) }, "tracks"],
+    ["a negative width", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "t", width: -1, height: 10 }] }, "tracks.0.width"],
+    ["a fractional height", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "t", width: 10, height: 1.5 }] }, "tracks.0.height"],
+    ["a width over 16384", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "t", width: 16385, height: 10 }] }, "tracks.0.width"],
+    ["an empty track id", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "", width: 10, height: 10 }] }, "tracks.0.trackId"],
   ])("rejects %s as bad-message naming the field", (_name, msg, path) => {
     const r = expectError(JSON.stringify(msg), "bad-message", msg.type);
     expect(r.message).toContain(`at ${path}`);
@@ -223,6 +231,7 @@ describe("ServerMessage", () => {
     { type: "force-mute", kind: "audio" },
     { type: "active-speaker", participantId: "p1" },
     { type: "publish-answer", sdp: SDP },
+    { type: "publish-layers", trackId: "p1:1", rids: ["q", "h"] },
     { type: "subscriber-offer", sdp: SDP, tracks: [{ mid: "0", trackId: "t1", participantId: "p1", kind: "audio" }] },
     { type: "error", code: "not-joined", message: "send a join message first", inReplyTo: "publish" },
     { type: "error", code: "internal", message: "boom" },

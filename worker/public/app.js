@@ -15,6 +15,20 @@ const camButton = $("#cam");
 /** @typedef {{ id: string, name: string, tracks: TrackInfo[] }} ParticipantInfo */
 /** @typedef {{ mid: string, trackId: string, participantId: string, kind: "audio"|"video" }} SubscribedTrack */
 
+/**
+ * Simulcast: three VP8 layers of the camera (160×120, 320×240, 640×480 from a 640×480 camera),
+ * lowest first. The media node forwards each subscriber the layer that fits its tile and tells us
+ * (publish-layers) which ones nobody needs, which we then pause.
+ */
+const SIMULCAST = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+/** Tile sizes are reported this long after they stop changing. */
+const PREFS_DEBOUNCE_MS = 300;
+const MAX_PREFS_TRACKS = 64;
+
 /** One visit to a room: the signaling socket, the two PeerConnections and the tiles. */
 class Session {
   /** @param {string} room @param {string} name @param {string} token */
@@ -42,6 +56,14 @@ class Session {
     this.resumeSecret = "";
     this.reconnects = 0;
     this.restartRequested = false;
+    /** @type {Map<string, string>} trackId → "W×H" last reported to the room */
+    this.reportedSizes = new Map();
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.prefsTimer = undefined;
+    /** Remote tiles' size changes are reported to the room (the node picks simulcast layers from them). */
+    this.resizes = new ResizeObserver(() => this.schedulePrefs());
+    /** @type {string[] | null} the rids the node last asked us to send (null: all) */
+    this.publishedLayers = null;
     // One message at a time: each may await SDP work that the next one depends on.
     this.inbox = Promise.resolve();
     /** @type {WebSocket} */
@@ -123,6 +145,10 @@ class Session {
       case "publish-answer":
         mark("publish answer");
         await this.publisher?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        await this.singleLayerFallback();
+        return;
+      case "publish-layers":
+        await this.setPublishedLayers(msg.trackId, msg.rids);
         return;
       case "subscriber-offer":
         mark("subscriber offer");
@@ -137,6 +163,8 @@ class Session {
         return;
       case "error":
         if (msg.code === "media-failed") return this.restartMedia();
+        // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
+        if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
         if (msg.code === "resume-failed") return this.rejoin();
         if (msg.code === "forbidden" && msg.inReplyTo === "set-muted" && this.lastUnmuted) {
           // An admin's mute stands: turn it back off here too.
@@ -153,8 +181,63 @@ class Session {
   /** @param {string} id */
   dropParticipant(id) {
     this.participants.delete(id);
-    this.tiles.get(id)?.remove();
+    const tile = this.tiles.get(id);
+    if (tile) this.resizes.unobserve(tile.video);
+    tile?.remove();
     this.tiles.delete(id);
+    this.schedulePrefs();
+  }
+
+  /** Reports changed remote video tile sizes (device px; 0×0 when hidden or gone) once they settle. */
+  schedulePrefs() {
+    clearTimeout(this.prefsTimer);
+    this.prefsTimer = setTimeout(() => this.reportPrefs(), PREFS_DEBOUNCE_MS);
+  }
+
+  reportPrefs() {
+    /** @type {{ trackId: string, width: number, height: number }[]} */
+    const changed = [];
+    const current = new Set();
+    for (const t of this.subscribed.values()) {
+      if (t.kind !== "video") continue;
+      current.add(t.trackId);
+      const tile = this.tiles.get(t.participantId);
+      const [width, height] = tile ? tile.renderedSize() : [0, 0];
+      const key = `${width}x${height}`;
+      if (this.reportedSizes.get(t.trackId) === key) continue;
+      this.reportedSizes.set(t.trackId, key);
+      changed.push({ trackId: t.trackId, width, height });
+    }
+    for (const id of [...this.reportedSizes.keys()]) if (!current.has(id)) this.reportedSizes.delete(id);
+    for (let i = 0; i < changed.length; i += MAX_PREFS_TRACKS) this.send({ type: "subscription-prefs", tracks: changed.slice(i, i + MAX_PREFS_TRACKS) });
+  }
+
+  /** Simulcast refused (the answer kept one encoding, the lowest): send that one at full size instead. */
+  async singleLayerFallback() {
+    const sender = this.senders.video;
+    if (!sender) return;
+    const params = sender.getParameters();
+    const only = params.encodings?.length === 1 ? params.encodings[0] : undefined;
+    if (!only || (only.scaleResolutionDownBy ?? 1) === 1) return;
+    only.scaleResolutionDownBy = 1;
+    only.maxBitrate = SIMULCAST[SIMULCAST.length - 1]?.maxBitrate;
+    await sender.setParameters(params);
+  }
+
+  /** Dynacast: keep sending only the simulcast layers someone receives. @param {string} trackId @param {string[]} rids */
+  async setPublishedLayers(trackId, rids) {
+    const kind = this.participants.get(this.selfId)?.tracks.find((t) => t.id === trackId)?.kind;
+    const sender = kind === "video" ? this.senders.video : undefined;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const e of params.encodings) {
+      const active = e.rid !== undefined && rids.includes(e.rid);
+      if (e.active !== active) [e.active, changed] = [active, true];
+    }
+    this.publishedLayers = rids;
+    if (changed) await sender.setParameters(params);
   }
 
   /** The room no longer knows us (the grace period passed): join again as a new participant. */
@@ -178,9 +261,12 @@ class Session {
       tile = new Tile(p, p.id === this.selfId);
       this.tiles.set(p.id, tile);
       if (tile.local && this.local) tile.setStream(this.local);
+      else this.resizes.observe(tile.video);
       this.attachSubscribed(p.id);
     }
     tile.update(p);
+    // A camera turned off or on hides or shows the tile's video without resizing it.
+    if (!tile.local) this.schedulePrefs();
   }
 
   async publish() {
@@ -202,8 +288,18 @@ class Session {
     if (!this.local) return;
     const pc = (this.publisher = this.newPeer("publisher"));
     for (const track of this.local.getTracks()) {
-      this.senders[track.kind] = pc.addTransceiver(this.muted[track.kind] ? null : track, { direction: "sendonly", streams: [this.local] }).sender;
+      /** @type {RTCRtpTransceiverInit} */
+      const init = { direction: "sendonly", streams: [this.local] };
+      let transceiver;
+      try {
+        transceiver = pc.addTransceiver(this.muted[track.kind] ? null : track, track.kind === "video" ? { ...init, sendEncodings: SIMULCAST } : init);
+      } catch {
+        // No simulcast here: one layer.
+        transceiver = pc.addTransceiver(this.muted[track.kind] ? null : track, init);
+      }
+      this.senders[track.kind] = transceiver.sender;
     }
+    this.publishedLayers = null;
     await pc.setLocalDescription(await pc.createOffer());
     this.send({ type: "publish", sdp: pc.localDescription?.sdp });
     for (const kind of /** @type {const} */ (["audio", "video"])) if (this.muted[kind]) this.send({ type: "set-muted", kind, muted: true });
@@ -226,6 +322,7 @@ class Session {
   async answerSubscriber(sdp, tracks) {
     const previous = this.subscribed;
     this.subscribed = new Map(tracks.map((t) => [t.mid, t]));
+    if (!this.subscriber) this.reportedSizes.clear(); // fresh node state: report every tile again
     const pc = (this.subscriber ??= this.newPeer("subscriber"));
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());
@@ -235,6 +332,7 @@ class Session {
       if (this.subscribed.get(mid)?.trackId !== old.trackId) this.tiles.get(old.participantId)?.removeTrack(mid);
     }
     for (const t of tracks) this.attachSubscribed(t.participantId);
+    this.schedulePrefs();
   }
 
   /** Puts the received tracks of a participant on its tile (tile and tracks may arrive in either order). @param {string} participantId */
@@ -309,6 +407,8 @@ class Session {
 
   close() {
     clearInterval(this.statsTimer);
+    clearTimeout(this.prefsTimer);
+    this.resizes.disconnect();
     this.ws.close();
     this.publisher?.close();
     this.subscriber?.close();
@@ -346,6 +446,20 @@ class Session {
       else entry.audio = { ...common, totalSamplesReceived: s.totalSamplesReceived ?? 0, audioLevel: s.audioLevel ?? 0 };
     });
     return out;
+  }
+
+  /** The publisher's video encodings (one per simulcast layer), from getStats(). */
+  async publisherStats() {
+    /** @type {any[]} */
+    const out = [];
+    if (!this.publisher) return out;
+    const report = await this.publisher.getStats();
+    report.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video") {
+        out.push({ rid: s.rid ?? "", bytesSent: s.bytesSent ?? 0, framesEncoded: s.framesEncoded ?? 0, frameWidth: s.frameWidth ?? 0, active: s.active, qualityLimitationReason: s.qualityLimitationReason });
+      }
+    });
+    return out.sort((a, b) => a.rid.localeCompare(b.rid));
   }
 
   async updateStats() {
@@ -418,6 +532,14 @@ class Tile {
       });
     }
     this.video.play().catch(() => showNotice("Click anywhere to hear the others."));
+  }
+
+  /** The video's rendered size in device pixels; 0×0 when it is not shown. @returns {[number, number]} */
+  renderedSize() {
+    if (!this.el.isConnected || this.el.classList.contains("no-video")) return [0, 0];
+    const r = this.video.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    return [Math.min(16384, Math.round(r.width * dpr)), Math.min(16384, Math.round(r.height * dpr))];
   }
 
   /** @param {string} mid */
@@ -533,6 +655,8 @@ Object.assign(window, {
   __sfu: {
     state: () => ({ selfId: session?.selfId, participants: session ? [...session.participants.values()] : [], connection: conn.dataset.state }),
     remoteStats: () => session?.remoteStats() ?? {},
+    publisherStats: () => session?.publisherStats() ?? [],
+    publishedLayers: () => session?.publishedLayers ?? null,
     firstFrameMs: () => firstFrameMs,
     timeline: () => timeline,
     /** Drops the signaling socket as a network blip would (the app reconnects and resumes). */

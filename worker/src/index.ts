@@ -117,6 +117,10 @@ app.post("/nodes/events", async (c) => {
       await c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room)).activeSpeaker(event.nodeId, event.participantId);
       return c.json({ ok: true });
     }
+    case "layer-demand": {
+      await c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room)).layerDemand(event.nodeId, event.participantId, event.trackId, event.rids);
+      return c.json({ ok: true });
+    }
     default:
       return assertNever(event);
   }

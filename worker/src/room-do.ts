@@ -19,6 +19,7 @@ import {
   type ServerMessageBody,
   type SubscriberOffer,
   type TrackKind,
+  type TrackPreference,
 } from "@sfu/shared";
 import { z } from "zod";
 import { registry, resumeGraceMs, type Env } from "./env.ts";
@@ -156,6 +157,18 @@ export class RoomDO extends DurableObject<Env> {
   async activeSpeaker(nodeId: string, participantId: string | null): Promise<void> {
     if (this.room?.node?.id !== nodeId || (participantId !== null && !this.participants.has(participantId))) return;
     this.broadcast({ type: "active-speaker", participantId });
+  }
+
+  /**
+   * Dynacast: the node found which simulcast layers of a participant's track someone receives; the
+   * participant's app keeps those encodings on and pauses the rest.
+   */
+  async layerDemand(nodeId: string, participantId: string, trackId: string, rids: string[]): Promise<void> {
+    if (this.room?.node?.id !== nodeId) return;
+    const p = this.participants.get(participantId);
+    if (!p?.tracks.some((t) => t.id === trackId && t.kind === "video")) return;
+    const ws = this.socketsByParticipant().get(participantId);
+    if (ws) this.send(ws, { type: "publish-layers", trackId, rids });
   }
 
   /**
@@ -338,6 +351,8 @@ export class RoomDO extends DurableObject<Env> {
         return;
       case "resume":
         return this.resume(ws, msg.participantId, msg.secret);
+      case "subscription-prefs":
+        return this.relayPreferences(ws, msg.tracks);
       case "restart-media": {
         // The browser saw a PeerConnection fail: free both on the node and start over.
         const p = this.requireParticipant(ws);
@@ -402,6 +417,13 @@ export class RoomDO extends DurableObject<Env> {
     this.nodeClient()
       .call("POST", this.participantPath(p.id, "candidate"), { target, candidate }, EmptyReply)
       .catch((err: Error) => this.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
+  }
+
+  /** A subscriber's rendered tile sizes go to the node, which picks each track's simulcast layer from them. */
+  private async relayPreferences(ws: WebSocket, tracks: TrackPreference[]): Promise<void> {
+    const p = this.requireParticipant(ws);
+    if (!this.room?.node || !p.grants.canSubscribe) return;
+    await this.nodeClient().call("POST", this.participantPath(p.id, "preferences"), { tracks }, EmptyReply);
   }
 
   private async setMuted(ws: WebSocket, kind: TrackKind, muted: boolean): Promise<void> {

@@ -66,6 +66,15 @@ export class SequenceRewriter {
     return out;
   }
 
+  /**
+   * The next packet starts a new stretch even if its SSRC is the one seen last (a layer that was
+   * paused for this subscriber and resumes): it continues at the last output sequence number + 1
+   * instead of leaving a gap the subscriber would try to repair.
+   */
+  restart(): void {
+    this.source = undefined;
+  }
+
   private switchTo(pkt: RtpPosition, now: number): void {
     const last = this.lastOut;
     const seq = last ? mod(last.sequenceNumber + 1, SEQ_MOD) : this.firstSeq;
