@@ -5,6 +5,7 @@ import { BandwidthEstimator } from "./forwarding/bandwidth-estimator.ts";
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { applyPreferences, shareBudget } from "./layers.ts";
+import { log } from "./log.ts";
 import { Downstream, type Track } from "./track.ts";
 import {
   addRemoteCandidate,
@@ -59,7 +60,10 @@ export class Subscriber {
       transportFeedback: (results, now) => {
         this.bandwidth.onFeedback(results, now);
         // The estimate moves at most every 500 ms; re-plan layers only when it did.
-        if (this.bandwidth.bps !== this.budgetBps) this.setBandwidthBudget(this.bandwidth.bps);
+        if (this.bandwidth.bps !== this.budgetBps) {
+          log("debug", "subscriber bandwidth estimate", { bps: this.bandwidth.bps, delivered: Math.round(this.bandwidth.lastDeliveredBps ?? 0), queuingMs: Math.round(this.bandwidth.queuingDelay), loss: this.bandwidth.lastLoss.toFixed(3) });
+          this.setBandwidthBudget(this.bandwidth.bps);
+        }
       },
     };
     this.pc.connectionStateChange.subscribe((state) => {
@@ -95,7 +99,7 @@ export class Subscriber {
       throw new NegotiationError(`subscriber answer rejected: ${(err as Error).message}`);
     }
     this.offeredAt = undefined;
-    this.egress.twccExtensionId = transportCcExtensionId(this.pc);
+    for (const slot of this.slots) slot.stream.twccExtensionId = transportCcExtensionId(slot.transceiver);
     if (!this.dirty) return {};
     const next = await this.offer(tracks, now);
     return next.status === "offer" ? { next } : {};

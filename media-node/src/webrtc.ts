@@ -37,6 +37,17 @@ export const TWCC_EXTENSION_URI = "http://www.ietf.org/id/draft-holmer-rmcat-tra
 const transportCcFeedback = { type: "transport-cc" };
 
 /**
+ * The same extensions with the same ids on audio and video m-lines. werift numbers its audio list
+ * and then its video list (mid = 1 on audio, 3 on video), but Chrome keeps one id per extension for
+ * a BUNDLE transport: with two ids for transport-wide-cc it read the sequence numbers of one kind
+ * only and reported the other kind's packets as lost. Passing the same objects in both lists makes
+ * werift's numbering land on one id each.
+ */
+function bundleWideExtensions(extensions: RTCRtpHeaderExtensionParameters[]) {
+  return { audio: extensions, video: extensions };
+}
+
+/**
  * @param role "subscriber" PeerConnections negotiate transport-wide congestion control: the node
  *   numbers what it sends and estimates each subscriber's bandwidth from the feedback. Publisher
  *   PeerConnections do not: werift's own TWCC feedback omits lost packets and was seen to collapse
@@ -54,9 +65,7 @@ export function createPeerConnection(net: RtcNetwork, role: "publisher" | "subsc
     icePortRange: net.portRange,
     codecs: CODECS,
     // Publishers: rid and repaired-rid tell simulcast layers apart (werift answers a=simulcast:recv itself).
-    headerExtensions: subscriber
-      ? { audio: [useSdesMid(), useTransportWideCC()], video: [useSdesMid(), useTransportWideCC()] }
-      : { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()] },
+    headerExtensions: subscriber ? bundleWideExtensions([useSdesMid(), useTransportWideCC()]) : { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()] },
     bundlePolicy: "max-bundle",
   });
 }
@@ -74,13 +83,9 @@ export function subscriberCodec(publisherCodec: RTCRtpCodecParameters): RTCRtpCo
   });
 }
 
-/** The transport-wide-cc extension id negotiated on a PeerConnection's m-lines, if any. */
-export function transportCcExtensionId(pc: RTCPeerConnection): number | undefined {
-  for (const t of pc.getTransceivers()) {
-    const id = t.headerExtensions.find((e) => e.uri === TWCC_EXTENSION_URI)?.id;
-    if (id !== undefined) return id;
-  }
-  return undefined;
+/** The transport-wide-cc extension id negotiated on an m-line, if any (werift numbers audio and video lines apart). */
+export function transportCcExtensionId(transceiver: RTCRtpTransceiver): number | undefined {
+  return transceiver.headerExtensions.find((e) => e.uri === TWCC_EXTENSION_URI)?.id;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { joinRoom, launchChromium } from "../support/browser.ts";
+import { joinRoom, launchChromium, openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
 import { nodeControl } from "../support/node-control.ts";
 import { remoteStats, until } from "../support/page-stats.ts";
 
@@ -10,8 +10,8 @@ let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18797, inspectorPort: 19238, controlPortBase: CONTROL, rtcPortBase: 55000, debugImpairment: true });
-  browser = await launchChromium();
+  system = await startSystem({ workerPort: 18797, inspectorPort: 19238, controlPortBase: CONTROL, rtcPortBase: 55000, debugImpairment: true, verbose: !!process.env.VERBOSE });
+  browser = await launchChromium([THREE_SIMULCAST_LAYERS]);
 });
 
 afterAll(async () => {
@@ -48,7 +48,23 @@ describe("a lossy link between the node and a Chromium subscriber", () => {
     expect(lost).toBeLessThan(Math.max(3, received * 0.01));
   });
 
-  it("is refused when the node was not started for testing (typed 404), and bad bodies get 400", async () => {
+  it("that narrows to 350 kbps makes the node step the subscriber down a simulcast layer, and it keeps decoding", async () => {
+    const room = `narrow-${Date.now()}`;
+    await openPage(browser, system.url, room, "Pub", { width: 1000, viewer: false });
+    const viewer = await openPage(browser, system.url, room, "Viewer", { width: 1400, viewer: true });
+    const full = await until("the viewer's large tile gets the full layer", () => videoFrom(viewer), (v) => (v?.frameWidth ?? 0) >= 640 && (v?.framesDecoded ?? 0) > 10, { page: viewer, timeoutMs: 45_000 });
+
+    const viewerId = await selfId(viewer);
+    expect((await nodeControl(CONTROL, system.secret, "POST", `/rooms/${room}/participants/${viewerId}/impair`, { kbps: 350 })).status).toBe(200);
+    const started = Date.now();
+    const down = await until("the viewer is moved to a lower layer", () => videoFrom(viewer), (v) => (v?.frameWidth ?? 0) > 0 && v!.frameWidth < full!.frameWidth, { page: viewer, timeoutMs: 30_000 });
+    console.log(`[metric] link narrowed to 350 kbps: viewer moved from ${full!.frameWidth} to ${down!.frameWidth} px wide after ${Date.now() - started} ms`);
+    // It keeps decoding at the lower layer (what a 350 kbps link can carry).
+    const later = await until("the viewer keeps decoding", () => videoFrom(viewer), (v) => (v?.framesDecoded ?? 0) > down!.framesDecoded + 30, { page: viewer });
+    expect(later!.frameWidth).toBeLessThan(full!.frameWidth);
+  });
+
+  it("refuses a bad impairment body with a typed 400", async () => {
     const bad = await nodeControl(CONTROL, system.secret, "POST", "/rooms/r/participants/p/impair", { lossPercent: 400 });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: "bad-request" });

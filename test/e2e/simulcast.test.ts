@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium } from "../support/browser.ts";
+import { launchChromium, openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
 import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
 
 let system: RunningSystem;
@@ -9,9 +9,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   system = await startSystem({ workerPort: 18796, inspectorPort: 19237, controlPortBase: 17850, rtcPortBase: 56000, verbose: !!process.env.VERBOSE });
-  // Chromium sends at most two simulcast layers below 960×540 (its legacy layer limit); the fake
-  // camera is 640×480, so lift the limit to get the three layers a 720p camera would get.
-  browser = await launchChromium(["--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/"]);
+  browser = await launchChromium([THREE_SIMULCAST_LAYERS]);
 });
 
 afterAll(async () => {
@@ -33,19 +31,7 @@ interface Hook {
 const publisherStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: Hook }).__sfu.publisherStats());
 const publishedLayers = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: Hook }).__sfu.publishedLayers());
 
-/** A page of `width` CSS px; viewers have no camera or microphone (receive-only), so only the publisher encodes. */
-async function open(room: string, name: string, width: number, viewer: boolean): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
-  if (viewer) {
-    await context.addInitScript(() => {
-      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
-    });
-  }
-  const page = await context.newPage();
-  page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
-  await page.goto(`${system.url}/${room}?name=${name}`);
-  return page;
-}
+const open = (room: string, name: string, width: number, viewer: boolean) => openPage(browser, system.url, room, name, { width, viewer });
 
 const video = (s: Record<string, RemoteStats>) => Object.values(s).find((e) => e.name === "Pub")?.video;
 

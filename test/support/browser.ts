@@ -46,3 +46,23 @@ export async function hostingNode(controlBase: number, nodes: number): Promise<n
   );
   return rooms.findIndex((n) => n > 0);
 }
+
+/**
+ * One page of `width` CSS px joined to `room` as `name`. A `viewer` has no camera or microphone
+ * (receive-only), so only publishers encode.
+ */
+export async function openPage(browser: Browser, baseUrl: string, room: string, name: string, opts: { width: number; viewer: boolean }): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: opts.width, height: 900 }, deviceScaleFactor: 1 });
+  if (opts.viewer) {
+    await context.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
+    });
+  }
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
+  await page.goto(`${baseUrl}/${room}?name=${name}`);
+  return page;
+}
+
+/** Chromium sends at most two simulcast layers below 960×540; the fake camera is 640×480, so lift that limit to get the three a 720p camera would. */
+export const THREE_SIMULCAST_LAYERS = "--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/";

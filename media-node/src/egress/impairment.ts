@@ -1,8 +1,11 @@
 import type { EgressImpairment } from "./rtp-egress.ts";
 
+/** How much a burst may exceed the rate before drops start: what a small router queue absorbs. */
+const BURST_MS = 250;
+
 /**
  * A narrow, lossy link between the node and one subscriber, for tests and demos: a token-bucket
- * policer at `kbps` (100 ms of burst) plus random loss. Enabled only when the node runs with
+ * policer at `kbps` (BURST_MS of burst) plus random loss. Enabled only when the node runs with
  * DEBUG_IMPAIRMENT=1; it stands in for netem, which needs privileges tests do not have.
  */
 export class LinkImpairment implements EgressImpairment {
@@ -18,7 +21,7 @@ export class LinkImpairment implements EgressImpairment {
     private readonly random: () => number = Math.random,
   ) {
     this.bytesPerMs = kbps === undefined ? Infinity : (kbps * 1000) / 8 / 1000;
-    this.burst = kbps === undefined ? Infinity : Math.max(1500, this.bytesPerMs * 100);
+    this.burst = kbps === undefined ? Infinity : Math.max(1500, this.bytesPerMs * BURST_MS);
     this.tokens = this.burst;
   }
 

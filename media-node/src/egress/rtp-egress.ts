@@ -59,6 +59,8 @@ export class OutStream {
   lastTimestamp = 0;
   lastSentAt = 0;
   retransmitted = 0;
+  /** Header-extension id of transport-wide-cc on this m-line, once negotiated. */
+  twccExtensionId: number | undefined;
 
   constructor(
     private readonly egress: RtpEgress,
@@ -108,8 +110,6 @@ export class RtpEgress {
   private rtcpSub: { unSubscribe: () => void } | undefined;
   private transport: RTCDtlsTransport | undefined;
   private srTimer: NodeJS.Timeout | undefined;
-  /** Header-extension id of transport-wide-cc on this transport, when negotiated. */
-  twccExtensionId: number | undefined;
   impairment: EgressImpairment | undefined;
   listener: EgressListener | undefined;
   sendErrors = 0;
@@ -148,7 +148,7 @@ export class RtpEgress {
     const payloadType = stream.sender.codec?.payloadType;
     if (!pair || payloadType === undefined) return false;
 
-    const ext = this.twccExtensionId;
+    const ext = stream.twccExtensionId;
     const headerLength = ext === undefined ? 12 : 20;
     // Exactly the packet's size: the ciphertext is as long as the payload.
     const out = Buffer.allocUnsafe(headerLength + payload.length + this.protector!.tagLength);

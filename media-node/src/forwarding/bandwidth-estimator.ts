@@ -80,6 +80,9 @@ export class BandwidthEstimator {
     return this.deliveredBps;
   }
 
+  /** Loss over the last feedback window, 0..1. */
+  lastLoss = 0;
+
   get queuingDelay(): number {
     return this.queuingDelayMs;
   }
@@ -121,6 +124,7 @@ export class BandwidthEstimator {
     const elapsed = now - this.windowStart!;
     const total = this.windowReceived + this.windowLost;
     const loss = total > 0 ? this.windowLost / total : 0;
+    this.lastLoss = loss;
     this.deliveredBps = (this.windowBytes * 8 * 1000) / elapsed;
     const dt = this.lastUpdate === undefined ? 0 : (now - this.lastUpdate) / 1000;
     this.lastUpdate = now;
