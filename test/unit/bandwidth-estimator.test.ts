@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BandwidthEstimator, type FeedbackResult } from "../../media-node/src/forwarding/bandwidth-estimator.ts";
+import type { TwccPacketResult as FeedbackResult } from "../../media-node/src/egress/twcc-feedback.ts";
+import { BandwidthEstimator } from "../../media-node/src/forwarding/bandwidth-estimator.ts";
 
 /** Simulcast layer bitrates the node can choose between, lowest first. */
 const LAYERS = [150_000, 500_000, 1_500_000];

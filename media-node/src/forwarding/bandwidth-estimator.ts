@@ -1,3 +1,5 @@
+import type { TwccPacketResult } from "../egress/twcc-feedback.ts";
+
 /**
  * A subscriber's available bandwidth, estimated on the send side from transport-wide congestion
  * control feedback (sans-IO: the caller passes `now`, a monotonic clock in ms).
@@ -15,11 +17,6 @@
  * carry the upper layer from flapping, growth waits `holdMs` after every drop, and that wait
  * doubles (2 s up to 32 s) each time a drop follows the previous one within 10 s of growth.
  */
-export interface FeedbackResult {
-  transportSeq: number;
-  received: boolean;
-  arrivalMs: number;
-}
 
 const RING = 4096;
 const HIGH_LOSS = 0.1;
@@ -94,7 +91,7 @@ export class BandwidthEstimator {
     this.sentBytes[i] = Math.min(bytes, 0xffff);
   }
 
-  onFeedback(results: readonly FeedbackResult[], now: number): void {
+  onFeedback(results: readonly TwccPacketResult[], now: number): void {
     this.events.feedbacks++;
     this.windowStart ??= now;
     let delaySum = 0;
