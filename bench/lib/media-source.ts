@@ -1,0 +1,108 @@
+/**
+ * Sends the pre-encoded VP8 clip (looped) as RTP on a werift track, paced in real time: every
+ * frame is packetized per RFC 7741 (4-byte descriptor with a 15-bit PictureID, at most
+ * MAX_PAYLOAD bytes per packet) and its packets go out back to back, as an encoder without a pacer
+ * sends them. Each payload ends with an 8-byte send time (performance.now()), which full
+ * subscribers read for forwarding latency; SFUs pass the payload through untouched. Optionally an
+ * Opus-shaped audio stream (50 packets/s of 80 bytes).
+ */
+import { performance } from "node:perf_hooks";
+import { RtpHeader, RtpPacket, type MediaStreamTrack } from "werift";
+import { CLIP_FPS, type Vp8Frame } from "./vp8-clip.ts";
+
+const MAX_PAYLOAD = 1100;
+const TRAILER = 8;
+const CHUNK = MAX_PAYLOAD - 4 - TRAILER;
+
+export interface Sendable {
+  video: MediaStreamTrack;
+  audio?: MediaStreamTrack;
+}
+
+class Stream {
+  videoSent = 0;
+  videoBytes = 0;
+  private frame = 0;
+  private seq = Math.floor(Math.random() * 30000);
+  private audioSeq = 0;
+  private audioSent = 0;
+
+  constructor(
+    readonly target: Sendable,
+    readonly clip: Vp8Frame[],
+    readonly startAt: number,
+    readonly audio: boolean,
+  ) {}
+
+  /** Sends every frame (and audio packet) due by `now`. */
+  tick(now: number): void {
+    while (this.startAt + (this.frame * 1000) / CLIP_FPS <= now) this.sendFrame(this.frame++);
+    if (this.audio && this.target.audio) {
+      while (this.startAt + this.audioSent * 20 <= now) this.sendAudio();
+    }
+  }
+
+  private sendFrame(n: number): void {
+    const data = this.clip[n % this.clip.length]!.data;
+    const pictureId = n & 0x7fff;
+    const timestamp = (n * (90000 / CLIP_FPS)) >>> 0;
+    const sentAt = performance.now();
+    for (let off = 0; off < data.length; off += CHUNK) {
+      const chunk = data.subarray(off, Math.min(off + CHUNK, data.length));
+      const payload = Buffer.allocUnsafe(4 + chunk.length + TRAILER);
+      payload[0] = off === 0 ? 0x90 : 0x80; // X, S on the first packet of the frame, partition 0
+      payload[1] = 0x80; // I: PictureID present
+      payload[2] = 0x80 | (pictureId >> 8); // M: 15-bit PictureID
+      payload[3] = pictureId & 0xff;
+      chunk.copy(payload, 4);
+      payload.writeDoubleBE(sentAt, 4 + chunk.length);
+      const marker = off + CHUNK >= data.length;
+      this.target.video.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: this.seq, timestamp, marker, ssrc: 1, payloadType: 96 }), payload));
+      this.seq = (this.seq + 1) & 0xffff;
+      this.videoSent++;
+      this.videoBytes += payload.length;
+    }
+  }
+
+  private sendAudio(): void {
+    const payload = Buffer.alloc(80, 0xfc);
+    this.target.audio!.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: this.audioSeq, timestamp: (this.audioSent * 960) >>> 0, ssrc: 2, payloadType: 111 }), payload));
+    this.audioSeq = (this.audioSeq + 1) & 0xffff;
+    this.audioSent++;
+  }
+}
+
+/** One timer drives every publisher's stream; publishers start staggered so their frames interleave. */
+export class MediaPump {
+  private readonly streams: Stream[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly clip: Vp8Frame[]) {}
+
+  add(target: Sendable, opts: { audio?: boolean } = {}): { readonly videoSent: number; readonly videoBytes: number } {
+    const stagger = (this.streams.length * 7) % Math.round(1000 / CLIP_FPS);
+    const stream = new Stream(target, this.clip, performance.now() + stagger, opts.audio ?? false);
+    this.streams.push(stream);
+    this.timer ??= setInterval(() => {
+      const now = performance.now();
+      for (const s of this.streams) s.tick(now);
+    }, 5);
+    return stream;
+  }
+
+  remove(target: Sendable): void {
+    const i = this.streams.findIndex((s) => s.target === target);
+    if (i >= 0) this.streams.splice(i, 1);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.streams.length = 0;
+  }
+}
+
+/** Forwarding latency of a received VP8 payload sent by MediaPump (same process, same clock). */
+export function latencyOf(payload: Buffer, now = performance.now()): number {
+  return now - payload.readDoubleBE(payload.length - TRAILER);
+}
