@@ -1,0 +1,198 @@
+/**
+ * Side-by-side fan-out benchmark: the same load against our media node and Janus VideoRoom.
+ *
+ *   npm run bench -- [--steps 25,50,100,150,200] [--seconds 20] [--full 3] [--only ours|janus] [--out bench/RESULTS.md]
+ *
+ * One publisher sends a real ~1.5 Mbps VP8 clip to N subscribers; N steps up until loss ≥ 1 % or
+ * p99 ≥ 50 ms (that row is reported, then the SFU stops stepping). Our side is the real system
+ * (wrangler dev + one media node, peers signalled through the room); Janus is Debian's janus with
+ * a minimal config (bench/lib/janus-server.ts). The SFU is pinned to CPU 0, this generator to
+ * CPU 1. `--full` subscribers per step decrypt and measure latency; the rest are light (count
+ * packets from RTP headers). Per step: SFU CPU from /proc (all threads), CPU per stream and per forwarded
+ * packet, forwarded pkt/s, latency p50/p99, loss, RSS and RSS per subscriber, generator load.
+ */
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { startSystem } from "../scripts/system.ts";
+import { cpuSeconds, rssMiB } from "../test/support/proc-cpu.ts";
+import { janusUdpSockets, startJanus } from "./lib/janus-server.ts";
+import { JanusSession } from "./lib/janus-client.ts";
+import { createRoom, JanusPublisher, JanusSubscriber } from "./lib/janus-videoroom.ts";
+import { GeneratorLoad, generatorBound, machineLine, percentile, pin, sleep } from "./lib/measure.ts";
+import { MediaPump, type Sendable } from "./lib/media-source.ts";
+import { OurParticipant } from "./lib/ours.ts";
+import type { ReceiveMode, Tally } from "./lib/receive.ts";
+import { loadClip } from "./lib/vp8-clip.ts";
+import { summarize, table, type Row } from "./lib/bench-report.ts";
+import { writeSection } from "./results.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: "string", default: "25,50,100,150,200" },
+    seconds: { type: "string", default: "20" },
+    full: { type: "string", default: "3" },
+    only: { type: "string" },
+    out: { type: "string" },
+  },
+});
+const steps = args.steps!.split(",").map(Number);
+const seconds = Number(args.seconds);
+const fullCount = Number(args.full);
+
+interface Subscriber {
+  tally: Tally;
+  close(): Promise<void>;
+}
+interface Sfu {
+  name: string;
+  pid: number;
+  publisher: Sendable;
+  subscribe(mode: ReceiveMode): Promise<Subscriber>;
+  /** A line for the report on where the SFU's media sockets are. */
+  sockets(): string;
+  stop(): Promise<void>;
+}
+
+async function ours(): Promise<Sfu> {
+  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, controlPortBase: 18000, rtcPortBase: 60000 });
+  const room = `bench-${Date.now()}`;
+  try {
+    const publisher = await OurParticipant.join(system.url, room, "publisher", "light");
+    await publisher.publish();
+    return {
+      name: "ours (werift media node)",
+      pid: system.nodes[0]!.pid!,
+      publisher,
+      subscribe: async (mode) => {
+        const p = await OurParticipant.join(system.url, room, "sub", mode);
+        await p.subscribed();
+        return p;
+      },
+      sockets: () => "media node bound to 127.0.0.1 (RTC ports 60000–60999)",
+      stop: async () => {
+        await publisher.close();
+        await system.stop();
+      },
+    };
+  } catch (err) {
+    await system.stop();
+    throw err;
+  }
+}
+
+async function janus(): Promise<Sfu> {
+  const server = await startJanus();
+  try {
+    const session = await JanusSession.create(server.url);
+    const room = 4242;
+    await createRoom(session, room);
+    const publisher = await JanusPublisher.join(session, room);
+    return {
+      name: "Janus 1.1.2 VideoRoom",
+      pid: server.pid,
+      publisher,
+      subscribe: (mode) => JanusSubscriber.join(session, room, publisher.feedId, mode),
+      sockets: () => {
+        const socks = janusUdpSockets(server.pid);
+        const off = socks.filter((s) => !s.startsWith("127.0.0.1:"));
+        if (off.length) throw new Error(`Janus has UDP sockets off 127.0.0.1: ${off.join(", ")}`);
+        return `Janus's ${socks.length} UDP sockets all on 127.0.0.1 (ss -uanp), candidates in its SDP all 127.0.0.1`;
+      },
+      stop: async () => {
+        await publisher.close().catch(() => undefined);
+        await session.destroy();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    console.error(server.log().slice(-2000));
+    await server.stop();
+    throw err;
+  }
+}
+
+const clip = loadClip();
+
+async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row[]; sockets: string }> {
+  const sfu = await start();
+  const pinned = pin(sfu.pid, 0) && pin(process.pid, 1);
+  if (!pinned) console.warn("taskset failed: SFU and generator not pinned");
+  const pump = new MediaPump(clip);
+  const sent = pump.add(sfu.publisher);
+  await sleep(2000);
+  const rssBase = rssMiB(sfu.pid);
+  const subs: Subscriber[] = [];
+  const rows: Row[] = [];
+  const load = new GeneratorLoad();
+  let sockets = "";
+  try {
+    for (const n of steps) {
+      const joinStart = performance.now();
+      // `--full` decrypting subscribers per step, spread evenly over the ones this step adds, so
+      // latency samples early, middle and late positions of the SFU's fan-out loop.
+      const prev = subs.length;
+      const fullAt = new Set(Array.from({ length: Math.min(fullCount, n - prev) }, (_, k) => prev + Math.floor(((k + 0.5) * (n - prev)) / fullCount)));
+      while (subs.length < n) subs.push(await sfu.subscribe(fullAt.has(subs.length) ? "full" : "light"));
+      const joinSeconds = (performance.now() - joinStart) / 1000;
+      sockets = sfu.sockets();
+      await sleep(2000); // warm-up: keyframe requests, queues settle
+      for (const s of subs) {
+        s.tally.packets = 0;
+        if (s.tally.latencies) s.tally.latencies.length = 0;
+      }
+      const sent0 = sent.videoSent;
+      const cpu0 = cpuSeconds(sfu.pid);
+      load.start();
+      const t0 = performance.now();
+      await sleep(seconds * 1000);
+      const sentInWindow = sent.videoSent - sent0;
+      await sleep(300); // packets in flight
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = (cpuSeconds(sfu.pid) - cpu0) / wall;
+      const gen = load.read();
+      const received = subs.reduce((a, s) => a + s.tally.packets, 0);
+      const lat = subs.flatMap((s) => s.tally.latencies ?? []).sort((a, b) => a - b);
+      const rss = rssMiB(sfu.pid);
+      const row: Row = {
+        n, pps: received / wall, cpu, cpuPerStream: cpu / n, usPerPkt: ((cpu * wall) / Math.max(1, received)) * 1e6,
+        p50: percentile(lat, 50), p99: percentile(lat, 99), loss: Math.max(0, 1 - received / Math.max(1, sentInWindow * n)),
+        rss, memPerSub: ((rss - rssBase) / n) * 1024, genCpu: gen.cpu, genElu: gen.elu, genBound: generatorBound(gen), joinSeconds,
+      };
+      rows.push(row);
+      console.log(
+        `[${sfu.name}] N=${n}: ${row.pps.toFixed(0)} pkt/s, SFU CPU ${(cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(3)} %/stream, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
+          `p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, RSS ${rss.toFixed(0)} MiB (${row.memPerSub.toFixed(0)} KiB/sub), ` +
+          `generator CPU ${(gen.cpu * 100).toFixed(0)} % ELU ${(gen.elu * 100).toFixed(0)} %${row.genBound ? " GENERATOR-BOUND" : ""}, joins took ${joinSeconds.toFixed(1)} s`,
+      );
+      if (row.loss >= 0.01 || row.p99 >= 50) break;
+    }
+  } finally {
+    pump.stop();
+    await Promise.allSettled(subs.map((s) => s.close()));
+    await sfu.stop();
+  }
+  return { name: sfu.name, rows, sockets };
+}
+
+const results = [];
+if (args.only !== "janus") results.push(await run(ours));
+if (args.only !== "ours") results.push(await run(janus));
+
+const command = `npm run bench -- --steps ${args.steps} --seconds ${seconds} --full ${fullCount}${args.only ? ` --only ${args.only}` : ""}`;
+const kbps = (clip.reduce((a, f) => a + f.data.length, 0) * 8) / (clip.length / 30) / 1000;
+const report = `## Fan-out side by side: our media node vs Janus VideoRoom (${new Date().toISOString().slice(0, 10)})
+
+Command: \`${command}\`
+Machine: ${machineLine()}; SFU pinned to CPU 0, load generator to CPU 1. Other work shared the machine, so figures are noisy.
+Load: 1 publisher, a real VP8 clip (640×480, 30 fps, ${kbps.toFixed(0)} kbps, keyframe every 2 s, ≤ 1100-byte payloads) looped,
+→ N subscribers: ${fullCount} per step decrypt and measure latency (spread over the fan-out order, so ${fullCount} × steps in all), the rest count RTP headers without decrypting.
+Latency is send → receive of every packet of the full subscribers; a keyframe leaves as a burst of ~30 packets, so its last copies to late subscribers set the p99. ${seconds} s windows after 2 s warm-up;
+a step with loss ≥ 1 % or p99 ≥ 50 ms ends that SFU's run. Everything on 127.0.0.1.
+
+${results.map((r) => `### ${r.name}\n\n${r.sockets}\n\n${table(r.rows)}`).join("\n\n")}
+
+${summarize(results)}
+`;
+console.log(`\n${report}`);
+if (args.out) writeSection(args.out, "bench:janus", report);
+process.exit(0);
