@@ -11,21 +11,38 @@ import { latencyOf } from "./media-source.ts";
 
 export type ReceiveMode = "light" | "full";
 
-/** What one subscriber received; the caller resets `latencies` between windows. */
+/**
+ * What one subscriber received; the caller resets `latencies` between windows. `expected` counts
+ * packets by RTP sequence number (highest extended sequence number − first + 1, per SSRC), as a
+ * receiver report does, so loss over a short window does not depend on when a burst arrived.
+ */
 export class Tally {
   packets = 0;
   bytes = 0;
+  expected = 0;
   firstPacketAt: number | undefined;
   latencies: number[] | undefined;
+  private readonly highest = new Map<number, number>();
 
   constructor(readonly mode: ReceiveMode) {
     if (mode === "full") this.latencies = [];
   }
 
-  count(bytes: number): void {
+  count(bytes: number, ssrc: number, seq: number): void {
     this.packets++;
     this.bytes += bytes;
     this.firstPacketAt ??= performance.now();
+    const top = this.highest.get(ssrc);
+    if (top === undefined) {
+      this.highest.set(ssrc, seq);
+      this.expected++;
+      return;
+    }
+    const delta = ((seq - (top & 0xffff) + 0x8000) & 0xffff) - 0x8000; // signed distance, wraparound-safe
+    if (delta > 0) {
+      this.highest.set(ssrc, top + delta);
+      this.expected += delta;
+    }
   }
 }
 
@@ -59,7 +76,7 @@ export function attachReceiver(pc: RTCPeerConnection, tally: Tally): void {
     pc.onTrack.subscribe((track) => {
       if (track.kind !== "video") return;
       track.onReceiveRtp.subscribe((rtp) => {
-        tally.count(rtp.serializeSize);
+        tally.count(rtp.serializeSize, rtp.header.ssrc, rtp.header.sequenceNumber);
         if (rtp.payload.length > 12) tally.latencies!.push(latencyOf(rtp.payload));
       });
     });
@@ -78,7 +95,7 @@ export function attachReceiver(pc: RTCPeerConnection, tally: Tally): void {
         const b0 = data[0]!;
         const b1 = data[1]!;
         if (b0 < 128 || b0 > 191 || (b1 >= 192 && b1 <= 223)) return; // not RTP (STUN, DTLS, RTCP)
-        if (video.has(b1 & 0x7f)) tally.count(data.length);
+        if (video.has(b1 & 0x7f)) tally.count(data.length, data.readUInt32BE(8), data.readUInt16BE(2));
       });
     };
   }
