@@ -23,7 +23,7 @@ import { MediaPump, type Sendable } from "./lib/media-source.ts";
 import { OurParticipant } from "./lib/ours.ts";
 import type { ReceiveMode, Tally } from "./lib/receive.ts";
 import { loadClip } from "./lib/vp8-clip.ts";
-import { summarize, table, type Row } from "./lib/bench-report.ts";
+import { passes, summarize, table, type Row } from "./lib/bench-report.ts";
 import { writeSection } from "./results.ts";
 
 const { values: args } = parseArgs({
@@ -113,6 +113,33 @@ async function janus(): Promise<Sfu> {
 
 const clip = loadClip();
 
+/** One measured window at the current N: SFU CPU and RSS, what the subscribers received, generator load. */
+async function measureWindow(sfu: Sfu, subs: Subscriber[], sent: { readonly videoSent: number }, rssBase: number, joinSeconds: number): Promise<Row> {
+  const n = subs.length;
+  for (const s of subs) {
+    s.tally.packets = 0;
+    if (s.tally.latencies) s.tally.latencies.length = 0;
+  }
+  const load = new GeneratorLoad();
+  const sent0 = sent.videoSent;
+  const cpu0 = cpuSeconds(sfu.pid);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const sentInWindow = sent.videoSent - sent0;
+  await sleep(300); // packets in flight
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = (cpuSeconds(sfu.pid) - cpu0) / wall;
+  const gen = load.read();
+  const received = subs.reduce((a, s) => a + s.tally.packets, 0);
+  const lat = subs.flatMap((s) => s.tally.latencies ?? []).sort((a, b) => a - b);
+  const rss = rssMiB(sfu.pid);
+  return {
+    n, pps: received / wall, cpu, cpuPerStream: cpu / n, usPerPkt: ((cpu * wall) / Math.max(1, received)) * 1e6,
+    p50: percentile(lat, 50), p99: percentile(lat, 99), loss: Math.max(0, 1 - received / Math.max(1, sentInWindow * n)),
+    rss, memPerSub: ((rss - rssBase) / n) * 1024, genCpu: gen.cpu, genElu: gen.elu, genBound: generatorBound(gen), joinSeconds,
+  };
+}
+
 async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row[]; sockets: string }> {
   const sfu = await start();
   const pinned = pin(sfu.pid, 0) && pin(process.pid, 1);
@@ -123,7 +150,6 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
   const rssBase = rssMiB(sfu.pid);
   const subs: Subscriber[] = [];
   const rows: Row[] = [];
-  const load = new GeneratorLoad();
   let sockets = "";
   try {
     for (const n of steps) {
@@ -136,35 +162,21 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
       const joinSeconds = (performance.now() - joinStart) / 1000;
       sockets = sfu.sockets();
       await sleep(2000); // warm-up: keyframe requests, queues settle
-      for (const s of subs) {
-        s.tally.packets = 0;
-        if (s.tally.latencies) s.tally.latencies.length = 0;
+      let row = await measureWindow(sfu, subs, sent, rssBase, joinSeconds);
+      if (!passes(row) && !row.genBound) {
+        // Other work shares this machine: a failing window gets one more try before it ends the run.
+        const first = row;
+        row = await measureWindow(sfu, subs, sent, rssBase, joinSeconds);
+        row.retriedAfter = `${first.loss >= 0.01 ? `loss ${(first.loss * 100).toFixed(2)} %` : `p99 ${first.p99.toFixed(0)} ms`}${first.genBound ? ", generator-bound" : ""}`;
       }
-      const sent0 = sent.videoSent;
-      const cpu0 = cpuSeconds(sfu.pid);
-      load.start();
-      const t0 = performance.now();
-      await sleep(seconds * 1000);
-      const sentInWindow = sent.videoSent - sent0;
-      await sleep(300); // packets in flight
-      const wall = (performance.now() - t0) / 1000;
-      const cpu = (cpuSeconds(sfu.pid) - cpu0) / wall;
-      const gen = load.read();
-      const received = subs.reduce((a, s) => a + s.tally.packets, 0);
-      const lat = subs.flatMap((s) => s.tally.latencies ?? []).sort((a, b) => a - b);
-      const rss = rssMiB(sfu.pid);
-      const row: Row = {
-        n, pps: received / wall, cpu, cpuPerStream: cpu / n, usPerPkt: ((cpu * wall) / Math.max(1, received)) * 1e6,
-        p50: percentile(lat, 50), p99: percentile(lat, 99), loss: Math.max(0, 1 - received / Math.max(1, sentInWindow * n)),
-        rss, memPerSub: ((rss - rssBase) / n) * 1024, genCpu: gen.cpu, genElu: gen.elu, genBound: generatorBound(gen), joinSeconds,
-      };
       rows.push(row);
       console.log(
-        `[${sfu.name}] N=${n}: ${row.pps.toFixed(0)} pkt/s, SFU CPU ${(cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(3)} %/stream, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
-          `p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, RSS ${rss.toFixed(0)} MiB (${row.memPerSub.toFixed(0)} KiB/sub), ` +
-          `generator CPU ${(gen.cpu * 100).toFixed(0)} % ELU ${(gen.elu * 100).toFixed(0)} %${row.genBound ? " GENERATOR-BOUND" : ""}, joins took ${joinSeconds.toFixed(1)} s`,
+        `[${sfu.name}] N=${n}: ${row.pps.toFixed(0)} pkt/s, SFU CPU ${(row.cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(3)} %/stream, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
+          `p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, RSS ${row.rss.toFixed(0)} MiB (${row.memPerSub.toFixed(0)} KiB/sub), ` +
+          `generator CPU ${(row.genCpu * 100).toFixed(0)} % ELU ${(row.genElu * 100).toFixed(0)} %${row.genBound ? " GENERATOR-BOUND" : ""}, joins took ${joinSeconds.toFixed(1)} s` +
+          (row.retriedAfter ? ` (second window; the first failed: ${row.retriedAfter})` : ""),
       );
-      if (row.loss >= 0.01 || row.p99 >= 50) break;
+      if (!passes(row)) break;
     }
   } finally {
     pump.stop();
@@ -187,7 +199,8 @@ Machine: ${machineLine()}; SFU pinned to CPU 0, load generator to CPU 1. Other w
 Load: 1 publisher, a real VP8 clip (640×480, 30 fps, ${kbps.toFixed(0)} kbps, keyframe every 2 s, ≤ 1100-byte payloads) looped,
 → N subscribers: ${fullCount} per step decrypt and measure latency (spread over the fan-out order, so ${fullCount} × steps in all), the rest count RTP headers without decrypting.
 Latency is send → receive of every packet of the full subscribers; a keyframe leaves as a burst of ~30 packets, so its last copies to late subscribers set the p99. ${seconds} s windows after 2 s warm-up;
-a step with loss ≥ 1 % or p99 ≥ 50 ms ends that SFU's run. Everything on 127.0.0.1.
+a step with loss ≥ 1 % or p99 ≥ 50 ms ends that SFU's run, after one repeated window (other work shares the machine; the table says when the
+first window failed). Everything on 127.0.0.1.
 
 ${results.map((r) => `### ${r.name}\n\n${r.sockets}\n\n${table(r.rows)}`).join("\n\n")}
 
