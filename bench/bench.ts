@@ -18,7 +18,7 @@ import { cpuSeconds, rssMiB } from "../test/support/proc-cpu.ts";
 import { janusUdpSockets, startJanus } from "./lib/janus-server.ts";
 import { JanusSession } from "./lib/janus-client.ts";
 import { createRoom, JanusPublisher, JanusSubscriber } from "./lib/janus-videoroom.ts";
-import { GeneratorLoad, generatorBound, machineLine, percentile, pin, sleep } from "./lib/measure.ts";
+import { GeneratorLoad, generatorBound, machineLine, onInterrupt, percentile, pin, cpuBusySeconds, sleep } from "./lib/measure.ts";
 import { MediaPump, type Sendable } from "./lib/media-source.ts";
 import { OurParticipant } from "./lib/ours.ts";
 import type { ReceiveMode, Tally } from "./lib/receive.ts";
@@ -65,7 +65,12 @@ async function ours(): Promise<Sfu> {
       publisher,
       subscribe: async (mode) => {
         const p = await OurParticipant.join(system.url, room, "sub", mode);
-        await p.subscribed();
+        try {
+          await p.subscribed(60_000);
+        } catch (err) {
+          await p.close();
+          throw err;
+        }
         return p;
       },
       sockets: () => "media node bound to 127.0.0.1 (RTC ports 60000–60999)",
@@ -113,6 +118,18 @@ async function janus(): Promise<Sfu> {
 
 const clip = loadClip();
 
+/** Joins one subscriber, trying up to three times (joins slow down when other work loads the machine). */
+async function subscribeWithRetry(sfu: Sfu, mode: ReceiveMode): Promise<Subscriber> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sfu.subscribe(mode);
+    } catch (err) {
+      if (attempt >= 3) throw new Error(`[${sfu.name}] a subscriber failed to connect three times: ${String(err)}`);
+      console.warn(`[${sfu.name}] subscriber join failed (${String(err)}); retrying`);
+    }
+  }
+}
+
 /** One measured window at the current N: SFU CPU and RSS, what the subscribers received, generator load. */
 async function measureWindow(sfu: Sfu, subs: Subscriber[], sent: { readonly videoSent: number }, rssBase: number, joinSeconds: number): Promise<Row> {
   const n = subs.length;
@@ -123,12 +140,18 @@ async function measureWindow(sfu: Sfu, subs: Subscriber[], sent: { readonly vide
   const load = new GeneratorLoad();
   const sent0 = sent.videoSent;
   const cpu0 = cpuSeconds(sfu.pid);
+  const busy0 = [cpuBusySeconds(0), cpuBusySeconds(1)] as const;
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const sentInWindow = sent.videoSent - sent0;
   await sleep(300); // packets in flight
   const wall = (performance.now() - t0) / 1000;
   const cpu = (cpuSeconds(sfu.pid) - cpu0) / wall;
+  // Work on the two CPUs that is neither the SFU (pinned to CPU 0) nor this generator (CPU 1).
+  const genUsed = process.cpuUsage(gen0);
+  const otherCpu0 = Math.max(0, (cpuBusySeconds(0) - busy0[0]) / wall - cpu);
+  const otherCpu1 = Math.max(0, (cpuBusySeconds(1) - busy0[1]) / wall - (genUsed.user + genUsed.system) / 1e6 / wall);
   const gen = load.read();
   const received = subs.reduce((a, s) => a + s.tally.packets, 0);
   const lat = subs.flatMap((s) => s.tally.latencies ?? []).sort((a, b) => a - b);
@@ -137,11 +160,13 @@ async function measureWindow(sfu: Sfu, subs: Subscriber[], sent: { readonly vide
     n, pps: received / wall, cpu, cpuPerStream: cpu / n, usPerPkt: ((cpu * wall) / Math.max(1, received)) * 1e6,
     p50: percentile(lat, 50), p99: percentile(lat, 99), loss: Math.max(0, 1 - received / Math.max(1, sentInWindow * n)),
     rss, memPerSub: ((rss - rssBase) / n) * 1024, genCpu: gen.cpu, genElu: gen.elu, genBound: generatorBound(gen), joinSeconds,
+    otherCpu0, otherCpu1, contended: otherCpu0 > 0.1 || otherCpu1 > 0.1,
   };
 }
 
 async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row[]; sockets: string }> {
   const sfu = await start();
+  const unregister = onInterrupt(() => sfu.stop());
   const pinned = pin(sfu.pid, 0) && pin(process.pid, 1);
   if (!pinned) console.warn("taskset failed: SFU and generator not pinned");
   const pump = new MediaPump(clip);
@@ -158,7 +183,7 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
       // latency samples early, middle and late positions of the SFU's fan-out loop.
       const prev = subs.length;
       const fullAt = new Set(Array.from({ length: Math.min(fullCount, n - prev) }, (_, k) => prev + Math.floor(((k + 0.5) * (n - prev)) / fullCount)));
-      while (subs.length < n) subs.push(await sfu.subscribe(fullAt.has(subs.length) ? "full" : "light"));
+      while (subs.length < n) subs.push(await subscribeWithRetry(sfu, fullAt.has(subs.length) ? "full" : "light"));
       const joinSeconds = (performance.now() - joinStart) / 1000;
       sockets = sfu.sockets();
       await sleep(2000); // warm-up: keyframe requests, queues settle
@@ -173,14 +198,17 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
       console.log(
         `[${sfu.name}] N=${n}: ${row.pps.toFixed(0)} pkt/s, SFU CPU ${(row.cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(3)} %/stream, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
           `p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, RSS ${row.rss.toFixed(0)} MiB (${row.memPerSub.toFixed(0)} KiB/sub), ` +
-          `generator CPU ${(row.genCpu * 100).toFixed(0)} % ELU ${(row.genElu * 100).toFixed(0)} %${row.genBound ? " GENERATOR-BOUND" : ""}, joins took ${joinSeconds.toFixed(1)} s` +
+          `generator CPU ${(row.genCpu * 100).toFixed(0)} % ELU ${(row.genElu * 100).toFixed(0)} %${row.genBound ? " GENERATOR-BOUND" : ""}, ` +
+          `other work on CPU 0 ${(row.otherCpu0 * 100).toFixed(0)} % CPU 1 ${(row.otherCpu1 * 100).toFixed(0)} %${row.contended ? " CONTENDED" : ""}, joins took ${joinSeconds.toFixed(1)} s` +
           (row.retriedAfter ? ` (second window; the first failed: ${row.retriedAfter})` : ""),
       );
-      if (!passes(row)) break;
+      // A failure while other work held the SFU's or the generator's core does not end the run.
+      if (!passes(row) && !row.contended) break;
     }
   } finally {
     pump.stop();
     await Promise.allSettled(subs.map((s) => s.close()));
+    unregister();
     await sfu.stop();
   }
   return { name: sfu.name, rows, sockets };
@@ -200,7 +228,8 @@ Load: 1 publisher, a real VP8 clip (640×480, 30 fps, ${kbps.toFixed(0)} kbps, k
 → N subscribers: ${fullCount} per step decrypt and measure latency (spread over the fan-out order, so ${fullCount} × steps in all), the rest count RTP headers without decrypting.
 Latency is send → receive of every packet of the full subscribers; a keyframe leaves as a burst of ~30 packets, so its last copies to late subscribers set the p99. ${seconds} s windows after 2 s warm-up;
 a step with loss ≥ 1 % or p99 ≥ 50 ms ends that SFU's run, after one repeated window (other work shares the machine; the table says when the
-first window failed). Everything on 127.0.0.1.
+first window failed), unless other processes used > 10 % of CPU 0 or CPU 1 during the window (/proc/stat busy time minus the SFU's or the generator's own),
+in which case the row is marked contended and stepping goes on. Everything on 127.0.0.1.
 
 ${results.map((r) => `### ${r.name}\n\n${r.sockets}\n\n${table(r.rows)}`).join("\n\n")}
 

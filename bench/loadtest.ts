@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startSystem, type RunningSystem } from "../scripts/system.ts";
 import { cpuSeconds, rssMiB } from "../test/support/proc-cpu.ts";
-import { GeneratorLoad, generatorBound, machineLine, percentile, sleep } from "./lib/measure.ts";
+import { GeneratorLoad, generatorBound, machineLine, onInterrupt, percentile, sleep } from "./lib/measure.ts";
 import { MediaPump } from "./lib/media-source.ts";
 import { OurParticipant } from "./lib/ours.ts";
 import { loadClip } from "./lib/vp8-clip.ts";
@@ -58,6 +58,7 @@ function findNodePids(): Array<{ label: string; pid: number }> {
 
 let system: RunningSystem | undefined;
 if (!args.url) system = await startSystem({ workerPort: 18811, inspectorPort: 19251, controlPortBase: 18010, rtcPortBase: 60000, nodes: nodeCount });
+if (system) onInterrupt(() => system!.stop());
 const url = args.url ?? system!.url;
 const nodes = system ? system.nodes.map((n, i) => ({ label: `node-${i + 1}`, pid: n.pid! })) : findNodePids();
 if (!nodes.length) console.warn("no media node process found on this machine: node CPU and RSS are not reported");

@@ -17,6 +17,10 @@ export interface Row {
   genElu: number;
   genBound: boolean;
   joinSeconds: number;
+  /** Other processes' use of CPU 0 (the SFU's) and CPU 1 (the generator's) during the window, share of a core. */
+  otherCpu0: number;
+  otherCpu1: number;
+  contended: boolean;
   /** Set when this is a second window because the first failed; says how the first failed. */
   retriedAfter?: string;
 }
@@ -25,10 +29,10 @@ export const passes = (r: Row) => r.loss < 0.01 && r.p99 < 50 && !r.genBound;
 
 export function table(rows: Row[]): string {
   return [
-    "| N | forwarded pkt/s | SFU CPU (% of a core) | CPU per stream | µs CPU per forwarded packet | latency p50 / p99 (ms) | loss | SFU RSS (MiB) | RSS per subscriber | generator CPU / event loop | verdict |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| N | forwarded pkt/s | SFU CPU (% of a core) | CPU per stream | µs CPU per forwarded packet | latency p50 / p99 (ms) | loss | SFU RSS (MiB) | RSS per subscriber | generator CPU / event loop | other work on CPU 0 / CPU 1 | verdict |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map((r) =>
-      `| ${r.n} | ${r.pps.toFixed(0)} | ${(r.cpu * 100).toFixed(1)} | ${(r.cpuPerStream * 100).toFixed(3)} % | ${r.usPerPkt.toFixed(1)} | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} | ${(r.loss * 100).toFixed(2)} % | ${r.rss.toFixed(0)} | ${r.memPerSub.toFixed(0)} KiB | ${(r.genCpu * 100).toFixed(0)} % / ${(r.genElu * 100).toFixed(0)} % | ${verdict(r)} |`),
+      `| ${r.n} | ${r.pps.toFixed(0)} | ${(r.cpu * 100).toFixed(1)} | ${(r.cpuPerStream * 100).toFixed(3)} % | ${r.usPerPkt.toFixed(1)} | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} | ${(r.loss * 100).toFixed(2)} % | ${r.rss.toFixed(0)} | ${r.memPerSub.toFixed(0)} KiB | ${(r.genCpu * 100).toFixed(0)} % / ${(r.genElu * 100).toFixed(0)} % | ${(r.otherCpu0 * 100).toFixed(0)} % / ${(r.otherCpu1 * 100).toFixed(0)} % | ${verdict(r)} |`),
   ].join("\n");
 }
 
@@ -36,7 +40,7 @@ function verdict(r: Row): string {
   const retry = r.retriedAfter ? ` (second window; first: ${r.retriedAfter})` : "";
   if (r.genBound) return `generator-bound (figures belong to the generator)${retry}`;
   if (passes(r)) return `pass${retry}`;
-  return `${r.loss >= 0.01 ? "fail: loss ≥ 1 %" : "fail: p99 ≥ 50 ms"}${retry}`;
+  return `${r.loss >= 0.01 ? "fail: loss ≥ 1 %" : "fail: p99 ≥ 50 ms"}${r.contended ? " while contended" : ""}${retry}`;
 }
 
 interface Summary {

@@ -90,6 +90,7 @@ admin: { admin_http = false admin_https = false }
 
 export async function startJanus(): Promise<JanusServer> {
   ensureDebianPackage("janus", "janus");
+  ensureDebianPackage("gcc", "gcc");
   const dir = mkdtempSync(join(tmpdir(), "bench-janus-"));
   writeConfig(dir);
   const child = spawn("janus", ["-C", join(dir, "janus.jcfg"), "-F", dir, "--interface", "127.0.0.1"], {
@@ -104,6 +105,15 @@ export async function startJanus(): Promise<JanusServer> {
   };
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
+  // If this process dies without stop() (an exception, Ctrl-C), Janus must not outlive it.
+  const reap = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", reap);
   const url = `http://127.0.0.1:${JANUS_HTTP_PORT}/janus`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -123,6 +133,7 @@ export async function startJanus(): Promise<JanusServer> {
     process: child,
     log: () => tail.join(""),
     stop: async () => {
+      process.off("exit", reap);
       await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -47,7 +47,7 @@ export class JanusPublisher {
     p.feedId = Number(res.plugindata!.data.id);
     await p.pc.setRemoteDescription(res.jsep);
     await session.trickleDone(p.handle);
-    await p.pc.connectionStateChange.watch((s) => s === "connected", 20_000);
+    await p.pc.connectionStateChange.watch((s) => s === "connected", 60_000);
     return p;
   }
 
@@ -69,17 +69,27 @@ export class JanusSubscriber {
 
   static async join(session: JanusSession, room: number, feed: number, mode: ReceiveMode): Promise<JanusSubscriber> {
     const s = new JanusSubscriber(session, await session.attach(), mode);
-    const res = await session.message(s.handle, { request: "join", room, ptype: "subscriber", streams: [{ feed }] });
+    try {
+      await s.negotiate(room, feed);
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+    return s;
+  }
+
+  private async negotiate(room: number, feed: number): Promise<void> {
+    const { session, handle } = this;
+    const res = await session.message(handle, { request: "join", room, ptype: "subscriber", streams: [{ feed }] });
     if (!res.jsep) throw new Error(`janus subscriber: no offer in ${JSON.stringify(res.plugindata)}`);
     assertLoopback(res.jsep.sdp);
-    await s.pc.setRemoteDescription(res.jsep);
-    attachReceiver(s.pc, s.tally);
-    await s.pc.setLocalDescription(await s.pc.createAnswer());
-    await gathered(s.pc);
-    await session.message(s.handle, { request: "start" }, { type: "answer", sdp: s.pc.localDescription!.sdp });
-    await session.trickleDone(s.handle);
-    await s.pc.connectionStateChange.watch((st) => st === "connected", 20_000);
-    return s;
+    await this.pc.setRemoteDescription(res.jsep);
+    attachReceiver(this.pc, this.tally);
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    await gathered(this.pc);
+    await session.message(handle, { request: "start" }, { type: "answer", sdp: this.pc.localDescription!.sdp });
+    await session.trickleDone(handle);
+    await this.pc.connectionStateChange.watch((st) => st === "connected", 60_000);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** Shared measurement helpers for bench.ts and loadtest.ts. */
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 
@@ -44,3 +45,25 @@ export class GeneratorLoad {
 export const generatorBound = (g: { cpu: number; elu: number }) => g.elu >= 0.9 || g.cpu >= 0.9;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const cleanups = new Set<() => Promise<void>>();
+let interrupted = false;
+/** Runs `fn` if the user interrupts (Ctrl-C) the tool, so no SFU or system outlives it; returns an unregister function. */
+export function onInterrupt(fn: () => Promise<void>): () => void {
+  if (cleanups.size === 0 && !interrupted) {
+    process.once("SIGINT", () => {
+      interrupted = true;
+      void Promise.allSettled([...cleanups].map((f) => f())).then(() => process.exit(130));
+    });
+  }
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+/** Busy seconds (everything but idle and iowait) of CPU `index` since boot, from /proc/stat. */
+export function cpuBusySeconds(index: number): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${index} `));
+  if (!line) return NaN;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+}

@@ -40,10 +40,10 @@ export class OurParticipant {
     pc.addTransceiver(this.video, { direction: "sendonly" });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
-    const answer = this.client.next("publish-answer", () => true, 20_000);
+    const answer = this.client.next("publish-answer", () => true, 60_000);
     this.client.send({ type: "publish", sdp: pc.localDescription!.sdp });
     await pc.setRemoteDescription({ type: "answer", sdp: (await answer).sdp });
-    await pc.connectionStateChange.watch((s) => s === "connected", 20_000);
+    await pc.connectionStateChange.watch((s) => s === "connected", 60_000);
   }
 
   private async answer(sdp: string): Promise<void> {
