@@ -1,7 +1,7 @@
 /**
  * Side-by-side fan-out benchmark: the same load against our media node and Janus VideoRoom.
  *
- *   npm run bench -- [--steps 25,50,100,150,200] [--seconds 20] [--full 3] [--only ours|janus] [--out bench/RESULTS.md]
+ *   npm run bench -- [--steps 25,50,100,150,200] [--seconds 20] [--full 3] [--pacing 3750] [--only ours|janus] [--out bench/RESULTS.md]
  *
  * One publisher sends a real ~1.5 Mbps VP8 clip to N subscribers; N steps up until loss ≥ 1 % or
  * p99 ≥ 50 ms (that row is reported, then the SFU stops stepping). Our side is the real system
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "20" },
     full: { type: "string", default: "3" },
     only: { type: "string" },
+    pacing: { type: "string", default: "3750" },
     out: { type: "string" },
   },
 });
@@ -169,7 +170,7 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
   const unregister = onInterrupt(() => sfu.stop());
   const pinned = pin(sfu.pid, 0) && pin(process.pid, 1);
   if (!pinned) console.warn("taskset failed: SFU and generator not pinned");
-  const pump = new MediaPump(clip);
+  const pump = new MediaPump(clip, Number(args.pacing));
   const sent = pump.add(sfu.publisher);
   await sleep(2000);
   const rssBase = rssMiB(sfu.pid);
@@ -218,7 +219,7 @@ const results = [];
 if (args.only !== "janus") results.push(await run(ours));
 if (args.only !== "ours") results.push(await run(janus));
 
-const command = `npm run bench -- --steps ${args.steps} --seconds ${seconds} --full ${fullCount}${args.only ? ` --only ${args.only}` : ""}`;
+const command = `npm run bench -- --steps ${args.steps} --seconds ${seconds} --full ${fullCount} --pacing ${args.pacing}${args.only ? ` --only ${args.only}` : ""}`;
 const kbps = (clip.reduce((a, f) => a + f.data.length, 0) * 8) / (clip.length / 30) / 1000;
 const report = `## Fan-out side by side: our media node vs Janus VideoRoom (${new Date().toISOString().slice(0, 10)})
 
@@ -226,7 +227,8 @@ Command: \`${command}\`
 Machine: ${machineLine()}; SFU pinned to CPU 0, load generator to CPU 1. Other work shared the machine, so figures are noisy.
 Load: 1 publisher, a real VP8 clip (640×480, 30 fps, ${kbps.toFixed(0)} kbps, keyframe every 2 s, ≤ 1100-byte payloads) looped,
 → N subscribers: ${fullCount} per step decrypt and measure latency (spread over the fan-out order, so ${fullCount} × steps in all), the rest count RTP headers without decrypting.
-Latency is send → receive of every packet of the full subscribers; a keyframe leaves as a burst of ~30 packets, so its last copies to late subscribers set the p99. ${seconds} s windows after 2 s warm-up;
+${Number(args.pacing) > 0 ? `The publisher paces at ${args.pacing} kbps (2.5 × the bitrate, as libwebrtc does), so a keyframe's ~30 packets leave over ~70 ms.` : "No pacer: a keyframe leaves as a burst of ~30 packets, so its last copies to late subscribers set the p99."}
+Latency is pacer send → receive of every packet of the full subscribers (same clock). ${seconds} s windows after 2 s warm-up;
 a step with loss ≥ 1 % or p99 ≥ 50 ms ends that SFU's run, after one repeated window (other work shares the machine; the table says when the
 first window failed), unless other processes used > 10 % of CPU 0 or CPU 1 during the window (/proc/stat busy time minus the SFU's or the generator's own),
 in which case the row is marked contended and stepping goes on. Everything on 127.0.0.1.

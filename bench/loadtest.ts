@@ -3,7 +3,7 @@
  * clip (and optionally Opus-shaped audio) and S subscribers that do not decode.
  *
  *   npm run loadtest -- --rooms R --publishers P --subscribers S --duration T
- *       [--full 1] [--audio] [--nodes 1] [--url http://127.0.0.1:8787] [--out bench/RESULTS.md]
+ *       [--full 1] [--audio] [--pacing 3750] [--nodes 1] [--url http://127.0.0.1:8787] [--out bench/RESULTS.md]
  *
  * Without --url it starts the system (wrangler dev + --nodes media nodes); with --url it uses a
  * running one (its `/dev/token` route must be on) and finds media node processes on this machine by
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     audio: { type: "boolean", default: false },
     nodes: { type: "string", default: "1" },
     url: { type: "string" },
+    pacing: { type: "string", default: "3750" },
     out: { type: "string" },
   },
 });
@@ -64,7 +65,7 @@ const nodes = system ? system.nodes.map((n, i) => ({ label: `node-${i + 1}`, pid
 if (!nodes.length) console.warn("no media node process found on this machine: node CPU and RSS are not reported");
 const rssIdle = nodes.map((n) => rssMiB(n.pid));
 
-const pump = new MediaPump(loadClip());
+const pump = new MediaPump(loadClip(), Number(args.pacing));
 interface Room {
   publishers: OurParticipant[];
   subscribers: OurParticipant[];
@@ -153,13 +154,13 @@ pump.stop();
 await Promise.allSettled(everyone.map((p) => p.close()));
 await system?.stop();
 
-const command = `npm run loadtest -- --rooms ${R} --publishers ${P} --subscribers ${S} --duration ${duration} --full ${args.full}${args.audio ? " --audio" : ""}${args.url ? ` --url ${args.url}` : ` --nodes ${nodeCount}`}`;
+const command = `npm run loadtest -- --rooms ${R} --publishers ${P} --subscribers ${S} --duration ${duration} --full ${args.full} --pacing ${args.pacing}${args.audio ? " --audio" : ""}${args.url ? ` --url ${args.url}` : ` --nodes ${nodeCount}`}`;
 const streams = R * P * (S + P - 1);
 const report = `## Load test: ${R} rooms × (${P} publishers + ${S} subscribers), ${duration} s (${new Date().toISOString().slice(0, 10)})
 
 Command: \`${command}\`
 Machine: ${machineLine()}; ${system ? `system started by the tool (wrangler dev + ${nodeCount} media node${nodeCount > 1 ? "s" : ""})` : `system at ${args.url}`}, nothing pinned. Other work shared the machine, so figures are noisy.
-Load: each publisher sends the real VP8 clip (~1.5 Mbps)${args.audio ? " and Opus-shaped audio" : ""}; every participant receives the room's other publishers (${streams} forwarded video streams);
+Load: each publisher sends the real VP8 clip (~1.5 Mbps${Number(args.pacing) > 0 ? `, paced at ${args.pacing} kbps` : ", unpaced"})${args.audio ? " and Opus-shaped audio" : ""}; every participant receives the room's other publishers (${streams} forwarded video streams);
 ${fullPerRoom} subscriber(s) per room decrypt and measure latency, the rest count RTP headers without decrypting.
 
 | figure | value |
