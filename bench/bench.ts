@@ -203,8 +203,9 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
           `other work on CPU 0 ${(row.otherCpu0 * 100).toFixed(0)} % CPU 1 ${(row.otherCpu1 * 100).toFixed(0)} %${row.contended ? " CONTENDED" : ""}, joins took ${joinSeconds.toFixed(1)} s` +
           (row.retriedAfter ? ` (second window; the first failed: ${row.retriedAfter})` : ""),
       );
-      // A failure while other work held the SFU's or the generator's core does not end the run.
-      if (!passes(row) && !row.contended) break;
+      // A failure while other work held the SFU's or the generator's core does not end the run,
+      // unless most of the media was lost (then the system itself has broken down).
+      if (!passes(row) && (!row.contended || row.loss >= 0.5)) break;
     }
   } finally {
     pump.stop();
