@@ -1,0 +1,77 @@
+/**
+ * Load-generator participants in our system, signalled through the room like a browser
+ * (RoomClient over the worker's WebSocket): a publisher sends audio + video on its publisher
+ * PeerConnection; every participant answers the node's subscriber offers with a light or full
+ * receiver (see receive.ts).
+ */
+import { MediaStreamTrack, type RTCPeerConnection } from "werift";
+import { RoomClient } from "../../test/support/room-client.ts";
+import { gathered, generatorPeer } from "./peer-config.ts";
+import { attachReceiver, Tally, type ReceiveMode } from "./receive.ts";
+
+export class OurParticipant {
+  readonly video = new MediaStreamTrack({ kind: "video" });
+  readonly audio = new MediaStreamTrack({ kind: "audio" });
+  publisherPc: RTCPeerConnection | undefined;
+  subscriberPc: RTCPeerConnection | undefined;
+  readonly tally: Tally;
+  /** performance.now() when the join request was sent. */
+  readonly joinStartedAt = performance.now();
+
+  private constructor(
+    readonly client: RoomClient,
+    mode: ReceiveMode,
+  ) {
+    this.tally = new Tally(mode);
+    client.onMessage((msg) => {
+      if (msg.type === "subscriber-offer") this.answer(msg.sdp).catch(() => undefined); // closed meanwhile
+    });
+  }
+
+  static async join(url: string, room: string, name: string, mode: ReceiveMode): Promise<OurParticipant> {
+    const p = new OurParticipant(await RoomClient.connect(url, room), mode);
+    await p.client.join(name);
+    return p;
+  }
+
+  async publish(): Promise<void> {
+    const pc = (this.publisherPc = generatorPeer());
+    pc.addTransceiver(this.audio, { direction: "sendonly" });
+    pc.addTransceiver(this.video, { direction: "sendonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const answer = this.client.next("publish-answer", () => true, 60_000);
+    this.client.send({ type: "publish", sdp: pc.localDescription!.sdp });
+    await pc.setRemoteDescription({ type: "answer", sdp: (await answer).sdp });
+    await pc.connectionStateChange.watch((s) => s === "connected", 60_000);
+  }
+
+  private async answer(sdp: string): Promise<void> {
+    if (!this.subscriberPc) {
+      this.subscriberPc = generatorPeer();
+      attachReceiver(this.subscriberPc, this.tally); // full receivers hook onTrack before the offer
+    }
+    const pc = this.subscriberPc;
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    attachReceiver(pc, this.tally); // light receivers patch the DTLS transport it created
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    this.client.send({ type: "subscriber-answer", sdp: pc.localDescription!.sdp });
+  }
+
+  /** Resolves once the subscriber PeerConnection is connected (after the node's first offer). */
+  async subscribed(timeoutMs = 30_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.subscriberPc) {
+      if (performance.now() > deadline) throw new Error("no subscriber offer from the room");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.subscriberPc.connectionState === "connected") return;
+    await this.subscriberPc.connectionStateChange.watch((s) => s === "connected", Math.max(1, deadline - performance.now()));
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+    await Promise.allSettled([this.publisherPc?.close(), this.subscriberPc?.close()]);
+  }
+}
