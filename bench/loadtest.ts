@@ -132,7 +132,7 @@ for (let sec = 1; sec <= duration; sec++) {
     `t=${String(sec).padStart(3)} s  rx ${(((now.bytes - last.bytes) * 8) / dt / 1e6).toFixed(1).padStart(6)} Mbps  loss ${(loss * 100).toFixed(2).padStart(6)} %  ` +
       `latency p50 ${percentile(lat, 50).toFixed(1)} ms p99 ${percentile(lat, 99).toFixed(1)} ms  ` +
       nodes.map((n, i) => `${n.label} CPU ${(((now.cpu[i]! - last.cpu[i]!) / dt) * 100).toFixed(0)} %`).join("  ") +
-      `  generator ELU ${(gen.elu * 100).toFixed(0)} %${generatorBound(gen) ? " (generator-bound)" : ""}`,
+      `  generator ELU ${(gen.elu * 100).toFixed(0)} % loop delay p99 ${gen.lagP99.toFixed(0)} ms${generatorBound(gen) ? " (generator-bound)" : ""}`,
   );
   last = now;
 }
@@ -171,7 +171,7 @@ ${fullPerRoom} subscriber(s) per room decrypt and measure latency, the rest coun
 | loss over the run (received / publishers' packets × receivers) | ${(totalLoss * 100).toFixed(2)} % |
 | loss from sequence gaps (worst second) | ${(totalSeqLoss * 100).toFixed(2)} % (${(worstSecond * 100).toFixed(2)} %) |
 | forwarding latency p50 / p99 | ${percentile(all, 50).toFixed(1)} / ${percentile(all, 99).toFixed(1)} ms |
-| generator CPU / event loop | ${(gen.cpu * 100).toFixed(0)} % / ${(gen.elu * 100).toFixed(0)} %${boundSeconds ? ` — generator-bound in ${boundSeconds} of ${duration} s: latency and loss then belong to the generator` : ""} |
+| generator CPU / event loop / loop delay p99 | ${(gen.cpu * 100).toFixed(0)} % / ${(gen.elu * 100).toFixed(0)} % / ${gen.lagP99.toFixed(0)} ms${boundSeconds ? ` — generator-bound in ${boundSeconds} of ${duration} s: latency and loss then belong to the generator` : ""} |
 
 | media node | CPU (% of a core) | RSS idle → after joins → end (MiB) | RSS growth during the run |
 |---|---|---|---|
