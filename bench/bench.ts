@@ -1,7 +1,7 @@
 /**
  * Side-by-side fan-out benchmark: the same load against our media node and Janus VideoRoom.
  *
- *   npm run bench -- [--steps 25,50,100,150,200] [--seconds 20] [--full 3] [--pacing 3750] [--only ours|janus] [--out bench/RESULTS.md]
+ *   npm run bench -- [--steps 25,50,75,100,150,200] [--seconds 20] [--full 3] [--pacing 3750] [--only ours|janus] [--out bench/RESULTS.md]
  *
  * One publisher sends a real ~1.5 Mbps VP8 clip to N subscribers; N steps up until loss ≥ 1 % or
  * p99 ≥ 50 ms (that row is reported, then the SFU stops stepping). Our side is the real system
@@ -28,7 +28,7 @@ import { writeSection } from "./results.ts";
 
 const { values: args } = parseArgs({
   options: {
-    steps: { type: "string", default: "25,50,100,150,200" },
+    steps: { type: "string", default: "25,50,75,100,150,200" },
     seconds: { type: "string", default: "20" },
     full: { type: "string", default: "3" },
     only: { type: "string" },
@@ -160,7 +160,7 @@ async function measureWindow(sfu: Sfu, subs: Subscriber[], sent: { readonly vide
   return {
     n, pps: received / wall, cpu, cpuPerStream: cpu / n, usPerPkt: ((cpu * wall) / Math.max(1, received)) * 1e6,
     p50: percentile(lat, 50), p99: percentile(lat, 99), loss: Math.max(0, 1 - received / Math.max(1, sentInWindow * n)),
-    rss, memPerSub: ((rss - rssBase) / n) * 1024, genCpu: gen.cpu, genElu: gen.elu, genBound: generatorBound(gen), joinSeconds,
+    rss, memPerSub: ((rss - rssBase) / n) * 1024, genCpu: gen.cpu, genElu: gen.elu, genLag: gen.lagP99, genBound: generatorBound(gen), joinSeconds,
     otherCpu0, otherCpu1, contended: otherCpu0 > 0.1 || otherCpu1 > 0.1,
   };
 }
@@ -199,7 +199,7 @@ async function run(start: () => Promise<Sfu>): Promise<{ name: string; rows: Row
       console.log(
         `[${sfu.name}] N=${n}: ${row.pps.toFixed(0)} pkt/s, SFU CPU ${(row.cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(3)} %/stream, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
           `p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %, RSS ${row.rss.toFixed(0)} MiB (${row.memPerSub.toFixed(0)} KiB/sub), ` +
-          `generator CPU ${(row.genCpu * 100).toFixed(0)} % ELU ${(row.genElu * 100).toFixed(0)} %${row.genBound ? " GENERATOR-BOUND" : ""}, ` +
+          `generator CPU ${(row.genCpu * 100).toFixed(0)} % ELU ${(row.genElu * 100).toFixed(0)} % loop delay p99 ${row.genLag.toFixed(1)} ms${row.genBound ? " GENERATOR-BOUND" : ""}, ` +
           `other work on CPU 0 ${(row.otherCpu0 * 100).toFixed(0)} % CPU 1 ${(row.otherCpu1 * 100).toFixed(0)} %${row.contended ? " CONTENDED" : ""}, joins took ${joinSeconds.toFixed(1)} s` +
           (row.retriedAfter ? ` (second window; the first failed: ${row.retriedAfter})` : ""),
       );

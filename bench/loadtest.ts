@@ -6,8 +6,8 @@
  *       [--full 1] [--audio] [--pacing 3750] [--nodes 1] [--url http://127.0.0.1:8787] [--out bench/RESULTS.md]
  *
  * Without --url it starts the system (wrangler dev + --nodes media nodes); with --url it uses a
- * running one (its `/dev/token` route must be on) and finds media node processes on this machine by
- * their command line. Every participant receives the other publishers' streams; `--full`
+ * running one (its `/dev/token` route must be on) and finds its media node processes on this
+ * machine by their WORKER_URL. Every participant receives the other publishers' streams; `--full`
  * subscribers per room decrypt and measure forwarding latency, the others count RTP headers.
  * Prints per second: video bitrate received, loss (from gaps in the received sequence numbers),
  * latency p50/p99, node CPU; at the end join
@@ -45,12 +45,16 @@ const duration = Number(args.duration);
 const fullPerRoom = Math.min(S, Number(args.full));
 const nodeCount = Math.min(2, Number(args.nodes)); // the generator's port plan leaves RTC ports 60000–61999 for nodes
 
-/** Media node processes of a system started elsewhere, found by command line. */
-function findNodePids(): Array<{ label: string; pid: number }> {
+/** Media node processes on this machine registered with the worker at `url` (their WORKER_URL). */
+function findNodePids(url: string): Array<{ label: string; pid: number }> {
+  const want = url.replace(/\/+$/, "");
   return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
     try {
+      const env = readFileSync(`/proc/${d}/environ`, "utf8").split("\0");
       const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      return cmd.includes("media-node/src/main.ts") || cmd.includes("media-node.js") ? [{ label: `pid ${d}`, pid: Number(d) }] : [];
+      const workerUrl = env.find((e) => e.startsWith("WORKER_URL="))?.slice("WORKER_URL=".length).replace(/\/+$/, "");
+      const id = env.find((e) => e.startsWith("NODE_ID="))?.slice("NODE_ID=".length);
+      return workerUrl === want && cmd.includes("media-node") ? [{ label: id ?? `pid ${d}`, pid: Number(d) }] : [];
     } catch {
       return [];
     }
@@ -61,7 +65,7 @@ let system: RunningSystem | undefined;
 if (!args.url) system = await startSystem({ workerPort: 18811, inspectorPort: 19251, controlPortBase: 18010, rtcPortBase: 60000, nodes: nodeCount });
 if (system) onInterrupt(() => system!.stop());
 const url = args.url ?? system!.url;
-const nodes = system ? system.nodes.map((n, i) => ({ label: `node-${i + 1}`, pid: n.pid! })) : findNodePids();
+const nodes = system ? system.nodes.map((n, i) => ({ label: `node-${i + 1}`, pid: n.pid! })) : findNodePids(args.url!);
 if (!nodes.length) console.warn("no media node process found on this machine: node CPU and RSS are not reported");
 const rssIdle = nodes.map((n) => rssMiB(n.pid));
 
@@ -132,7 +136,7 @@ for (let sec = 1; sec <= duration; sec++) {
     `t=${String(sec).padStart(3)} s  rx ${(((now.bytes - last.bytes) * 8) / dt / 1e6).toFixed(1).padStart(6)} Mbps  loss ${(loss * 100).toFixed(2).padStart(6)} %  ` +
       `latency p50 ${percentile(lat, 50).toFixed(1)} ms p99 ${percentile(lat, 99).toFixed(1)} ms  ` +
       nodes.map((n, i) => `${n.label} CPU ${(((now.cpu[i]! - last.cpu[i]!) / dt) * 100).toFixed(0)} %`).join("  ") +
-      `  generator ELU ${(gen.elu * 100).toFixed(0)} %${generatorBound(gen) ? " (generator-bound)" : ""}`,
+      `  generator ELU ${(gen.elu * 100).toFixed(0)} % loop delay p99 ${gen.lagP99.toFixed(0)} ms${generatorBound(gen) ? " (generator-bound)" : ""}`,
   );
   last = now;
 }
@@ -171,7 +175,7 @@ ${fullPerRoom} subscriber(s) per room decrypt and measure latency, the rest coun
 | loss over the run (received / publishers' packets × receivers) | ${(totalLoss * 100).toFixed(2)} % |
 | loss from sequence gaps (worst second) | ${(totalSeqLoss * 100).toFixed(2)} % (${(worstSecond * 100).toFixed(2)} %) |
 | forwarding latency p50 / p99 | ${percentile(all, 50).toFixed(1)} / ${percentile(all, 99).toFixed(1)} ms |
-| generator CPU / event loop | ${(gen.cpu * 100).toFixed(0)} % / ${(gen.elu * 100).toFixed(0)} %${boundSeconds ? ` — generator-bound in ${boundSeconds} of ${duration} s: latency and loss then belong to the generator` : ""} |
+| generator CPU / event loop / loop delay p99 | ${(gen.cpu * 100).toFixed(0)} % / ${(gen.elu * 100).toFixed(0)} % / ${gen.lagP99.toFixed(0)} ms${boundSeconds ? ` — generator-bound in ${boundSeconds} of ${duration} s: latency and loss then belong to the generator` : ""} |
 
 | media node | CPU (% of a core) | RSS idle → after joins → end (MiB) | RSS growth during the run |
 |---|---|---|---|

@@ -15,6 +15,8 @@ export interface Row {
   memPerSub: number;
   genCpu: number;
   genElu: number;
+  /** p99 of the generator's event-loop delay (ms). */
+  genLag: number;
   genBound: boolean;
   joinSeconds: number;
   /** Other processes' use of CPU 0 (the SFU's) and CPU 1 (the generator's) during the window, share of a core. */
@@ -29,10 +31,10 @@ export const passes = (r: Row) => r.loss < 0.01 && r.p99 < 50 && !r.genBound;
 
 export function table(rows: Row[]): string {
   return [
-    "| N | forwarded pkt/s | SFU CPU (% of a core) | CPU per stream | µs CPU per forwarded packet | latency p50 / p99 (ms) | loss | SFU RSS (MiB) | RSS per subscriber | generator CPU / event loop | other work on CPU 0 / CPU 1 | verdict |",
+    "| N | forwarded pkt/s | SFU CPU (% of a core) | CPU per stream | µs CPU per forwarded packet | latency p50 / p99 (ms) | loss | SFU RSS (MiB) | RSS per subscriber | generator CPU / event loop / loop delay p99 | other work on CPU 0 / CPU 1 | verdict |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map((r) =>
-      `| ${r.n} | ${r.pps.toFixed(0)} | ${(r.cpu * 100).toFixed(1)} | ${(r.cpuPerStream * 100).toFixed(3)} % | ${r.usPerPkt.toFixed(1)} | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} | ${(r.loss * 100).toFixed(2)} % | ${r.rss.toFixed(0)} | ${r.memPerSub.toFixed(0)} KiB | ${(r.genCpu * 100).toFixed(0)} % / ${(r.genElu * 100).toFixed(0)} % | ${(r.otherCpu0 * 100).toFixed(0)} % / ${(r.otherCpu1 * 100).toFixed(0)} % | ${verdict(r)} |`),
+      `| ${r.n} | ${r.pps.toFixed(0)} | ${(r.cpu * 100).toFixed(1)} | ${(r.cpuPerStream * 100).toFixed(3)} % | ${r.usPerPkt.toFixed(1)} | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} | ${(r.loss * 100).toFixed(2)} % | ${r.rss.toFixed(0)} | ${r.memPerSub.toFixed(0)} KiB | ${(r.genCpu * 100).toFixed(0)} % / ${(r.genElu * 100).toFixed(0)} % / ${r.genLag.toFixed(0)} ms | ${(r.otherCpu0 * 100).toFixed(0)} % / ${(r.otherCpu1 * 100).toFixed(0)} % | ${verdict(r)} |`),
   ].join("\n");
 }
 
@@ -62,7 +64,7 @@ export function summarize(results: Array<{ name: string; rows: Row[] }>): string
   const lines = [
     "### Summary",
     "",
-    "| SFU | largest N passing (< 1 % loss, p99 < 50 ms, generator not the limit) | CPU per stream there | max subscribers per core (extrapolated: 1 / CPU per stream) |",
+    "| SFU | largest N passing (< 1 % loss, p99 < 50 ms, generator not the limit: < 90 % CPU and event loop, loop delay p99 < 20 ms) | CPU per stream there | max subscribers per core (extrapolated: 1 / CPU per stream) |",
     "|---|---|---|---|",
     ...sums.map((s) => `| ${s.name} | ${s.largestPassing?.n ?? "none"} | ${s.largestPassing ? `${(s.largestPassing.cpuPerStream * 100).toFixed(3)} %` : "n/a"} | ${Number.isFinite(s.perCore) ? s.perCore.toFixed(0) : "n/a"}${s.largestPassing ? "" : " (from the last row, which failed)"} |`),
   ];

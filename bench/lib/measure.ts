@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 /** Pins every thread of `pid` to `cpu` with taskset; false when taskset is missing or fails. */
 export function pin(pid: number, cpu: number): boolean {
@@ -22,27 +22,37 @@ export function machineLine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`;
 }
 
-/** This process's CPU (share of a core) and event-loop utilisation since `start()`. */
-export class GeneratorLoad {
-  private cpu0 = process.cpuUsage();
-  private elu0 = performance.eventLoopUtilization();
-  private t0 = performance.now();
+export interface GeneratorFigures {
+  cpu: number;
+  elu: number;
+  /** p99 of the event loop's delay (ms): how late this process may have read a datagram. */
+  lagP99: number;
+}
 
-  start(): void {
-    this.cpu0 = process.cpuUsage();
-    this.elu0 = performance.eventLoopUtilization();
-    this.t0 = performance.now();
+/** This process's CPU (share of a core), event-loop utilisation and event-loop delay since it was created. */
+export class GeneratorLoad {
+  private readonly cpu0 = process.cpuUsage();
+  private readonly elu0 = performance.eventLoopUtilization();
+  private readonly t0 = performance.now();
+  private readonly lag = monitorEventLoopDelay({ resolution: 5 });
+
+  constructor() {
+    this.lag.enable();
   }
 
-  read(): { cpu: number; elu: number } {
+  read(): GeneratorFigures {
+    this.lag.disable();
     const used = process.cpuUsage(this.cpu0);
     const wallUs = (performance.now() - this.t0) * 1000;
-    return { cpu: (used.user + used.system) / wallUs, elu: performance.eventLoopUtilization(this.elu0).utilization };
+    return { cpu: (used.user + used.system) / wallUs, elu: performance.eventLoopUtilization(this.elu0).utilization, lagP99: this.lag.percentile(99) / 1e6 };
   }
 }
 
-/** A generator at ≥ 90 % of its core or event loop cannot vouch for the SFU's latency and loss. */
-export const generatorBound = (g: { cpu: number; elu: number }) => g.elu >= 0.9 || g.cpu >= 0.9;
+/**
+ * A generator at ≥ 90 % of its core or event loop, or whose event loop ran ≥ 20 ms late at p99,
+ * cannot vouch for the SFU's latency and loss.
+ */
+export const generatorBound = (g: GeneratorFigures) => g.elu >= 0.9 || g.cpu >= 0.9 || g.lagP99 >= 20;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
