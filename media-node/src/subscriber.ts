@@ -68,8 +68,9 @@ export class Subscriber {
     };
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === "failed") onFailed();
-      if (state === "connected") this.egress.start();
-      if (state === "connected") for (const d of this.downstreams.values()) d.track.requestKeyframe(Date.now());
+      if (state !== "connected") return;
+      this.egress.start();
+      for (const d of this.downstreams.values()) d.track.requestKeyframe(Date.now());
     });
   }
 
@@ -152,8 +153,9 @@ export class Subscriber {
       track.addDownstream(d);
       if (this.pc.connectionState === "connected") track.requestKeyframe(Date.now());
     }
-    if (plan.add.length > 0 || plan.remove.length > 0) shareBudget(this.downstreams.values(), this.budgetBps, Date.now());
-    return plan.add.length > 0 || plan.remove.length > 0;
+    const changed = plan.add.length > 0 || plan.remove.length > 0;
+    if (changed) shareBudget(this.downstreams.values(), this.budgetBps, Date.now());
+    return changed;
   }
 
   private freeSlot(track: Track): Slot {

@@ -40,12 +40,6 @@ export class Downstream {
   }
 }
 
-let sendErrors = 0;
-function reportSendError(err: unknown): void {
-  // Logged sparsely: a broken socket would otherwise log once per packet.
-  if (sendErrors++ % 1000 === 0) log("warn", "rtp send failed", { error: String(err), count: sendErrors });
-}
-
 /**
  * A track published by one participant, fanned out to every Downstream of it. A video track has
  * one or more layers (simulcast); each Downstream gets the packets of the layer chosen for it,

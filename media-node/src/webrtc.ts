@@ -83,10 +83,8 @@ export function subscriberCodec(publisherCodec: RTCRtpCodecParameters): RTCRtpCo
   });
 }
 
-/** The transport-wide-cc extension id negotiated on an m-line, if any (werift numbers audio and video lines apart). */
-export function transportCcExtensionId(transceiver: RTCRtpTransceiver): number | undefined {
-  return transceiver.headerExtensions.find((e) => e.uri === TWCC_EXTENSION_URI)?.id;
-}
+/** The transport-wide-cc extension id negotiated on an m-line, if any. */
+export const transportCcExtensionId = (transceiver: RTCRtpTransceiver) => negotiatedExtensionId(transceiver, TWCC_EXTENSION_URI);
 
 /**
  * Narrows a publisher's m-line to the single codec it will send: the browser's first preference
@@ -145,8 +143,10 @@ export async function addRemoteCandidate(pc: RTCPeerConnection, candidate: IceCa
 }
 
 /** The header-extension id the m-line negotiated for RFC 6464 audio levels, if any. */
-export function audioLevelExtensionId(transceiver: RTCRtpTransceiver): number | undefined {
-  return transceiver.headerExtensions.find((e) => e.uri === "urn:ietf:params:rtp-hdrext:ssrc-audio-level")?.id;
+export const audioLevelExtensionId = (transceiver: RTCRtpTransceiver) => negotiatedExtensionId(transceiver, "urn:ietf:params:rtp-hdrext:ssrc-audio-level");
+
+function negotiatedExtensionId(transceiver: RTCRtpTransceiver, uri: string): number | undefined {
+  return transceiver.headerExtensions.find((e) => e.uri === uri)?.id;
 }
 
 /**

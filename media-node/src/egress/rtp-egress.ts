@@ -13,6 +13,7 @@ import {
   type RTCRtpSender,
   type RtcpPacket,
 } from "werift";
+import { log } from "../log.ts";
 import { RtpHistory } from "./rtp-history.ts";
 import { RolloverTracker, SrtpProtector, SRTP_AES128_CM_HMAC_SHA1_80 } from "./srtp-protector.ts";
 import { twccPacketResults, type TwccPacketResult } from "./twcc-feedback.ts";
@@ -58,7 +59,6 @@ export class OutStream {
   octetsSent = 0;
   lastTimestamp = 0;
   lastSentAt = 0;
-  retransmitted = 0;
   /** Header-extension id of transport-wide-cc on this m-line, once negotiated. */
   twccExtensionId: number | undefined;
 
@@ -85,7 +85,7 @@ export class OutStream {
 
   resend(sequenceNumber: number, now: number): void {
     const p = this.history.takeForResend(sequenceNumber, now);
-    if (p && this.egress.write(this, p.payload, p.marker, sequenceNumber, p.timestamp)) this.retransmitted++;
+    if (p) this.egress.write(this, p.payload, p.marker, sequenceNumber, p.timestamp);
   }
 
   close(): void {
@@ -112,7 +112,6 @@ export class RtpEgress {
   private srTimer: NodeJS.Timeout | undefined;
   impairment: EgressImpairment | undefined;
   listener: EgressListener | undefined;
-  sendErrors = 0;
 
   constructor(private readonly pc: RTCPeerConnection) {}
 
@@ -177,9 +176,9 @@ export class RtpEgress {
     const socket = pair.protocol.transport?.socket;
     try {
       if (socket) socket.send(out, pair.remoteAddr[1], pair.remoteAddr[0]);
-      else void dtls.iceTransport.connection.send(out.subarray(0, length)).catch(() => this.sendErrors++);
-    } catch {
-      this.sendErrors++; // a socket closed under us: the PeerConnection is going away
+      else void dtls.iceTransport.connection.send(out.subarray(0, length)).catch(reportSendError);
+    } catch (err) {
+      reportSendError(err); // a socket closed under us: the PeerConnection is going away
     }
     return true;
   }
@@ -235,8 +234,14 @@ export class RtpEgress {
         }),
       );
     }
-    if (packets.length) dtls.sendRtcp(packets).catch(() => this.sendErrors++);
+    if (packets.length) dtls.sendRtcp(packets).catch(reportSendError);
   }
+}
+
+let sendErrors = 0;
+function reportSendError(err: unknown): void {
+  // Logged sparsely: a broken socket would otherwise log once per packet.
+  if (sendErrors++ % 1000 === 0) log("warn", "rtp send failed", { error: String(err), count: sendErrors });
 }
 
 function ntpTimestamp(wallMs: number): bigint {

@@ -63,10 +63,6 @@ export class PublisherBitrate {
     this.windowStart = now;
     return Math.round(this.bps);
   }
-
-  forget(ssrc: number): void {
-    this.ssrcs.delete(ssrc);
-  }
 }
 
 /** REMB's bitrate field: an 18-bit mantissa and a 6-bit exponent. */
