@@ -1,11 +1,12 @@
 /**
- * Request signing between the worker and media nodes (both directions) with the fleet secret:
- * header `x-sfu-signature: t=<unix ms>,s=<hex HMAC-SHA256(secret, t \n method \n path \n body)>`.
- * A request older or newer than `maxSkewMs` is refused, which bounds replay to that window.
- * Uses WebCrypto, so the same code runs in workerd, Node and browsers.
+ * The proof a media node presents when it opens its socket to the edge, in the NODE_PROOF_HEADER:
+ * `v1,<nodeId>,<instanceId>,<issuedAt unix ms>,<hex HMAC-SHA256(fleet secret, "sfu-node-connect\n" nodeId \n instanceId \n issuedAt)>`.
+ * It is short-lived (refused outside `maxSkewMs` of the edge's clock) and single-use: the edge keeps
+ * the newest `issuedAt` it accepted per node id and refuses any proof that is not newer.
+ * Uses WebCrypto, so the same code runs in workerd and Node.
  */
-export const SIGNATURE_HEADER = "x-sfu-signature";
-export const DEFAULT_MAX_SKEW_MS = 30_000;
+export const NODE_PROOF_HEADER = "x-sfu-node-proof";
+export const NODE_PROOF_MAX_SKEW_MS = 30_000;
 
 const encoder = new TextEncoder();
 const keyCache = new Map<string, Promise<CryptoKey>>();
@@ -23,77 +24,46 @@ function toHex(buf: ArrayBuffer): string {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^(?:[0-9a-f]{2})+$/.test(hex)) return undefined;
+function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 
-function canonical(t: number, method: string, path: string, body: string): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(encoder.encode(`${t}\n${method.toUpperCase()}\n${path}\n${body}`));
+const proofMessage = (nodeId: string, instanceId: string, issuedAt: number) =>
+  new Uint8Array(encoder.encode(`sfu-node-connect\n${nodeId}\n${instanceId}\n${issuedAt}`));
+
+export async function signNodeProof(secret: string, nodeId: string, instanceId: string, issuedAt: number): Promise<string> {
+  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), proofMessage(nodeId, instanceId, issuedAt));
+  return `v1,${nodeId},${instanceId},${issuedAt},${toHex(sig)}`;
 }
 
-export async function signRequest(secret: string, method: string, path: string, body: string, now: number): Promise<string> {
-  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), canonical(now, method, path, body));
-  return `t=${now},s=${toHex(sig)}`;
+export interface NodeProof {
+  nodeId: string;
+  instanceId: string;
+  issuedAt: number;
 }
 
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
+export type ProofRefusal = "missing" | "malformed" | "expired" | "bad-signature";
+export type ProofVerdict = { ok: true; proof: NodeProof } | { ok: false; reason: ProofRefusal };
 
-export async function verifyRequest(
-  secret: string,
-  header: string | null | undefined,
-  method: string,
-  path: string,
-  body: string,
-  now: number,
-  maxSkewMs = DEFAULT_MAX_SKEW_MS,
-): Promise<VerifyResult> {
-  if (!header) return { ok: false, reason: "missing signature" };
-  const match = /^t=(\d{1,16}),s=([0-9a-f]{64})$/.exec(header);
-  if (!match) return { ok: false, reason: "malformed signature" };
-  const t = Number(match[1]);
-  if (Math.abs(now - t) > maxSkewMs) return { ok: false, reason: "signature expired" };
-  const sig = fromHex(match[2]!);
-  if (!sig) return { ok: false, reason: "malformed signature" };
-  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, canonical(t, method, path, body));
-  return valid ? { ok: true } : { ok: false, reason: "bad signature" };
+const PROOF = /^v1,([A-Za-z0-9_.-]{1,64}),([A-Za-z0-9-]{8,64}),(\d{1,16}),([0-9a-f]{64})$/;
+
+/** Checks form, freshness and signature. Single use is the caller's part (the newest `issuedAt` per node). */
+export async function verifyNodeProof(secret: string, header: string | null | undefined, now: number, maxSkewMs = NODE_PROOF_MAX_SKEW_MS): Promise<ProofVerdict> {
+  if (!header) return { ok: false, reason: "missing" };
+  const match = PROOF.exec(header);
+  if (!match) return { ok: false, reason: "malformed" };
+  const [, nodeId, instanceId, at, sig] = match as unknown as [string, string, string, string, string];
+  const issuedAt = Number(at);
+  if (Math.abs(now - issuedAt) > maxSkewMs) return { ok: false, reason: "expired" };
+  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), fromHex(sig), proofMessage(nodeId, instanceId, issuedAt));
+  return valid ? { ok: true, proof: { nodeId, instanceId, issuedAt } } : { ok: false, reason: "bad-signature" };
 }
 
-/**
- * Remembers signatures seen inside the signing window, so a captured request cannot be replayed
- * while its timestamp is still fresh. Memory is bounded: entries leave once out of the window, and
- * past `maxEntries` the oldest go first (a flood then costs replay protection for the oldest, never
- * memory).
- */
-export class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-
-  constructor(
-    private readonly windowMs = DEFAULT_MAX_SKEW_MS,
-    private readonly maxEntries = 100_000,
-  ) {}
-
-  /** True the first time a signature header is presented inside the window; false for a replay. */
-  firstUse(signature: string, now: number): boolean {
-    for (const [sig, at] of this.seen) {
-      if (now - at <= 2 * this.windowMs && this.seen.size <= this.maxEntries) break;
-      this.seen.delete(sig);
-    }
-    if (this.seen.has(signature)) return false;
-    this.seen.set(signature, now);
-    return true;
-  }
-}
-
-let lastSignedAt = 0;
-/**
- * Date.now(), but strictly increasing within this process, for signing: two identical requests
- * signed in the same millisecond would otherwise carry the same signature and the second would be
- * refused as a replay.
- */
-export function uniqueSigningTime(): number {
-  lastSignedAt = Math.max(Date.now(), lastSignedAt + 1);
-  return lastSignedAt;
+let lastIssuedAt = 0;
+/** Date.now(), but strictly increasing within this process, so two proofs never share an `issuedAt`. */
+export function uniqueProofTime(): number {
+  lastIssuedAt = Math.max(Date.now(), lastIssuedAt + 1);
+  return lastIssuedAt;
 }

@@ -1,11 +1,23 @@
 import { z } from "zod";
 import { IceCandidate, MAX_PREFS_TRACKS, PcRole, Rid, RoomName, Sdp, SubscribedTrack, TrackKind, TrackPreference } from "./room-protocol.ts";
 
-/** Version of the worker ↔ media-node control protocol, sent as the `x-sfu-control-version` header. */
-export const CONTROL_PROTOCOL_VERSION = 1;
-export const MAX_CONTROL_BYTES = 128 * 1024;
+/**
+ * The worker ↔ media-node protocol. A node dials out: it opens one WebSocket to the edge at
+ * NODE_CONNECT_PATH, proving who it is with a signed header (node-proof.ts), and everything travels
+ * over that socket as JSON: the edge's requests (one table, NodeActions, with a request and a
+ * response schema per action) answered by id, and the node's events.
+ */
+export const NODE_PROTOCOL_VERSION = 2;
+export const NODE_CONNECT_PATH = "/nodes/connect";
+/** Largest message either side accepts on the node socket. */
+export const MAX_NODE_MESSAGE_BYTES = 128 * 1024;
+/** How long the edge waits for the node to answer a request. */
+export const NODE_CALL_TIMEOUT_MS = 10_000;
 
 export const NodeId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
+/** Random per node process: a node that reconnects with another one was restarted and holds no media. */
+export const InstanceId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
+export const ParticipantId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 export const NodeLoad = z.object({
   rooms: z.number().int().min(0),
@@ -16,49 +28,13 @@ export const NodeLoad = z.object({
 });
 export type NodeLoad = z.infer<typeof NodeLoad>;
 
-// ---- media node → worker ----
-export const NodeRegistration = z.object({
-  nodeId: NodeId,
-  /** Base URL of the node's control API, as the worker reaches it. */
-  url: z.url({ protocol: /^https?$/ }),
-  region: z.string().min(1).max(32),
-  /** Most participants the node accepts. */
-  capacity: z.number().int().min(1).max(100_000),
-  load: NodeLoad,
-});
-export type NodeRegistration = z.infer<typeof NodeRegistration>;
+// ---- the edge's requests: action → request, response ----
 
-export const NodeHeartbeat = z.object({ nodeId: NodeId, load: NodeLoad });
-export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
+const Target = { room: RoomName, participantId: ParticipantId };
+const Empty = z.object({}).strict();
 
-/** Reply to register and heartbeat; `known: false` tells a node to register again (e.g. registry reset). */
-export const NodeAck = z.object({ ok: z.literal(true), known: z.boolean() });
-export type NodeAck = z.infer<typeof NodeAck>;
-
-/** Something the node saw happen to a room's participant, reported to the room. */
-export const NodeEvent = z.discriminatedUnion("type", [
-  /** The participant's PeerConnections failed; the node has freed them and their tracks. */
-  z.object({ type: z.literal("participant-failed"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64) }),
-  /** The room's loudest participant changed; null when nobody is speaking. */
-  z.object({ type: z.literal("active-speaker"), nodeId: NodeId, room: RoomName, participantId: z.string().min(1).max(64).nullable() }),
-  /** Dynacast: the simulcast layers of a published track that some subscriber needs changed. */
-  z.object({
-    type: z.literal("layer-demand"),
-    nodeId: NodeId,
-    room: RoomName,
-    participantId: z.string().min(1).max(64),
-    trackId: z.string().min(1).max(128),
-    rids: z.array(Rid).max(8),
-  }),
-]);
-export type NodeEvent = z.infer<typeof NodeEvent>;
-
-// ---- worker → media node (control API, one request per call) ----
-export const PublishRequest = z.object({ sdp: Sdp });
-export const PublishedTrack = z.object({ trackId: z.string(), mid: z.string(), kind: TrackKind });
+export const PublishedTrack = z.object({ trackId: z.string().max(128), mid: z.string().max(64), kind: TrackKind });
 export type PublishedTrack = z.infer<typeof PublishedTrack>;
-export const PublishResponse = z.object({ sdp: Sdp, tracks: z.array(PublishedTrack) });
-export type PublishResponse = z.infer<typeof PublishResponse>;
 
 /**
  * The subscriber PeerConnection is offered by the node. `offer` carries a new offer; `pending` means an
@@ -67,34 +43,60 @@ export type PublishResponse = z.infer<typeof PublishResponse>;
  */
 export const SubscriberOffer = z.object({ status: z.literal("offer"), sdp: Sdp, tracks: z.array(SubscribedTrack) });
 export type SubscriberOffer = z.infer<typeof SubscriberOffer>;
-export const SubscriberOfferResponse = z.discriminatedUnion("status", [
-  SubscriberOffer,
-  z.object({ status: z.literal("pending") }),
-  z.object({ status: z.literal("unchanged") }),
-]);
-export type SubscriberOfferResponse = z.infer<typeof SubscriberOfferResponse>;
-export const SubscriberAnswerRequest = z.object({ sdp: Sdp });
-export const SubscriberAnswerResponse = z.object({ next: SubscriberOffer.optional() });
-export type SubscriberAnswerResponse = z.infer<typeof SubscriberAnswerResponse>;
-export const CandidateRequest = z.object({ target: PcRole, candidate: IceCandidate });
-export type CandidateRequest = z.infer<typeof CandidateRequest>;
-/** Stop (or resume) forwarding a participant's tracks of one kind, whatever its browser does. */
-/** Test-only (nodes started with DEBUG_IMPAIRMENT=1): make the link to one subscriber narrow or lossy. */
-export const ImpairRequest = z.object({
-  kbps: z.number().int().min(16).max(1_000_000).optional(),
-  lossPercent: z.number().min(0).max(100).optional(),
-});
-export type ImpairRequest = z.infer<typeof ImpairRequest>;
 
-export const MuteRequest = z.object({ kind: TrackKind, muted: z.boolean() });
-export type MuteRequest = z.infer<typeof MuteRequest>;
-/** A subscriber's rendered tile sizes for the tracks it receives (see TrackPreference). */
-export const PreferencesRequest = z.object({ tracks: z.array(TrackPreference).min(1).max(MAX_PREFS_TRACKS) });
-export type PreferencesRequest = z.infer<typeof PreferencesRequest>;
-export const RemoveParticipantResponse = z.object({ removedTracks: z.array(z.string()) });
+export const NodeActions = {
+  /** The participant's publisher offer; the node answers it and lists the tracks it will forward. */
+  publish: {
+    request: z.object({ ...Target, sdp: Sdp }),
+    response: z.object({ sdp: Sdp, tracks: z.array(PublishedTrack) }),
+  },
+  /** Bring the participant's subscriber PeerConnection up to date with the room's tracks. */
+  "subscriber-offer": {
+    request: z.object(Target),
+    response: z.discriminatedUnion("status", [SubscriberOffer, z.object({ status: z.literal("pending") }), z.object({ status: z.literal("unchanged") })]),
+  },
+  /** The browser's answer to the last subscriber offer; `next` folds in changes made meanwhile. */
+  "subscriber-answer": {
+    request: z.object({ ...Target, sdp: Sdp }),
+    response: z.object({ next: SubscriberOffer.optional() }),
+  },
+  candidate: {
+    request: z.object({ ...Target, target: PcRole, candidate: IceCandidate }),
+    response: Empty,
+  },
+  /** Stop (or resume) forwarding a participant's tracks of one kind, whatever its browser does. */
+  mute: {
+    request: z.object({ ...Target, kind: TrackKind, muted: z.boolean() }),
+    response: Empty,
+  },
+  /** A subscriber's rendered tile sizes for the tracks it receives (see TrackPreference). */
+  preferences: {
+    request: z.object({ ...Target, tracks: z.array(TrackPreference).min(1).max(MAX_PREFS_TRACKS) }),
+    response: Empty,
+  },
+  /** Frees the participant's PeerConnections and tracks. */
+  remove: {
+    request: z.object(Target),
+    response: z.object({ removedTracks: z.array(z.string().max(128)).max(1024) }),
+  },
+  /** Test-only (nodes started with DEBUG_IMPAIRMENT=1): make the link to one subscriber narrow or lossy. */
+  impair: {
+    request: z.object({
+      ...Target,
+      kbps: z.number().int().min(16).max(1_000_000).optional(),
+      lossPercent: z.number().min(0).max(100).optional(),
+    }),
+    response: Empty,
+  },
+} as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
-export const ControlErrorCode = z.enum([
-  "unauthorized",
+export type NodeAction = keyof typeof NodeActions;
+export const NodeActionName = z.enum(Object.keys(NodeActions) as [NodeAction, ...NodeAction[]]);
+export type NodeRequest<A extends NodeAction> = z.infer<(typeof NodeActions)[A]["request"]>;
+export type NodeResponse<A extends NodeAction> = z.infer<(typeof NodeActions)[A]["response"]>;
+
+/** Why a request failed: the node's own verdicts, plus `timeout` and `unreachable` from the edge's side. */
+export const NodeErrorCode = z.enum([
   "bad-request",
   "not-found",
   "unsupported-version",
@@ -102,7 +104,98 @@ export const ControlErrorCode = z.enum([
   "negotiation-failed",
   "over-capacity",
   "internal",
+  "timeout",
+  "unreachable",
 ]);
-export type ControlErrorCode = z.infer<typeof ControlErrorCode>;
-export const ControlError = z.object({ error: ControlErrorCode, message: z.string() });
-export type ControlError = z.infer<typeof ControlError>;
+export type NodeErrorCode = z.infer<typeof NodeErrorCode>;
+
+// ---- the node's events (the node id is the socket's, never a field) ----
+
+export const NodeEvent = z.discriminatedUnion("type", [
+  /** Every HEARTBEAT_MS: the node is alive, and its load. */
+  z.object({ type: z.literal("heartbeat"), load: NodeLoad }),
+  /** The participant's PeerConnections failed; the node has freed them and their tracks. */
+  z.object({ type: z.literal("participant-failed"), room: RoomName, participantId: ParticipantId }),
+  /** The room's loudest participant changed; null when nobody is speaking. */
+  z.object({ type: z.literal("active-speaker"), room: RoomName, participantId: ParticipantId.nullable() }),
+  /** Dynacast: the simulcast layers of a published track that some subscriber needs changed. */
+  z.object({
+    type: z.literal("layer-demand"),
+    room: RoomName,
+    participantId: ParticipantId,
+    trackId: z.string().min(1).max(128),
+    rids: z.array(Rid).max(8),
+  }),
+  /** The node is shutting down (SIGTERM): take no new rooms there and move its rooms away. */
+  z.object({ type: z.literal("drain") }),
+]);
+export type NodeEvent = z.infer<typeof NodeEvent>;
+
+// ---- envelopes ----
+
+/** First message on a fresh socket: what the node is. */
+export const NodeHello = z.object({
+  type: z.literal("hello"),
+  version: z.number().int(),
+  region: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+  /** Most participants the node accepts. */
+  capacity: z.number().int().min(1).max(100_000),
+  load: NodeLoad,
+  /** Rooms the node holds media for (it may have kept them across a dropped socket). */
+  rooms: z.array(RoomName).max(100_000),
+});
+export type NodeHello = z.infer<typeof NodeHello>;
+
+export const NodeToEdge = z.discriminatedUnion("type", [
+  NodeHello,
+  z.object({ type: z.literal("event"), event: NodeEvent }),
+  z.object({ type: z.literal("result"), id: z.number().int().min(0), body: z.unknown() }),
+  z.object({ type: z.literal("error"), id: z.number().int().min(0), code: NodeErrorCode, message: z.string().max(1024) }),
+]);
+export type NodeToEdge = z.infer<typeof NodeToEdge>;
+
+export const EdgeToNode = z.discriminatedUnion("type", [
+  /**
+   * Answer to hello. `keepRooms` lists the rooms the edge still places on this node; the node frees
+   * every other room it holds (they moved while it was away).
+   */
+  z.object({ type: z.literal("welcome"), keepRooms: z.array(RoomName).max(100_000), heartbeatMs: z.number().int().min(100).max(60_000) }),
+  z.object({ type: z.literal("request"), id: z.number().int().min(0), action: NodeActionName, body: z.unknown() }),
+  /** Answer to each heartbeat, so the node can tell a dead socket from a quiet one. */
+  z.object({ type: z.literal("heartbeat-ack") }),
+]);
+export type EdgeToNode = z.infer<typeof EdgeToNode>;
+
+/** Close codes on the node socket: a closed set. */
+export const NodeCloseCode = {
+  normal: 1000,
+  /** Another socket authenticated for the same node id; this one is superseded. */
+  replaced: 4000,
+  /** A message broke the protocol (bad JSON, unknown type, too large). */
+  protocolError: 4001,
+  /** The node missed its heartbeats. */
+  silent: 4002,
+  /** The node speaks another protocol version. */
+  unsupportedVersion: 4003,
+} as const;
+export type NodeCloseCode = (typeof NodeCloseCode)[keyof typeof NodeCloseCode];
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** Parses one socket message against an envelope schema, refusing oversized or non-JSON text. */
+export function parseNodeMessage<S extends z.ZodType>(schema: S, raw: string | ArrayBuffer | Buffer): Parsed<z.infer<S>> {
+  if (typeof raw !== "string") return { ok: false, message: "binary messages are not part of the protocol" };
+  if (raw.length > MAX_NODE_MESSAGE_BYTES) return { ok: false, message: `message exceeds ${MAX_NODE_MESSAGE_BYTES} bytes` };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, message: "message is not JSON" };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, message: `invalid message${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message ?? "invalid"}` };
+  }
+  return { ok: true, value: parsed.data };
+}
