@@ -16,6 +16,7 @@ export default defineConfig({
               ROOM_TOKEN_SECRET: "test-room-token-secret-not-for-production",
               NODE_STALE_MS: "15000",
               RESUME_GRACE_MS: "300",
+              NODE_RECONNECT_GRACE_MS: "200",
             } },
           }),
         ],

@@ -8,7 +8,8 @@ function node(id: string, over: Partial<NodeRecord> & { participants?: number } 
   const { participants = 0, ...rest } = over;
   return {
     id,
-    url: `http://${id}.example:7100`,
+    instanceId: `${id}-instance`,
+    connected: true,
     region: "eu",
     capacity: 100,
     load: { rooms: 0, participants, tracks: 0, cpu: 0 },
@@ -30,6 +31,11 @@ describe("utilisation and isHealthy", () => {
   it("is healthy up to and including staleAfterMs since the last heartbeat", () => {
     expect(isHealthy(node("a", { lastHeartbeat: NOW - STALE }), NOW, STALE)).toBe(true);
     expect(isHealthy(node("a", { lastHeartbeat: NOW - STALE - 1 }), NOW, STALE)).toBe(false);
+  });
+
+  it("is not healthy while its socket is down, however fresh its last heartbeat", () => {
+    expect(isHealthy(node("a", { connected: false }), NOW, STALE)).toBe(false);
+    expect(chooseNode([node("a", { connected: false }), node("b", { participants: 90 })], NOW, STALE)?.id).toBe("b");
   });
 });
 

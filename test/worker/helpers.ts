@@ -1,48 +1,133 @@
 import { SELF, env } from "cloudflare:test";
-import { DEFAULT_GRANTS, SIGNATURE_HEADER, signRequest, signRoomToken, type NodeRegistration, type RoomTokenClaims, type ServerMessage } from "@sfu/shared";
+import {
+  DEFAULT_GRANTS,
+  EdgeToNode,
+  NODE_CONNECT_PATH,
+  NODE_PROOF_HEADER,
+  NODE_PROTOCOL_VERSION,
+  parseNodeMessage,
+  signNodeProof,
+  signRoomToken,
+  uniqueProofTime,
+  type NodeAction,
+  type NodeErrorCode,
+  type NodeEvent,
+  type NodeHello,
+  type NodeLoad,
+  type RoomTokenClaims,
+  type ServerMessage,
+} from "@sfu/shared";
 import { expect } from "vitest";
 
 export const BASE = "http://sfu.test";
-/** Nothing listens here: a registered node that makes every control call fail as "unreachable". */
-export const DEAD_NODE_URL = "http://127.0.0.1:9";
+export const IDLE_LOAD: NodeLoad = { rooms: 0, participants: 0, tracks: 0, cpu: 0 };
 
-export function registration(nodeId: string, over: Partial<NodeRegistration> = {}): NodeRegistration {
-  return {
-    nodeId,
-    url: DEAD_NODE_URL,
-    region: "local",
-    capacity: 100,
-    load: { rooms: 0, participants: 0, tracks: 0, cpu: 0 },
-    ...over,
-  };
+export type Request = Extract<EdgeToNode, { type: "request" }>;
+/** How a FakeNode answers a request: a result body, a typed error, or silence. */
+export type Answer = { body: unknown } | { error: NodeErrorCode; message?: string } | "ignore";
+
+/** Opens the node socket with a proof (a valid one for `nodeId` unless given); the raw upgrade response. */
+export async function connectNodeSocket(nodeId: string, opts: { proof?: string | null; instanceId?: string } = {}): Promise<Response> {
+  const proof = opts.proof !== undefined ? opts.proof : await signNodeProof(env.FLEET_SECRET, nodeId, opts.instanceId ?? "instance-1", uniqueProofTime());
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (proof !== null) headers[NODE_PROOF_HEADER] = proof;
+  return SELF.fetch(`${BASE}${NODE_CONNECT_PATH}`, { headers });
 }
 
-export interface SignOptions {
-  secret?: string;
-  /** Timestamp to sign with; defaults to now. */
-  at?: number;
-  /** Path to sign, when it should differ from the one requested. */
-  signedPath?: string;
-  /** Body to sign, when it should differ from the one sent. */
-  signedBody?: string;
-  /** Replaces the signature header; null sends none. */
-  header?: string | null;
+/**
+ * The test's stand-in for a media node process, on the real node socket: it proves itself, says
+ * hello, heartbeats and answers the edge's requests (by default with a typed `internal` error: it
+ * holds no media).
+ */
+export class FakeNode {
+  readonly requests: Request[] = [];
+  readonly received: EdgeToNode[] = [];
+  answer: (req: Request) => Answer = () => ({ error: "internal", message: "test node: no media here" });
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: Array<{ match: (m: EdgeToNode) => boolean; resolve: (m: EdgeToNode) => void }> = [];
+
+  private constructor(
+    readonly nodeId: string,
+    readonly ws: WebSocket,
+  ) {
+    ws.addEventListener("message", (ev) => {
+      const parsed = parseNodeMessage(EdgeToNode, ev.data);
+      if (!parsed.ok) throw new Error(`edge sent an invalid message: ${parsed.message}`);
+      const msg = parsed.value;
+      this.received.push(msg);
+      if (msg.type === "request") {
+        this.requests.push(msg);
+        const a = this.answer(msg);
+        if (a === "ignore") return;
+        this.send("body" in a ? { type: "result", id: msg.id, body: a.body } : { type: "error", id: msg.id, code: a.error, message: a.message ?? a.error });
+      }
+      for (const w of this.waiters.splice(0)) {
+        if (w.match(msg)) w.resolve(msg);
+        else this.waiters.push(w);
+      }
+    });
+    this.closed = new Promise((resolve) => ws.addEventListener("close", (ev) => resolve({ code: ev.code, reason: ev.reason })));
+  }
+
+  /** Connects and says hello; resolves with the node and the edge's welcome. */
+  static async connect(nodeId: string, hello: Partial<Omit<NodeHello, "type">> = {}, opts: { instanceId?: string } = {}) {
+    const res = await connectNodeSocket(nodeId, opts);
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    ws.accept();
+    const node = new FakeNode(nodeId, ws);
+    const welcome = node.next("welcome");
+    node.send({ type: "hello", version: NODE_PROTOCOL_VERSION, region: "local", capacity: 100, load: IDLE_LOAD, rooms: [], ...hello });
+    return { node, welcome: (await welcome) as Extract<EdgeToNode, { type: "welcome" }> };
+  }
+
+  send(msg: unknown): void {
+    try {
+      this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+    } catch {
+      // closed: a request that arrived as the test closed the node goes unanswered
+    }
+  }
+
+  event(event: NodeEvent): void {
+    this.send({ type: "event", event });
+  }
+
+  /** The next message of `type` from the edge. */
+  next<T extends EdgeToNode["type"]>(type: T, where: (m: Extract<EdgeToNode, { type: T }>) => boolean = () => true, timeoutMs = 5000): Promise<Extract<EdgeToNode, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        match: (m) => m.type === type && where(m as Extract<EdgeToNode, { type: T }>),
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as Extract<EdgeToNode, { type: T }>);
+        },
+      });
+    });
+  }
+
+  /** Requests of one action the edge sent so far. */
+  sent<A extends NodeAction>(action: A): Request[] {
+    return this.requests.filter((r) => r.action === action);
+  }
+
+  close(code = 1000): void {
+    try {
+      this.ws.close(code, "bye");
+    } catch {
+      // already closed
+    }
+  }
 }
 
-export async function signedPost(path: string, body: unknown, opts: SignOptions = {}): Promise<Response> {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  const signature = opts.header !== undefined
-    ? opts.header
-    : await signRequest(opts.secret ?? env.FLEET_SECRET, "POST", opts.signedPath ?? path, opts.signedBody ?? text, opts.at ?? Date.now());
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (signature !== null) headers[SIGNATURE_HEADER] = signature;
-  return SELF.fetch(`${BASE}${path}`, { method: "POST", body: text, headers });
-}
+const nodes: FakeNode[] = [];
 
-export async function registerNode(nodeId: string, over: Partial<NodeRegistration> = {}): Promise<void> {
-  const res = await signedPost("/nodes/register", registration(nodeId, over));
-  expect(res.status).toBe(200);
-  expect(await res.json()).toEqual({ ok: true, known: true });
+/** Connects a FakeNode that `closeOpenedSockets` (call it in afterEach) will close. */
+export async function registerNode(nodeId: string, hello: Partial<Omit<NodeHello, "type">> = {}): Promise<FakeNode> {
+  const { node } = await FakeNode.connect(nodeId, hello);
+  nodes.push(node);
+  return node;
 }
 
 export async function healthyNodes(): Promise<number> {
@@ -153,6 +238,7 @@ export async function openRoomSocket(room: string, token?: string): Promise<Room
 
 export function closeOpenedSockets(): void {
   for (const s of opened.splice(0)) s.close();
+  for (const n of nodes.splice(0)) n.close();
 }
 
 /** A room token signed with the test secret; `over` changes claims, `ttlSeconds` and `at` its lifetime. */

@@ -2,7 +2,8 @@ import { env, reset, runInDurableObject } from "cloudflare:test";
 import type { ParticipantInfo } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../../worker/src/room-do.ts";
-import { closeOpenedSockets, openRoomSocket, registerNode, RoomSocket, signedPost } from "./helpers.ts";
+import { NodeCloseCode } from "@sfu/shared";
+import { closeOpenedSockets, openRoomSocket, registerNode, type FakeNode } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;
@@ -16,14 +17,16 @@ async function givePublishedTracks(room: string, participantId: string): Promise
   });
 }
 
+let node: FakeNode;
+
 beforeEach(async () => {
   await reset();
-  await registerNode(NODE_ID);
+  node = await registerNode(NODE_ID);
 });
 
 afterEach(closeOpenedSockets);
 
-describe("POST /nodes/events participant-failed", () => {
+describe("participant-failed from the node", () => {
   it("withdraws the participant's tracks from everyone and tells it to publish again", async () => {
     const alice = await open("failing");
     const bob = await open("failing");
@@ -31,8 +34,7 @@ describe("POST /nodes/events participant-failed", () => {
     await bob.join("Bob");
     await givePublishedTracks("failing", aliceId);
 
-    const res = await signedPost("/nodes/events", { type: "participant-failed", nodeId: NODE_ID, room: "failing", participantId: aliceId });
-    expect(res.status).toBe(200);
+    node.event({ type: "participant-failed", room: "failing", participantId: aliceId });
     expect((await bob.next("participant-updated", (m) => m.participant.id === aliceId)).participant.tracks).toEqual([]);
     expect((await alice.error("media-failed")).message).toContain("publish again");
   });
@@ -42,8 +44,8 @@ describe("POST /nodes/events participant-failed", () => {
     const { participantId: aliceId } = await alice.join("Alice");
     await givePublishedTracks("other-node", aliceId);
 
-    const res = await signedPost("/nodes/events", { type: "participant-failed", nodeId: "some-other-node", room: "other-node", participantId: aliceId });
-    expect(res.status).toBe(200);
+    const other = await registerNode("some-other-node");
+    other.event({ type: "participant-failed", room: "other-node", participantId: aliceId });
     await expect(alice.error("media-failed", 300)).rejects.toThrow(/no "error" message/);
     const tracks = await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName("other-node")), (instance: RoomDO) =>
       (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.get(aliceId)!.tracks);
@@ -51,20 +53,13 @@ describe("POST /nodes/events participant-failed", () => {
   });
 
   it.each([
-    ["unsigned", { header: null }, 401],
-    ["signed with another secret", { secret: "not-the-fleet-secret-at-all" }, 401],
-  ] as const)("is refused when %s", async (_name, opts, status) => {
-    const res = await signedPost("/nodes/events", { type: "participant-failed", nodeId: NODE_ID, room: "r", participantId: "p" }, opts);
-    expect(res.status).toBe(status);
-  });
-
-  it.each([
-    ["an unknown event type", { type: "reboot", nodeId: NODE_ID }],
-    ["a bad room name", { type: "participant-failed", nodeId: NODE_ID, room: "no/slashes", participantId: "p" }],
-    ["a missing participant", { type: "participant-failed", nodeId: NODE_ID, room: "r" }],
-  ])("rejects %s with 400", async (_name, body) => {
-    const res = await signedPost("/nodes/events", body);
-    expect(res.status).toBe(400);
+    ["an unknown event type", { type: "event", event: { type: "reboot" } }],
+    ["a bad room name", { type: "event", event: { type: "participant-failed", room: "no/slashes", participantId: "p" } }],
+    ["a missing participant", { type: "event", event: { type: "participant-failed", room: "r" } }],
+    ["not JSON", "{nope"],
+  ])("with %s closes the node's socket as a protocol error", async (_name, msg) => {
+    node.send(msg);
+    expect((await node.closed).code).toBe(NodeCloseCode.protocolError);
   });
 });
 
@@ -87,14 +82,13 @@ describe("restart-media from a browser whose PeerConnection failed", () => {
   });
 });
 
-describe("POST /nodes/events active-speaker", () => {
+describe("active-speaker from the node", () => {
   it("is broadcast to the room when it comes from the room's node", async () => {
     const alice = await open("speaking");
     const bob = await open("speaking");
     const { participantId: aliceId } = await alice.join("Alice");
     await bob.join("Bob");
-    const res = await signedPost("/nodes/events", { type: "active-speaker", nodeId: NODE_ID, room: "speaking", participantId: aliceId });
-    expect(res.status).toBe(200);
+    node.event({ type: "active-speaker", room: "speaking", participantId: aliceId });
     expect((await bob.next("active-speaker")).participantId).toBe(aliceId);
     expect((await alice.next("active-speaker")).participantId).toBe(aliceId);
   });
@@ -102,8 +96,8 @@ describe("POST /nodes/events active-speaker", () => {
   it("is ignored from another node or for someone not in the room", async () => {
     const alice = await open("speaking2");
     const { participantId: aliceId } = await alice.join("Alice");
-    await signedPost("/nodes/events", { type: "active-speaker", nodeId: "other-node", room: "speaking2", participantId: aliceId });
-    await signedPost("/nodes/events", { type: "active-speaker", nodeId: NODE_ID, room: "speaking2", participantId: "stranger" });
+    (await registerNode("other-node")).event({ type: "active-speaker", room: "speaking2", participantId: aliceId });
+    node.event({ type: "active-speaker", room: "speaking2", participantId: "stranger" });
     await expect(alice.next("active-speaker", () => true, 300)).rejects.toThrow(/no "active-speaker"/);
   });
 });

@@ -21,7 +21,7 @@ beforeEach(async () => {
 
 afterEach(closeOpenedSockets);
 
-describe("a node that stops heartbeating", () => {
+describe("a node that stops heartbeating (the registry's backstop)", () => {
   it("has its rooms moved to a healthy node, keeping the participants", async () => {
     await registerNode("node-a");
     const alice = await openRoomSocket("moving");
@@ -41,17 +41,6 @@ describe("a node that stops heartbeating", () => {
       [...(instance as unknown as { participants: Map<string, { id: string }> }).participants.keys()].sort());
     expect(roster).toContain(aliceId);
     expect(roster).toHaveLength(2);
-  });
-
-  it("is probed once its heartbeat is late, and its rooms move before NODE_STALE_MS if it does not answer", async () => {
-    await registerNode("node-a"); // its URL refuses connections, like a crashed process
-    const alice = await openRoomSocket("probed");
-    await alice.join("Alice");
-    await registerNode("node-b");
-    await silence("node-a", 3000); // late, but far from the 15 s NODE_STALE_MS of the tests
-    await runDurableObjectAlarm(registry());
-    await alice.error("media-failed");
-    expect(await roomNode("probed")).toBe("node-b");
   });
 
   it("leaves rooms on healthy nodes alone", async () => {

@@ -2,7 +2,7 @@ import { abortAllDurableObjects, env, reset, runInDurableObject, SELF } from "cl
 import { CloseCode, MAX_SIGNAL_BYTES, type ParticipantInfo } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../../worker/src/room-do.ts";
-import { BASE, closeOpenedSockets, DEAD_NODE_URL, eventually, openRoomSocket, registerNode, RoomSocket } from "./helpers.ts";
+import { BASE, closeOpenedSockets, eventually, openRoomSocket, registerNode, RoomSocket } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;
@@ -12,7 +12,7 @@ function roomStub(room: string) {
 }
 
 interface StoredRoom {
-  room: { name: string; node: { id: string; url: string } | null } | undefined;
+  room: { name: string; node: { id: string } | null } | undefined;
   participants: (ParticipantInfo & { joinedAt: number })[];
 }
 
@@ -127,7 +127,7 @@ describe("joining and leaving", () => {
   it("the last participant leaving frees the room's node assignment", async () => {
     const alice = await open("r4");
     await alice.join("Alice");
-    expect((await stored("r4")).room?.node).toEqual({ id: NODE_ID, url: DEAD_NODE_URL });
+    expect((await stored("r4")).room?.node).toEqual({ id: NODE_ID });
     alice.send({ v: 1, type: "leave" });
     await alice.closed;
     await eventually(async () => {
@@ -272,24 +272,24 @@ describe("talking to the media node", () => {
     expect((await bob.next("participant-updated")).participant).toEqual({ id: aliceId, name: "Alice", tracks: [] });
   });
 
-  it("publish with an unreachable node gets a typed media-node-error and changes no tracks", async () => {
+  it("publish the node refuses gets a typed media-node-error and changes no tracks", async () => {
     const s = await open("pub");
     const { participantId } = await s.join("Alice");
     s.send({ v: 1, type: "publish", sdp: "v=0\r\n" });
     const err = await s.next("error", (m) => m.inReplyTo === "publish");
     expect(err.code).toBe("media-node-error");
-    expect(err.message).toMatch(/unreachable/);
+    expect(err.message).toMatch(/no media here/);
     expect((await stored("pub")).participants.find((p) => p.id === participantId)!.tracks).toEqual([]);
   });
 
   it("candidates the node cannot use (mDNS, TCP, end-of-candidates) are not forwarded", async () => {
     const s = await open("ice-filter");
     const { participantId } = await s.join("Alice");
-    await s.error("media-node-error"); // the join's subscriber offer, from the unreachable node
+    await s.error("media-node-error"); // the join's subscriber offer, refused by the test node
     for (const candidate of ["candidate:1 1 udp 2122260223 abcd.local 50000 typ host", "candidate:2 1 tcp 1518280447 10.0.0.1 9 typ host tcptype active", ""]) {
       s.send({ v: 1, type: "ice-candidate", target: "publisher", candidate: { candidate } });
     }
-    // Then one the node can use: only it reaches the (unreachable) node and fails.
+    // Then one the node can use: only it reaches the node, which refuses it.
     s.send({ v: 1, type: "ice-candidate", target: "subscriber", candidate: { candidate: "candidate:3 1 udp 2122260223 10.0.0.1 50000 typ host" } });
     await s.next("error", (m) => m.inReplyTo === "ice-candidate");
     // A later queued message proves the room has processed everything sent before it.
@@ -298,7 +298,7 @@ describe("talking to the media node", () => {
     expect(s.received.filter((m) => m.type === "error" && m.inReplyTo === "ice-candidate")).toHaveLength(1);
   });
 
-  it("ice-candidate with an unreachable node gets media-node-error", async () => {
+  it("ice-candidate the node refuses gets media-node-error", async () => {
     const s = await open("ice");
     await s.join("Alice");
     s.send({ v: 1, type: "ice-candidate", target: "publisher", candidate: { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host" } });
@@ -318,7 +318,7 @@ describe("without a media node", () => {
     await registerNode(NODE_ID);
     const joined = await s.join("Alice");
     expect(joined.participants.map((p) => p.name)).toEqual(["Alice"]);
-    expect((await stored("empty")).room?.node).toEqual({ id: NODE_ID, url: DEAD_NODE_URL });
+    expect((await stored("empty")).room?.node).toEqual({ id: NODE_ID });
   });
 
   it("a stale node is not given the room", async () => {
@@ -350,7 +350,7 @@ describe("room state in Durable Object storage", () => {
     const b = await bob.join("Bob");
 
     const s = await stored("persist");
-    expect(s.room).toEqual({ name: "persist", node: { id: NODE_ID, url: DEAD_NODE_URL } });
+    expect(s.room).toEqual({ name: "persist", node: { id: NODE_ID } });
     expect(s.participants.map(({ id, name, tracks }) => ({ id, name, tracks })).sort((x, y) => x.name.localeCompare(y.name))).toEqual([
       { id: a.participantId, name: "Alice", tracks: [] },
       { id: b.participantId, name: "Bob", tracks: [] },
@@ -395,10 +395,10 @@ describe("room state in Durable Object storage", () => {
 
     // A newcomer gets a room with only themself, placed afresh: "other-node" is now the least loaded
     // (fake-node still counts the room placed on it before the restart).
-    await registerNode("other-node", { url: "http://127.0.0.1:19" });
+    await registerNode("other-node");
     const carol = await open("restart");
     const joined = await carol.join("Carol");
     expect(joined.participants.map((p) => p.name)).toEqual(["Carol"]);
-    expect((await stored("restart")).room?.node).toEqual({ id: "other-node", url: "http://127.0.0.1:19" });
+    expect((await stored("restart")).room?.node).toEqual({ id: "other-node" });
   });
 });

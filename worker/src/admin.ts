@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { RoomName, TrackKind, verifyAdminToken } from "@sfu/shared";
+import { NodeActions, RoomName, TrackKind, verifyAdminToken } from "@sfu/shared";
 import { z } from "zod";
 import { registry, type Env } from "./env.ts";
 
@@ -12,6 +12,7 @@ export const admin = new Hono<{ Bindings: Env }>();
 const ParticipantId = z.string().min(1).max(64);
 const DrainBody = z.object({ draining: z.boolean() });
 const MuteBody = z.object({ kind: TrackKind, muted: z.boolean().default(true) });
+const ImpairBody = NodeActions.impair.request.pick({ kbps: true, lossPercent: true }).strict();
 
 admin.use("*", async (c, next) => {
   const verdict = await verifyAdminToken(c.env.ROOM_TOKEN_SECRET, c.req.header("authorization"), Date.now());
@@ -73,5 +74,17 @@ admin.post("/rooms/:room/participants/:pid/mute", async (c) => {
     return (await room(c.env, p.room).adminMute(p.participantId!, b.kind, b.muted)) ? c.json({ muted: b.muted }) : notFound("no such participant");
   } catch (err) {
     return c.json({ error: "media-node-error", message: `the media node did not apply the mute: ${(err as Error).message}` }, 502);
+  }
+});
+
+/** Test-only: a narrow or lossy link to one subscriber (the node refuses unless started with DEBUG_IMPAIRMENT=1). */
+admin.post("/rooms/:room/participants/:pid/impair", async (c) => {
+  const p = params(c.req.param("room"), c.req.param("pid"));
+  const b = await body(c.req.raw, ImpairBody);
+  if (!p || !b) return badRequest("bad room, participant, or body (must be {\"kbps\"?: 16..1000000, \"lossPercent\"?: 0..100})");
+  try {
+    return (await room(c.env, p.room).impair(p.participantId!, b)) ? c.json({ impaired: true }) : notFound("no such participant on a media node");
+  } catch (err) {
+    return c.json({ error: "media-node-error", message: `the media node refused: ${(err as Error).message}` }, 502);
   }
 });

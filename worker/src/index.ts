@@ -1,28 +1,22 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import {
-  assertNever,
   DEFAULT_GRANTS,
   DisplayName,
-  signRoomToken,
-  verifyRoomToken,
-  MAX_CONTROL_BYTES,
-  NodeEvent,
-  NodeHeartbeat,
-  NodeRegistration,
+  NODE_CONNECT_PATH,
+  NODE_PROOF_HEADER,
   RoomName,
-  SIGNATURE_HEADER,
-  verifyRequest,
-  type NodeAck,
+  signRoomToken,
+  verifyNodeProof,
+  verifyRoomToken,
 } from "@sfu/shared";
-import type { z } from "zod";
 import { admin } from "./admin.ts";
-import { registry, type Env } from "./env.ts";
+import { nodeStub, registry, type Env } from "./env.ts";
+import { PROOF_CLAIMS_HEADER } from "./node-do.ts";
 import { CLAIMS_HEADER, REGION_HEADER } from "./room-do.ts";
 
 export { RoomDO } from "./room-do.ts";
 export { NodeRegistryDO } from "./registry-do.ts";
-
-type AppContext = Context<{ Bindings: Env }>;
+export { MediaNodeDO } from "./node-do.ts";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -57,26 +51,6 @@ function callerRegion(req: Request): string {
   return /^[A-Za-z0-9_-]{1,32}$/.test(given) ? given : "local";
 }
 
-/** Reads a signed node → worker request: verifies the fleet signature, then the body against `schema`. */
-async function signedBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.infer<S> | Response> {
-  const text = await c.req.text();
-  if (new TextEncoder().encode(text).byteLength > MAX_CONTROL_BYTES) return c.json({ error: "payload-too-large", message: "body too large" }, 413);
-  const verdict = await verifyRequest(c.env.FLEET_SECRET, c.req.header(SIGNATURE_HEADER), "POST", new URL(c.req.url).pathname, text, Date.now());
-  if (!verdict.ok) return c.json({ error: "unauthorized", message: verdict.reason }, 401);
-  if (!(await registry(c.env).firstUse(c.req.header(SIGNATURE_HEADER)!, Date.now()))) {
-    return c.json({ error: "unauthorized", message: "replayed request" }, 401);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return c.json({ error: "bad-request", message: "body is not JSON" }, 400);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) return c.json({ error: "bad-request", message: parsed.error.issues[0]?.message ?? "invalid" }, 400);
-  return parsed.data;
-}
-
 app.route("/admin", admin);
 
 /** Local development only: a token for any room and name, so a plain room link works. */
@@ -90,40 +64,19 @@ app.get("/dev/token", async (c) => {
   return c.json({ token, identity });
 });
 
-app.post("/nodes/register", async (c) => {
-  const body = await signedBody(c, NodeRegistration);
-  if (body instanceof Response) return body;
-  const { known } = await registry(c.env).register(body, Date.now());
-  return c.json({ ok: true, known } satisfies NodeAck);
-});
-
-app.post("/nodes/heartbeat", async (c) => {
-  const body = await signedBody(c, NodeHeartbeat);
-  if (body instanceof Response) return body;
-  const { known } = await registry(c.env).heartbeat(body, Date.now());
-  return c.json({ ok: true, known } satisfies NodeAck);
-});
-
-app.post("/nodes/events", async (c) => {
-  const event = await signedBody(c, NodeEvent);
-  if (event instanceof Response) return event;
-  switch (event.type) {
-    case "participant-failed": {
-      const stub = c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room));
-      await stub.mediaFailed(event.nodeId, event.participantId);
-      return c.json({ ok: true });
-    }
-    case "active-speaker": {
-      await c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room)).activeSpeaker(event.nodeId, event.participantId);
-      return c.json({ ok: true });
-    }
-    case "layer-demand": {
-      await c.env.ROOMS.get(c.env.ROOMS.idFromName(event.room)).layerDemand(event.nodeId, event.participantId, event.trackId, event.rids);
-      return c.json({ ok: true });
-    }
-    default:
-      return assertNever(event);
+/**
+ * A media node dials in. Its proof (signed with the fleet secret, fresh) is checked here, before any
+ * socket exists; the node's own object then refuses a proof it has seen (single use) and holds the socket.
+ */
+app.get(NODE_CONNECT_PATH, async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return c.json({ error: "upgrade-required", message: "connect with a WebSocket" }, 426);
   }
+  const verdict = await verifyNodeProof(c.env.FLEET_SECRET, c.req.header(NODE_PROOF_HEADER), Date.now());
+  if (!verdict.ok) return c.json({ error: "unauthorized", message: `node proof refused: ${verdict.reason}` }, 401);
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(PROOF_CLAIMS_HEADER, JSON.stringify(verdict.proof));
+  return nodeStub(c.env, verdict.proof.nodeId).fetch(new Request(c.req.raw, { headers }));
 });
 
 // The browser app: `/` and `/<room>` are the same page; the room comes from the path.

@@ -2,7 +2,10 @@ import type { NodeLoad } from "@sfu/shared";
 
 export interface NodeRecord {
   id: string;
-  url: string;
+  /** The node process behind the socket; another one after a restart. */
+  instanceId: string;
+  /** Its socket to the edge is open (or closed for less than the reconnect grace). */
+  connected: boolean;
   region: string;
   capacity: number;
   load: NodeLoad;
@@ -11,10 +14,12 @@ export interface NodeRecord {
   /** Rooms placed on the node since its last heartbeat: load it has taken on but not yet reported. */
   placedSinceHeartbeat: number;
   draining: boolean;
+  /** The node asked for the drain itself (SIGTERM): a restarted process takes rooms again. */
+  selfDrained?: boolean;
 }
 
 export function isHealthy(node: NodeRecord, now: number, staleAfterMs: number): boolean {
-  return now - node.lastHeartbeat <= staleAfterMs;
+  return node.connected && now - node.lastHeartbeat <= staleAfterMs;
 }
 
 /** Fraction of the node's capacity in use, counting rooms placed since its last report as one participant each. */

@@ -1,42 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
-import { ReplayGuard, type NodeHeartbeat, type NodeRegistration } from "@sfu/shared";
-import { staleAfterMs, type Env } from "./env.ts";
+import type { NodeLoad } from "@sfu/shared";
+import { roomStub, staleAfterMs, type Env } from "./env.ts";
 import { chooseNode, isHealthy, type NodeRecord } from "./placement.ts";
-
-export interface PlacedNode {
-  id: string;
-  url: string;
-}
 
 export interface NodeView extends NodeRecord {
   healthy: boolean;
 }
 
-/** How often the registry looks for nodes that stopped heartbeating. */
-export const HEALTH_CHECK_MS = 1000;
-/** A heartbeat this late gets the node probed. */
-const SUSPECT_AFTER_MS = 2500;
-
-async function answers(nodeUrl: string): Promise<boolean> {
-  try {
-    const res = await fetch(new URL("/healthz", nodeUrl), { signal: AbortSignal.timeout(1000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
+/** What a node says about itself when its socket opens. */
+export interface NodeArrival {
+  instanceId: string;
+  region: string;
+  capacity: number;
+  load: NodeLoad;
 }
 
+/** How often the registry looks for nodes that went silent without their node object noticing. */
+export const HEALTH_CHECK_MS = 1000;
+
 /**
- * The fleet of media nodes: who registered, their load, where new rooms go, and which rooms each
- * hosts, so that when a node stops heartbeating (checked by an alarm) its rooms are told to move.
- * One instance ("global").
+ * The fleet of media nodes and where rooms are placed. Nodes reach it through their own
+ * MediaNodeDO (which holds the node's socket): arrivals, load, departures. When a node goes away
+ * its rooms are told to move. One instance ("global"); no room's media signaling passes here.
  */
 export class NodeRegistryDO extends DurableObject<Env> {
   private nodes = new Map<string, NodeRecord>();
   /** room name → id of the node it was placed on. */
   private placements = new Map<string, string>();
-  /** Signatures of node requests already accepted (this is the one instance every node request passes). */
-  private readonly replays = new ReplayGuard();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -49,29 +39,58 @@ export class NodeRegistryDO extends DurableObject<Env> {
   }
 
   /**
-   * Finds nodes that stopped heartbeating and tells each of their rooms to move. A node whose
-   * heartbeat is late but not yet stale is asked directly (GET /healthz, 1 s): a refused or timed-out
-   * probe means it is gone, which catches a crash well before NODE_STALE_MS.
+   * A node's socket opened (and it said hello). The same process coming back keeps its rooms; a
+   * new process (restarted) holds no media, so the rooms placed on its predecessor move at once.
+   * Returns the rooms the node should keep.
+   */
+  async nodeConnected(nodeId: string, arrival: NodeArrival, now: number): Promise<{ keepRooms: string[] }> {
+    const previous = this.nodes.get(nodeId);
+    const sameProcess = previous?.connected === true && previous.instanceId === arrival.instanceId;
+    const restarted = previous !== undefined && !sameProcess;
+    await this.save({
+      id: nodeId,
+      instanceId: arrival.instanceId,
+      connected: true,
+      region: arrival.region,
+      capacity: arrival.capacity,
+      load: arrival.load,
+      registeredAt: sameProcess ? previous.registeredAt : now,
+      lastHeartbeat: now,
+      placedSinceHeartbeat: 0,
+      // An admin's drain outlives a restart; the node's own (SIGTERM) ends with its process.
+      draining: restarted && previous.selfDrained ? false : (previous?.draining ?? false),
+      selfDrained: restarted ? false : previous?.selfDrained,
+    });
+    if (!sameProcess) await this.moveRoomsOff(nodeId, "the media server restarted");
+    return { keepRooms: sameProcess ? this.roomsOn(nodeId) : [] };
+  }
+
+  async heartbeat(nodeId: string, load: NodeLoad, now: number): Promise<void> {
+    const node = this.nodes.get(nodeId);
+    if (node?.connected) await this.save({ ...node, load, lastHeartbeat: now, placedSinceHeartbeat: 0 });
+  }
+
+  /**
+   * The node is gone (its socket closed and it did not come back within the grace, or it went
+   * silent). `instanceId` guards against a late report about a process that has since been replaced.
+   */
+  async nodeDown(nodeId: string, instanceId: string, why: string): Promise<void> {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.instanceId !== instanceId || !node.connected) return;
+    await this.save({ ...node, connected: false });
+    await this.moveRoomsOff(nodeId, why);
+  }
+
+  /**
+   * Backstop: a node still marked connected whose heartbeats stopped (its node object normally
+   * notices first) is taken down here.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const stale = staleAfterMs(this.env);
-    const hosting = new Set(this.placements.values());
-    const dead = new Set<string>();
-    await Promise.all(
-      [...hosting].map(async (nodeId) => {
-        const node = this.nodes.get(nodeId);
-        if (!node || !isHealthy(node, now, stale)) return void dead.add(nodeId);
-        if (now - node.lastHeartbeat > Math.min(SUSPECT_AFTER_MS, stale / 2) && !(await answers(node.url))) {
-          dead.add(nodeId);
-          await this.save({ ...node, lastHeartbeat: 0 });
-        }
-      }),
-    );
-    const moved = [...this.placements].filter(([, nodeId]) => dead.has(nodeId));
-    for (const [room] of moved) this.placements.delete(room);
-    await this.ctx.storage.delete(moved.map(([room]) => `room:${room}`));
-    await this.moveRooms(moved, "the media server failed");
+    for (const node of this.nodes.values()) {
+      if (node.connected && !isHealthy(node, now, stale)) await this.nodeDown(node.id, node.instanceId, "the media server stopped responding");
+    }
     if (this.placements.size > 0) await this.ctx.storage.setAlarm(Date.now() + HEALTH_CHECK_MS);
   }
 
@@ -79,34 +98,17 @@ export class NodeRegistryDO extends DurableObject<Env> {
    * Draining a node: it gets no new rooms, and its rooms move to other nodes now (their
    * participants publish again there). Undraining only makes it eligible again.
    */
-  async setDraining(nodeId: string, draining: boolean): Promise<NodeRecord | null> {
+  async setDraining(nodeId: string, draining: boolean, by: "admin" | "node" = "admin"): Promise<NodeRecord | null> {
     const node = this.nodes.get(nodeId);
     if (!node) return null;
-    await this.save({ ...node, draining });
-    if (draining) {
-      const moving = [...this.placements].filter(([, id]) => id === nodeId);
-      for (const [room] of moving) this.placements.delete(room);
-      await this.ctx.storage.delete(moving.map(([room]) => `room:${room}`));
-      await this.moveRooms(moving, "the media server is being drained");
-    }
+    await this.save({ ...node, draining, selfDrained: draining && by === "node" });
+    if (draining) await this.moveRoomsOff(nodeId, "the media server is being drained");
     return this.nodes.get(nodeId)!;
   }
 
   /** Rooms and the node each is placed on. */
   async rooms(): Promise<Array<{ room: string; nodeId: string }>> {
     return [...this.placements].map(([room, nodeId]) => ({ room, nodeId }));
-  }
-
-  private async moveRooms(rooms: Array<[string, string]>, why: string): Promise<void> {
-    await Promise.all(
-      rooms.map(([room, nodeId]) =>
-        this.env.ROOMS.get(this.env.ROOMS.idFromName(room)).moveOffNode(nodeId, why).catch((err: Error) => console.error("could not move room", room, err.message)),
-      ),
-    );
-  }
-
-  firstUse(signature: string, now: number): boolean {
-    return this.replays.firstUse(signature, now);
   }
 
   /** Forgets a room's placement (it emptied); a later join places it afresh. */
@@ -116,38 +118,14 @@ export class NodeRegistryDO extends DurableObject<Env> {
     await this.ctx.storage.delete(`room:${room}`);
   }
 
-  async register(reg: NodeRegistration, now: number): Promise<{ known: boolean }> {
-    const previous = this.nodes.get(reg.nodeId);
-    const node: NodeRecord = {
-      id: reg.nodeId,
-      url: reg.url,
-      region: reg.region,
-      capacity: reg.capacity,
-      load: reg.load,
-      registeredAt: previous?.registeredAt ?? now,
-      lastHeartbeat: now,
-      placedSinceHeartbeat: 0,
-      draining: previous?.draining ?? false,
-    };
-    await this.save(node);
-    return { known: true };
-  }
-
-  async heartbeat(hb: NodeHeartbeat, now: number): Promise<{ known: boolean }> {
-    const node = this.nodes.get(hb.nodeId);
-    if (!node) return { known: false };
-    await this.save({ ...node, load: hb.load, lastHeartbeat: now, placedSinceHeartbeat: 0 });
-    return { known: true };
-  }
-
-  async place(room: string, now: number, preferRegion?: string): Promise<PlacedNode | null> {
+  async place(room: string, now: number, preferRegion?: string): Promise<{ id: string } | null> {
     const node = chooseNode([...this.nodes.values()], now, staleAfterMs(this.env), preferRegion);
     if (!node) return null;
     await this.save({ ...node, placedSinceHeartbeat: node.placedSinceHeartbeat + 1 });
     this.placements.set(room, node.id);
     await this.ctx.storage.put(`room:${room}`, node.id);
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + HEALTH_CHECK_MS);
-    return { id: node.id, url: node.url };
+    return { id: node.id };
   }
 
   async isHealthy(nodeId: string, now: number): Promise<boolean> {
@@ -158,6 +136,24 @@ export class NodeRegistryDO extends DurableObject<Env> {
   async list(now: number): Promise<NodeView[]> {
     const stale = staleAfterMs(this.env);
     return [...this.nodes.values()].map((n) => ({ ...n, healthy: isHealthy(n, now, stale) }));
+  }
+
+  private roomsOn(nodeId: string): string[] {
+    return [...this.placements].filter(([, id]) => id === nodeId).map(([room]) => room);
+  }
+
+  /**
+   * Unplaces every room on the node and tells each to move (each is placed afresh by its move).
+   * Not awaited: a moving room calls back into place(), and the node's object waits on this one.
+   */
+  private async moveRoomsOff(nodeId: string, why: string): Promise<void> {
+    const rooms = this.roomsOn(nodeId);
+    if (rooms.length === 0) return;
+    for (const room of rooms) this.placements.delete(room);
+    await this.ctx.storage.delete(rooms.map((room) => `room:${room}`));
+    for (const room of rooms) {
+      void roomStub(this.env, room).moveOffNode(nodeId, why).catch((err: Error) => console.error("could not move room", room, err.message));
+    }
   }
 
   private async save(node: NodeRecord): Promise<void> {

@@ -4,12 +4,11 @@ import {
   CloseCode,
   isForwardableCandidate,
   parseClientMessage,
-  PublishResponse,
-  RemoveParticipantResponse,
   serverMessage,
-  SubscriberAnswerResponse,
-  SubscriberOfferResponse,
   type ClientMessage,
+  type NodeAction,
+  type NodeRequest,
+  type NodeResponse,
   type ErrorCode,
   type Grants,
   RoomTokenClaims,
@@ -21,10 +20,13 @@ import {
   type TrackKind,
   type TrackPreference,
 } from "@sfu/shared";
-import { z } from "zod";
 import { registry, resumeGraceMs, type Env } from "./env.ts";
-import { NodeCallError, NodeClient } from "./node-client.ts";
-import type { PlacedNode } from "./registry-do.ts";
+import { callNode, NodeCallError } from "./node-link.ts";
+
+/** The media node a room is placed on. */
+interface PlacedNode {
+  id: string;
+}
 
 interface RoomRecord {
   name: string;
@@ -66,7 +68,6 @@ class RoomError extends Error {
 
 const ROOM_KEY = "room";
 const participantKey = (id: string) => `p:${id}`;
-const EmptyReply = z.object({}).passthrough();
 
 /**
  * One room: its participants and their tracks, the media node hosting it, and the signaling between
@@ -191,7 +192,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private muteAtNode(participantId: string, kind: TrackKind, muted: boolean): Promise<unknown> {
-    return this.nodeClient().call("POST", this.participantPath(participantId, "mute"), { kind, muted }, EmptyReply);
+    return this.callNode("mute", { room: this.room!.name, participantId, kind, muted });
   }
 
   /**
@@ -257,6 +258,13 @@ export class RoomDO extends DurableObject<Env> {
       this.broadcast({ type: "participant-updated", participant: info(p) });
       return true;
     });
+  }
+
+  /** Test-only: narrows or thins a subscriber's link at the node (refused unless it runs with DEBUG_IMPAIRMENT=1). */
+  async impair(participantId: string, impairment: { kbps?: number; lossPercent?: number }): Promise<boolean> {
+    if (!this.participants.has(participantId) || !this.room?.node) return false;
+    await this.callNode("impair", { room: this.room.name, participantId, ...impairment });
+    return true;
   }
 
   /** Ends the room for everyone. */
@@ -389,7 +397,7 @@ export class RoomDO extends DurableObject<Env> {
   private async publish(ws: WebSocket, sdp: string): Promise<void> {
     const p = this.requireParticipant(ws);
     if (!p.grants.canPublish) throw new RoomError("forbidden", "your room token does not allow publishing");
-    const answer = await this.nodeClient().call("POST", this.participantPath(p.id, "publish"), { sdp }, PublishResponse);
+    const answer = await this.callNode("publish", { room: this.room!.name, participantId: p.id, sdp });
     if (!this.participants.has(p.id)) return;
     // A re-publish lands on fresh node state: apply the admin's mutes there again.
     for (const kind of p.adminMuted ?? []) await this.muteAtNode(p.id, kind, true);
@@ -403,7 +411,7 @@ export class RoomDO extends DurableObject<Env> {
 
   private async subscriberAnswer(ws: WebSocket, sdp: string): Promise<void> {
     const p = this.requireParticipant(ws);
-    const reply = await this.nodeClient().call("POST", this.participantPath(p.id, "subscriber/answer"), { sdp }, SubscriberAnswerResponse);
+    const reply = await this.callNode("subscriber-answer", { room: this.room!.name, participantId: p.id, sdp });
     if (reply.next) this.sendOffer(ws, reply.next);
   }
 
@@ -414,8 +422,7 @@ export class RoomDO extends DurableObject<Env> {
   private forwardCandidate(ws: WebSocket, target: PcRole, candidate: IceCandidate): void {
     const p = this.requireParticipant(ws);
     if (!isForwardableCandidate(candidate.candidate)) return;
-    this.nodeClient()
-      .call("POST", this.participantPath(p.id, "candidate"), { target, candidate }, EmptyReply)
+    this.callNode("candidate", { room: this.room!.name, participantId: p.id, target, candidate })
       .catch((err: Error) => this.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
   }
 
@@ -423,7 +430,7 @@ export class RoomDO extends DurableObject<Env> {
   private async relayPreferences(ws: WebSocket, tracks: TrackPreference[]): Promise<void> {
     const p = this.requireParticipant(ws);
     if (!this.room?.node || !p.grants.canSubscribe) return;
-    await this.nodeClient().call("POST", this.participantPath(p.id, "preferences"), { tracks }, EmptyReply);
+    await this.callNode("preferences", { room: this.room!.name, participantId: p.id, tracks });
   }
 
   private async setMuted(ws: WebSocket, kind: TrackKind, muted: boolean): Promise<void> {
@@ -472,7 +479,7 @@ export class RoomDO extends DurableObject<Env> {
 
   private async removeFromNode(node: PlacedNode, id: string): Promise<void> {
     try {
-      await new NodeClient(node.url, this.env.FLEET_SECRET).call("DELETE", this.participantPath(id), undefined, RemoveParticipantResponse);
+      await callNode(this.env, node.id, "remove", { room: this.room!.name, participantId: id });
     } catch (err) {
       console.warn("media node did not confirm removal", id, (err as Error).message);
     }
@@ -486,7 +493,7 @@ export class RoomDO extends DurableObject<Env> {
         const ws = sockets.get(id);
         if (!ws || !this.participants.get(id)?.grants.canSubscribe) return;
         try {
-          const reply = await this.nodeClient().call("POST", this.participantPath(id, "subscriber/offer"), {}, SubscriberOfferResponse);
+          const reply = await this.callNode("subscriber-offer", { room: this.room!.name, participantId: id });
           if (reply.status === "offer") this.sendOffer(ws, reply);
         } catch (err) {
           const message = err instanceof Error ? err.message : "subscription failed";
@@ -510,15 +517,11 @@ export class RoomDO extends DurableObject<Env> {
     return node;
   }
 
-  private nodeClient(): NodeClient {
+  /** A request to the room's media node. */
+  private callNode<A extends NodeAction>(action: A, body: NodeRequest<A>): Promise<NodeResponse<A>> {
     const node = this.room?.node;
     if (!node) throw new RoomError("no-media-node", "the room has no media node");
-    return new NodeClient(node.url, this.env.FLEET_SECRET);
-  }
-
-  private participantPath(id: string, action?: string): string {
-    const base = `/rooms/${encodeURIComponent(this.room!.name)}/participants/${id}`;
-    return action ? `${base}/${action}` : base;
+    return callNode(this.env, node.id, action, body);
   }
 
   private requireParticipant(ws: WebSocket): ParticipantRecord {

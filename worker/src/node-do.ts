@@ -1,0 +1,266 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  assertNever,
+  EdgeToNode,
+  NODE_CALL_TIMEOUT_MS,
+  NODE_PROTOCOL_VERSION,
+  NodeActions,
+  NodeCloseCode,
+  NodeToEdge,
+  parseNodeMessage,
+  type NodeAction,
+  type NodeErrorCode,
+  type NodeEvent,
+  type NodeProof,
+  type NodeRequest,
+  type NodeResponse,
+} from "@sfu/shared";
+import { reconnectGraceMs, registry, roomStub, staleAfterMs, type Env } from "./env.ts";
+
+/** The worker passes the node's verified connect proof to its object in this header. */
+export const PROOF_CLAIMS_HEADER = "x-sfu-node-proof-claims";
+
+export type CallResult<A extends NodeAction> = { ok: true; value: NodeResponse<A> } | { ok: false; code: NodeErrorCode; message: string };
+
+/** Kept in storage: who this object speaks for, and the socket it trusts. */
+interface LinkState {
+  nodeId: string;
+  instanceId: string;
+  /** Newest proof accepted: a proof must be newer to be used (single use). */
+  lastProofAt: number;
+  /** When the trusted socket closed; null while it is open. */
+  closedAt: number | null;
+  /** The node said hello and was welcomed. */
+  live: boolean;
+}
+
+/** Per-socket, kept with `serializeAttachment` so it survives hibernation. */
+interface Attachment {
+  instanceId: string;
+  proofAt: number;
+}
+
+interface Pending {
+  action: NodeAction;
+  resolve: (result: CallResult<NodeAction>) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const STATE_KEY = "link";
+/** While a node is connected, its silence is checked this often. */
+const LIVENESS_CHECK_MS = 1000;
+
+/**
+ * One media node's link to the edge: holds the node's WebSocket (hibernation API), carries room
+ * objects' requests to the node and its answers back (DO RPC in, socket out), and hands its events
+ * to the rooms and the registry. A node that closes its socket and does not come back within
+ * NODE_RECONNECT_GRACE_MS, or that goes silent for NODE_STALE_MS, is reported down.
+ */
+export class MediaNodeDO extends DurableObject<Env> {
+  private state: LinkState | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** When the node last said anything (memory only: after a wake-up, the wake-up counts). */
+  private lastHeard = Date.now();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.state = (await ctx.storage.get<LinkState>(STATE_KEY)) ?? null;
+    });
+  }
+
+  /** The upgrade, after the worker verified the proof's signature and freshness. */
+  override async fetch(request: Request): Promise<Response> {
+    const proof = JSON.parse(request.headers.get(PROOF_CLAIMS_HEADER) ?? "null") as NodeProof | null;
+    if (!proof || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: "bad-request", message: "expected a WebSocket upgrade with a verified proof" }, { status: 400 });
+    }
+    if (this.state && proof.issuedAt <= this.state.lastProofAt) {
+      return Response.json({ error: "unauthorized", message: "replayed proof" }, { status: 401 });
+    }
+    await this.saveState({
+      nodeId: proof.nodeId,
+      instanceId: proof.instanceId,
+      lastProofAt: proof.issuedAt,
+      closedAt: null,
+      // Requests wait for hello and welcome: the welcome tells the node which rooms it keeps.
+      live: false,
+    });
+    for (const old of this.ctx.getWebSockets()) closeQuietly(old, NodeCloseCode.replaced, "another socket connected for this node");
+    this.failPending("unreachable", "the node's socket was replaced");
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    pair[1].serializeAttachment({ instanceId: proof.instanceId, proofAt: proof.issuedAt } satisfies Attachment);
+    this.lastHeard = Date.now();
+    await this.ctx.storage.setAlarm(Date.now() + LIVENESS_CHECK_MS);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Sends one request to the node and waits for its answer (typed by the action's schemas). */
+  async call<A extends NodeAction>(action: A, body: NodeRequest<A>): Promise<CallResult<A>> {
+    const ws = this.socket();
+    if (!ws || !this.state?.live) return { ok: false, code: "unreachable", message: "the media node is not connected" };
+    const id = this.nextId++;
+    return new Promise<CallResult<A>>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, code: "timeout", message: `the media node did not answer ${action} within ${NODE_CALL_TIMEOUT_MS} ms` });
+      }, NODE_CALL_TIMEOUT_MS);
+      this.pending.set(id, { action, resolve: resolve as Pending["resolve"], timer });
+      if (!send(ws, { type: "request", id, action, body })) this.settle(id, { ok: false, code: "unreachable", message: "the media node's socket closed" });
+    });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    if (!this.isTrusted(ws)) return closeQuietly(ws, NodeCloseCode.replaced, "superseded");
+    this.lastHeard = Date.now();
+    const parsed = parseNodeMessage(NodeToEdge, raw);
+    if (!parsed.ok) return closeQuietly(ws, NodeCloseCode.protocolError, parsed.message.slice(0, 120));
+    const msg = parsed.value;
+    switch (msg.type) {
+      case "hello":
+        return this.hello(ws, msg);
+      case "event":
+        if (!this.state?.live) return closeQuietly(ws, NodeCloseCode.protocolError, "say hello first");
+        return this.event(ws, msg.event);
+      case "result": {
+        const pending = this.pending.get(msg.id);
+        if (!pending) return;
+        const body = NodeActions[pending.action].response.safeParse(msg.body);
+        return this.settle(msg.id, body.success
+          ? { ok: true, value: body.data }
+          : { ok: false, code: "internal", message: `the media node sent an invalid answer to ${pending.action}` });
+      }
+      case "error":
+        return this.settle(msg.id, { ok: false, code: msg.code, message: msg.message });
+      default:
+        return assertNever(msg);
+    }
+  }
+
+  private async hello(ws: WebSocket, hello: Extract<NodeToEdge, { type: "hello" }>): Promise<void> {
+    if (hello.version !== NODE_PROTOCOL_VERSION) {
+      return closeQuietly(ws, NodeCloseCode.unsupportedVersion, `this edge speaks node protocol v${NODE_PROTOCOL_VERSION}`);
+    }
+    const state = this.state!;
+    const { keepRooms } = await registry(this.env).nodeConnected(
+      state.nodeId,
+      { instanceId: state.instanceId, region: hello.region, capacity: hello.capacity, load: hello.load },
+      Date.now(),
+    );
+    // Welcome first, then requests: the node frees what is not in keepRooms when it reads the welcome.
+    send(ws, { type: "welcome", keepRooms, heartbeatMs: LIVENESS_CHECK_MS });
+    await this.saveState({ ...this.state!, live: true });
+  }
+
+  private async event(ws: WebSocket, event: NodeEvent): Promise<void> {
+    const nodeId = this.state!.nodeId;
+    switch (event.type) {
+      case "heartbeat":
+        send(ws, { type: "heartbeat-ack" });
+        return registry(this.env).heartbeat(nodeId, event.load, Date.now());
+      case "drain":
+        await registry(this.env).setDraining(nodeId, true, "node");
+        return;
+      case "participant-failed":
+        return roomStub(this.env, event.room).mediaFailed(nodeId, event.participantId);
+      case "active-speaker":
+        return roomStub(this.env, event.room).activeSpeaker(nodeId, event.participantId);
+      case "layer-demand":
+        return roomStub(this.env, event.room).layerDemand(nodeId, event.participantId, event.trackId, event.rids);
+      default:
+        return assertNever(event);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closed");
+    await this.lost(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.lost(ws);
+  }
+
+  /** The trusted socket is gone: calls fail now; the node is down unless it is back within the grace. */
+  private async lost(ws: WebSocket): Promise<void> {
+    if (!this.isTrusted(ws) || !this.state) return;
+    this.failPending("unreachable", "the media node's socket closed");
+    const now = Date.now();
+    await this.saveState({ ...this.state, closedAt: now });
+    await this.ctx.storage.setAlarm(now + reconnectGraceMs(this.env));
+  }
+
+  override async alarm(): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    const now = Date.now();
+    const socket = this.socket();
+    if (!socket) {
+      // Closed, or this object restarted and the socket went with it: down once the grace has passed.
+      const closedAt = state.closedAt ?? now;
+      if (state.closedAt === null) await this.saveState({ ...state, closedAt });
+      if (now - closedAt >= reconnectGraceMs(this.env)) return this.down("the media server disconnected");
+      return this.ctx.storage.setAlarm(closedAt + reconnectGraceMs(this.env));
+    }
+    if (now - this.lastHeard > staleAfterMs(this.env)) {
+      closeQuietly(socket, state.live ? NodeCloseCode.silent : NodeCloseCode.protocolError, state.live ? "no heartbeat" : "no hello");
+      return this.down("the media server stopped responding");
+    }
+    await this.ctx.storage.setAlarm(now + LIVENESS_CHECK_MS);
+  }
+
+  /** Reported to the registry, which moves the node's rooms (once per process: it checks the instance). */
+  private async down(why: string): Promise<void> {
+    const state = this.state!;
+    this.failPending("unreachable", why);
+    await this.saveState({ ...state, live: false, closedAt: state.closedAt ?? Date.now() });
+    await registry(this.env).nodeDown(state.nodeId, state.instanceId, why);
+  }
+
+  /** The open socket this object trusts: the newest one accepted. */
+  private socket(): WebSocket | undefined {
+    if (!this.state || this.state.closedAt !== null) return undefined;
+    return this.ctx.getWebSockets().find((ws) => this.isTrusted(ws) && ws.readyState === WebSocket.OPEN);
+  }
+
+  private isTrusted(ws: WebSocket): boolean {
+    const a = ws.deserializeAttachment() as Attachment | null;
+    return !!a && !!this.state && a.instanceId === this.state.instanceId && a.proofAt === this.state.lastProofAt;
+  }
+
+  private settle(id: number, result: CallResult<NodeAction>): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    pending.resolve(result);
+  }
+
+  private failPending(code: NodeErrorCode, message: string): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, { ok: false, code, message });
+  }
+
+  private async saveState(state: LinkState): Promise<void> {
+    this.state = state;
+    await this.ctx.storage.put(STATE_KEY, state);
+  }
+}
+
+function send(ws: WebSocket, msg: EdgeToNode): boolean {
+  try {
+    ws.send(JSON.stringify(msg));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+}
