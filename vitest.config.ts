@@ -16,6 +16,8 @@ export default defineConfig({
               ROOM_TOKEN_SECRET: "test-room-token-secret-not-for-production",
               NODE_STALE_MS: "15000",
               RESUME_GRACE_MS: "300",
+              TURN_URLS: "turn:turn.sfu.test:3478?transport=udp, turns:turn.sfu.test:443?transport=tcp",
+              TURN_SECRET: "test-turn-secret-not-for-production",
             } },
           }),
         ],

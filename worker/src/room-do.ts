@@ -22,7 +22,7 @@ import {
   type TrackPreference,
 } from "@sfu/shared";
 import { z } from "zod";
-import { registry, resumeGraceMs, type Env } from "./env.ts";
+import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { NodeCallError, NodeClient } from "./node-client.ts";
 import type { PlacedNode } from "./registry-do.ts";
 
@@ -328,7 +328,7 @@ export class RoomDO extends DurableObject<Env> {
     p.disconnectedAt = null;
     await this.ctx.storage.put(participantKey(p.id), p);
     this.attach(ws, p.id);
-    this.sendJoined(ws, p, true);
+    await this.sendJoined(ws, p, true);
     // Subscriptions may have changed while it was away.
     await this.offerSubscriptions([p.id]);
   }
@@ -381,7 +381,7 @@ export class RoomDO extends DurableObject<Env> {
     this.participants.set(participant.id, participant);
     await this.ctx.storage.put(participantKey(participant.id), participant);
     this.attach(ws, participant.id);
-    this.sendJoined(ws, participant, false);
+    await this.sendJoined(ws, participant, false);
     this.broadcast({ type: "participant-joined", participant: info(participant) }, participant.id);
     await this.offerSubscriptions([participant.id]);
   }
@@ -434,7 +434,8 @@ export class RoomDO extends DurableObject<Env> {
     this.broadcast({ type: "participant-updated", participant: info(p) });
   }
 
-  private sendJoined(ws: WebSocket, p: ParticipantRecord, resumed: boolean): void {
+  private async sendJoined(ws: WebSocket, p: ParticipantRecord, resumed: boolean): Promise<void> {
+    const iceServers = await iceServersFor(this.env, p.id, Date.now());
     this.send(ws, {
       type: "joined",
       room: this.room!.name,
@@ -442,6 +443,7 @@ export class RoomDO extends DurableObject<Env> {
       participants: [...this.participants.values()].map(info),
       resumeSecret: p.resumeSecret,
       resumed,
+      iceServers,
     });
   }
 
