@@ -2,8 +2,8 @@
  * TURN credentials in coturn's REST API scheme (`use-auth-secret` + `static-auth-secret`, also
  * draft-uberti-behave-turn-rest): username = `<unix expiry seconds>:<id>`, credential =
  * base64(HMAC-SHA1(secret, username)). The TURN server recomputes the credential from the username
- * with the same secret and refuses it once the expiry has passed (checked when an allocation is
- * made; a running allocation is not cut off). WebCrypto only, so it runs in workerd and Node alike.
+ * with the same secret and refuses it once the expiry has passed (checked when a browser
+ * authenticates a new allocation, i.e. for each new PeerConnection). WebCrypto only, so it runs in workerd and Node alike.
  */
 import type { IceServer } from "./room-protocol.ts";
 
