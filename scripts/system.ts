@@ -29,6 +29,8 @@ export interface SystemOptions {
   debugImpairment?: boolean;
   /** Stream child output to this process's stderr. */
   verbose?: boolean;
+  /** Offer this TURN server to browsers (worker vars TURN_URLS, TURN_SECRET, TURN_TTL_S); none by default. */
+  turn?: { urls: string[]; secret: string; ttlSeconds?: number };
 }
 
 export interface RunningSystem {
@@ -58,6 +60,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true",
         // Nodes heartbeat every second; four seconds of silence and their rooms move elsewhere.
         "--var", "NODE_STALE_MS:4000",
+        ...turnVars(opts.turn),
         "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },
       "worker",
@@ -90,6 +93,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     await stop();
     throw err;
   }
+}
+
+function turnVars(turn: SystemOptions["turn"]): string[] {
+  if (!turn) return [];
+  const vars = ["--var", `TURN_URLS:${turn.urls.join(",")}`, "--var", `TURN_SECRET:${turn.secret}`];
+  return turn.ttlSeconds === undefined ? vars : [...vars, "--var", `TURN_TTL_S:${turn.ttlSeconds}`];
 }
 
 /**

@@ -2,3 +2,4 @@ export * from "./room-protocol.ts";
 export * from "./node-protocol.ts";
 export * from "./auth.ts";
 export * from "./room-token.ts";
+export * from "./turn.ts";

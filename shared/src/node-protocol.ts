@@ -183,7 +183,7 @@ export type NodeCloseCode = (typeof NodeCloseCode)[keyof typeof NodeCloseCode];
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Parses one socket message against an envelope schema, refusing oversized or non-JSON text. */
-export function parseNodeMessage<S extends z.ZodType>(schema: S, raw: string | ArrayBuffer | Buffer): Parsed<z.infer<S>> {
+export function parseNodeMessage<S extends z.ZodType>(schema: S, raw: unknown): Parsed<z.infer<S>> {
   if (typeof raw !== "string") return { ok: false, message: "binary messages are not part of the protocol" };
   if (raw.length > MAX_NODE_MESSAGE_BYTES) return { ok: false, message: `message exceeds ${MAX_NODE_MESSAGE_BYTES} bytes` };
   let json: unknown;

@@ -36,6 +36,18 @@ export const ParticipantInfo = z.object({
 });
 export type ParticipantInfo = z.infer<typeof ParticipantInfo>;
 
+/**
+ * An ICE server for the browser's RTCPeerConnections (RTCIceServer's shape with `urls` always a
+ * list): TURN with time-limited credentials (see turn.ts), or STUN without any.
+ */
+export const IceServerUrl = z.string().max(256).regex(/^(?:turns?|stun):[^\s,]+$/, "ICE server URLs are turn:, turns: or stun: URIs");
+export const IceServer = z.object({
+  urls: z.array(IceServerUrl).min(1).max(8),
+  username: z.string().max(512).optional(),
+  credential: z.string().max(512).optional(),
+});
+export type IceServer = z.infer<typeof IceServer>;
+
 /** Which remote track a subscriber-side m-line (mid) carries. */
 export const SubscribedTrack = z.object({
   mid: z.string(),
@@ -107,6 +119,11 @@ export const ServerMessage = z.discriminatedUnion("type", [
     /** Presented in `resume` to take this participant back on a new socket. */
     resumeSecret: z.string(),
     resumed: z.boolean(),
+    /**
+     * For both PeerConnections (empty when the deployment has no TURN server). TURN credentials are
+     * fresh on every `joined`, including a resume's, and last TURN_TTL_S (default 24 h).
+     */
+    iceServers: z.array(IceServer).max(4),
   }),
   z.object({ v, type: z.literal("participant-joined"), participant: ParticipantInfo }),
   z.object({ v, type: z.literal("participant-updated"), participant: ParticipantInfo }),

@@ -224,7 +224,11 @@ describe("RoomName and DisplayName", () => {
 describe("ServerMessage", () => {
   const participant = { id: "p1", name: "Alice", tracks: [{ id: "t1", kind: "audio" as const, muted: false }] };
   const bodies: ServerMessageBody[] = [
-    { type: "joined", room: "r", participantId: "p1", participants: [participant], resumeSecret: "s", resumed: false },
+    { type: "joined", room: "r", participantId: "p1", participants: [participant], resumeSecret: "s", resumed: false, iceServers: [] },
+    {
+      type: "joined", room: "r", participantId: "p1", participants: [], resumeSecret: "s", resumed: true,
+      iceServers: [{ urls: ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"], username: "1760003600:p1", credential: "R2hcCSybQw4WP4JML6BRbCrpfvY=" }],
+    },
     { type: "participant-joined", participant },
     { type: "participant-updated", participant: { ...participant, tracks: [{ id: "t1", kind: "audio", muted: true }] } },
     { type: "participant-left", participantId: "p2" },
@@ -252,6 +256,13 @@ describe("ServerMessage", () => {
   it("rejects a server message with the wrong version or an unknown error code", () => {
     expect(ServerMessage.safeParse({ v: 2, type: "participant-left", participantId: "p" }).success).toBe(false);
     expect(ServerMessage.safeParse({ v: 1, type: "error", code: "teapot", message: "x" }).success).toBe(false);
+  });
+
+  it("requires joined to carry iceServers, with turn:, turns: or stun: URLs only", () => {
+    const joined = { v: 1, type: "joined", room: "r", participantId: "p1", participants: [], resumeSecret: "s", resumed: false };
+    expect(ServerMessage.safeParse(joined).success).toBe(false);
+    expect(ServerMessage.safeParse({ ...joined, iceServers: [] }).success).toBe(true);
+    expect(ServerMessage.safeParse({ ...joined, iceServers: [{ urls: ["https://turn.example.com"] }] }).success).toBe(false);
   });
 });
 

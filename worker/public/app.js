@@ -25,6 +25,14 @@ const SIMULCAST = [
   { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
+/**
+ * `?relay=1`: send all media through the TURN relay (iceTransportPolicy "relay"), as a network that
+ * blocks direct UDP forces anyway; for testing a deployment's TURN server, or for users who want
+ * the media server never to see their own address.
+ */
+const RELAY_ONLY = new URLSearchParams(location.search).get("relay") === "1";
+/** Longest wait before asking the room again to restart media that keeps failing to connect. */
+const MAX_RESTART_BACKOFF_MS = 30_000;
 /** Tile sizes are reported this long after they stop changing. */
 const PREFS_DEBOUNCE_MS = 300;
 const MAX_PREFS_TRACKS = 64;
@@ -56,6 +64,14 @@ class Session {
     this.resumeSecret = "";
     this.reconnects = 0;
     this.restartRequested = false;
+    /** @type {RTCIceServer[]} from `joined` (TURN with fresh credentials, or none) */
+    this.iceServers = [];
+    /** Media attempts in a row whose PeerConnections never connected (backs off the restarts). */
+    this.failedAttempts = 0;
+    /** Counts media restarts: a delayed restart request is dropped if media restarted meanwhile. */
+    this.mediaGeneration = 0;
+    /** @type {string | null} the plain-words notice shown while media cannot connect */
+    this.mediaNotice = null;
     /** @type {Map<string, string>} trackId → "W×H" last reported to the room */
     this.reportedSizes = new Map();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -126,6 +142,8 @@ class Session {
         mark(msg.resumed ? "resumed" : "joined");
         this.selfId = msg.participantId;
         this.resumeSecret = msg.resumeSecret;
+        // Fresh credentials on every joined: the PeerConnections made from now on use them.
+        this.iceServers = msg.iceServers ?? [];
         this.reconnects = 0;
         const present = new Set(msg.participants.map((/** @type {ParticipantInfo} */ p) => p.id));
         for (const id of [...this.participants.keys()]) if (!present.has(id)) this.dropParticipant(id);
@@ -309,6 +327,7 @@ class Session {
   async restartMedia() {
     mark("media restart");
     this.restartRequested = false;
+    this.mediaGeneration++;
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = this.subscriber = null;
@@ -347,22 +366,92 @@ class Session {
 
   /** @param {"publisher"|"subscriber"} role */
   newPeer(role) {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: this.iceServers, iceTransportPolicy: RELAY_ONLY ? "relay" : "all" });
+    let gathered = 0;
+    let connected = false;
     pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) {
+        gathered++;
         this.send({ type: "ice-candidate", target: role, candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } });
       }
     };
+    pc.onicecandidateerror = (e) => {
+      const err = /** @type {RTCPeerConnectionIceErrorEvent} */ (e);
+      console.warn(`${role} ICE candidate error ${err.errorCode} ${err.errorText} (${err.url})`);
+    };
+    // Not a single candidate (e.g. relay-only and the TURN server unreachable or refusing us): ICE
+    // cannot succeed, and Chromium would just stay "connecting".
+    pc.onicegatheringstatechange = () => {
+      if (pc.iceGatheringState === "complete" && gathered === 0) this.mediaUnreachable(pc, role);
+    };
     pc.onconnectionstatechange = () => {
       mark(`${role} ${pc.connectionState}`);
+      if (pc.connectionState === "connected") {
+        connected = true;
+        this.failedAttempts = 0;
+        if (this.mediaNotice !== null && notice.textContent === this.mediaNotice) notice.hidden = true;
+        this.mediaNotice = null;
+      }
       this.renderConnection();
       // A failed PeerConnection does not come back by itself: ask the room to start our media over.
-      if (pc.connectionState === "failed" && (pc === this.publisher || pc === this.subscriber) && !this.restartRequested) {
-        this.restartRequested = true;
-        this.send({ type: "restart-media" });
+      // One that never connected at all most likely cannot get through this network.
+      if (pc.connectionState === "failed") {
+        if (connected) this.requestRestart(pc);
+        else this.mediaUnreachable(pc, role);
       }
     };
     return pc;
+  }
+
+  /**
+   * A PeerConnection of ours cannot connect (it never did): say so in plain words, then retry,
+   * waiting longer each time it fails again.
+   * @param {RTCPeerConnection} pc @param {"publisher"|"subscriber"} role
+   */
+  mediaUnreachable(pc, role) {
+    if (pc !== this.publisher && pc !== this.subscriber) return;
+    mark(`${role} unreachable`);
+    const offered = this.iceServers.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u)));
+    this.mediaNotice = offered
+      ? "Media cannot connect, even through the relay server. Your network may block it."
+      : RELAY_ONLY
+        ? "Media cannot connect: relay-only mode (?relay=1) needs a relay server, and this service offers none."
+        : "Media cannot connect. Your network may block UDP.";
+    showNotice(this.mediaNotice);
+    this.setState("failed", "media cannot connect");
+    this.requestRestart(pc);
+  }
+
+  /** Asks the room to start our media over (it answers media-failed); backs off while attempts keep failing. @param {RTCPeerConnection} pc */
+  requestRestart(pc) {
+    if ((pc !== this.publisher && pc !== this.subscriber) || this.restartRequested) return;
+    this.restartRequested = true;
+    const delay = this.failedAttempts === 0 ? 0 : Math.min(MAX_RESTART_BACKOFF_MS, 1000 * 2 ** (this.failedAttempts - 1));
+    this.failedAttempts++;
+    const generation = this.mediaGeneration;
+    setTimeout(() => {
+      if (!this.left && generation === this.mediaGeneration) this.send({ type: "restart-media" });
+    }, delay);
+  }
+
+  /** Local and remote candidate types of each PeerConnection's selected pair (getStats), e.g. "relay". */
+  async selectedCandidates() {
+    /** @type {Record<string, { local: string, remote: string, protocol: string } | null>} */
+    const out = {};
+    for (const [role, pc] of /** @type {const} */ ([["publisher", this.publisher], ["subscriber", this.subscriber]])) {
+      out[role] = null;
+      if (!pc) continue;
+      const report = await pc.getStats();
+      /** @type {any} */
+      let pair = null;
+      report.forEach((s) => {
+        if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
+      });
+      const local = pair && report.get(pair.localCandidateId);
+      const remote = pair && report.get(pair.remoteCandidateId);
+      if (local && remote) out[role] = { local: local.candidateType, remote: remote.candidateType, protocol: local.relayProtocol ?? local.protocol };
+    }
+    return out;
   }
 
   renderConnection() {
@@ -655,6 +744,7 @@ Object.assign(window, {
   __sfu: {
     state: () => ({ selfId: session?.selfId, participants: session ? [...session.participants.values()] : [], connection: conn.dataset.state }),
     remoteStats: () => session?.remoteStats() ?? {},
+    selectedCandidates: () => session?.selectedCandidates() ?? {},
     publisherStats: () => session?.publisherStats() ?? [],
     publishedLayers: () => session?.publishedLayers ?? null,
     firstFrameMs: () => firstFrameMs,

@@ -1,4 +1,5 @@
 import type { MediaNodeDO } from "./node-do.ts";
+import { IceServerUrl, turnCredentials, type IceServer } from "@sfu/shared";
 import type { NodeRegistryDO } from "./registry-do.ts";
 import type { RoomDO } from "./room-do.ts";
 
@@ -20,6 +21,12 @@ export interface Env {
   NODE_STALE_MS?: string;
   /** A node whose socket closed is down unless it reconnects within this (ms, default 1000). */
   NODE_RECONNECT_GRACE_MS?: string;
+  /** TURN server URLs offered to browsers, comma-separated (turn:, turns:, stun:); unset = no TURN. */
+  TURN_URLS?: string;
+  /** coturn's `static-auth-secret`: TURN credentials are minted with it (REST API scheme). */
+  TURN_SECRET?: string;
+  /** How long minted TURN credentials are valid (seconds, default 86400: a room token's longest life). */
+  TURN_TTL_S?: string;
 }
 
 function msSetting(value: string | undefined, fallback: number, min = 1): number {
@@ -41,4 +48,49 @@ export function nodeStub(env: Env, nodeId: string): DurableObjectStub<MediaNodeD
 
 export function roomStub(env: Env, room: string): DurableObjectStub<RoomDO> {
   return env.ROOMS.get(env.ROOMS.idFromName(room));
+}
+
+/**
+ * Default TURN credential lifetime: a room token's longest life (24 h). The credential is checked
+ * when the browser makes an allocation, i.e. whenever it creates a PeerConnection; the app creates
+ * them again on a republish (node failover, `media-failed`), which can come long after `joined`,
+ * and a resume's `joined` brings fresh ones. So the lifetime must cover a whole visit.
+ */
+export const DEFAULT_TURN_TTL_S = 86_400;
+
+export interface TurnConfig {
+  urls: string[];
+  secret: string;
+  ttlSeconds: number;
+}
+
+let warned = "";
+function warnOnce(message: string): void {
+  if (warned === message) return;
+  warned = message;
+  console.error(message);
+}
+
+/** The TURN configuration, or null when TURN is not configured (or misconfigured: logged, not offered). */
+export function turnConfig(env: Env): TurnConfig | null {
+  const urls = (env.TURN_URLS ?? "").split(",").map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) return null;
+  if (!env.TURN_SECRET) {
+    warnOnce("TURN_URLS is set but TURN_SECRET is not: TURN is not offered");
+    return null;
+  }
+  const bad = urls.find((u) => !IceServerUrl.safeParse(u).success);
+  if (bad !== undefined || urls.length > 8) {
+    warnOnce(`TURN_URLS must be 1-8 turn:, turns: or stun: URLs (bad: ${bad ?? "too many"}): TURN is not offered`);
+    return null;
+  }
+  const ttl = Number(env.TURN_TTL_S ?? DEFAULT_TURN_TTL_S);
+  return { urls, secret: env.TURN_SECRET, ttlSeconds: Number.isInteger(ttl) && ttl > 0 ? ttl : DEFAULT_TURN_TTL_S };
+}
+
+/** The `iceServers` for a participant's `joined`: fresh TURN credentials, or [] without TURN. */
+export async function iceServersFor(env: Env, participantId: string, nowMs: number): Promise<IceServer[]> {
+  const turn = turnConfig(env);
+  if (!turn) return [];
+  return [await turnCredentials(turn.secret, turn.urls, participantId, turn.ttlSeconds, nowMs)];
 }

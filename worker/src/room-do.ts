@@ -20,7 +20,7 @@ import {
   type TrackKind,
   type TrackPreference,
 } from "@sfu/shared";
-import { registry, resumeGraceMs, type Env } from "./env.ts";
+import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
 
 /** The media node a room is placed on. */
@@ -336,7 +336,7 @@ export class RoomDO extends DurableObject<Env> {
     p.disconnectedAt = null;
     await this.ctx.storage.put(participantKey(p.id), p);
     this.attach(ws, p.id);
-    this.sendJoined(ws, p, true);
+    await this.sendJoined(ws, p, true);
     // Subscriptions may have changed while it was away.
     await this.offerSubscriptions([p.id]);
   }
@@ -389,7 +389,7 @@ export class RoomDO extends DurableObject<Env> {
     this.participants.set(participant.id, participant);
     await this.ctx.storage.put(participantKey(participant.id), participant);
     this.attach(ws, participant.id);
-    this.sendJoined(ws, participant, false);
+    await this.sendJoined(ws, participant, false);
     this.broadcast({ type: "participant-joined", participant: info(participant) }, participant.id);
     await this.offerSubscriptions([participant.id]);
   }
@@ -441,7 +441,8 @@ export class RoomDO extends DurableObject<Env> {
     this.broadcast({ type: "participant-updated", participant: info(p) });
   }
 
-  private sendJoined(ws: WebSocket, p: ParticipantRecord, resumed: boolean): void {
+  private async sendJoined(ws: WebSocket, p: ParticipantRecord, resumed: boolean): Promise<void> {
+    const iceServers = await iceServersFor(this.env, p.id, Date.now());
     this.send(ws, {
       type: "joined",
       room: this.room!.name,
@@ -449,6 +450,7 @@ export class RoomDO extends DurableObject<Env> {
       participants: [...this.participants.values()].map(info),
       resumeSecret: p.resumeSecret,
       resumed,
+      iceServers,
     });
   }
 
