@@ -55,7 +55,7 @@ interface Sfu {
 }
 
 async function ours(): Promise<Sfu> {
-  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, controlPortBase: 18000, rtcPortBase: 60000 });
+  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, rtcPortBase: 60000 });
   const room = `bench-${Date.now()}`;
   try {
     const publisher = await OurParticipant.join(system.url, room, "publisher", "light");

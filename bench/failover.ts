@@ -16,20 +16,20 @@ import { writeSection } from "./results.ts";
 
 const { values: args } = parseArgs({ options: { runs: { type: "string", default: "3" }, out: { type: "string" } } });
 const runs = Number(args.runs);
-const CONTROL_BASE = 17900;
+const HEALTH_BASE = 17900;
 
 const restarts = (page: Page) =>
   page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
 
 async function once(mode: "kill" | "drain"): Promise<number> {
-  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, controlPortBase: CONTROL_BASE, rtcPortBase: 56000, nodes: 2 });
+  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, healthPortBase: HEALTH_BASE, rtcPortBase: 56000, nodes: 2 });
   const browser = await launchChromium();
   try {
     const room = `recovery-${Date.now()}`;
     const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace", "Linus"]);
     const decodingBoth = (s: Awaited<ReturnType<typeof remoteStats>>) => Object.keys(s).length === 2 && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0);
     for (const page of pages) await until("decoding", () => remoteStats(page), decodingBoth, { page });
-    const victim = await hostingNode(CONTROL_BASE, 2);
+    const victim = await hostingNode(HEALTH_BASE, 2);
     const t0 = Date.now();
     if (mode === "kill") system.nodes[victim]!.kill("SIGKILL");
     else {

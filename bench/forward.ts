@@ -44,7 +44,7 @@ function pin(pid: number, cpu: number): boolean {
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
-const system = await startSystem({ workerPort: 18800, inspectorPort: 19240, controlPortBase: 17800, rtcPortBase: 50000 });
+const system = await startSystem({ workerPort: 18800, inspectorPort: 19240, rtcPortBase: 50000 });
 const nodePid = system.nodes[0]!.pid!;
 const pinned = pin(nodePid, 0) && pin(process.pid, 1);
 const room = `bench-${Date.now()}`;

@@ -18,7 +18,7 @@ const system = await startSystem({
   workerPort: num("PORT", 8787),
   inspectorPort: num("INSPECTOR_PORT", 9229),
   nodes: num("MEDIA_NODES", 1),
-  controlPortBase: num("CONTROL_PORT", 7100),
+  healthPortBase: process.env.HEALTH_PORT ? Number(process.env.HEALTH_PORT) : undefined,
   rtcPortBase: num("RTC_PORT_BASE", 40000),
   persistTo: join(ROOT, ".wrangler/state"),
   verbose: process.env.VERBOSE === "1",
@@ -26,7 +26,7 @@ const system = await startSystem({
 });
 
 process.stdout.write(
-  `\nEdge SFU is up: ${system.nodes.length} media node(s) registered.\n` +
+  `\nEdge SFU is up: ${system.nodes.length} media node(s) connected.\n` +
     `Open ${system.url}/ and pick a room, or go straight to ${system.url}/demo?name=Alice\n` +
     (turn ? `TURN offered to browsers: ${turn.urls.join(", ")}\n` : "") +
     `Dev mode: /dev/token mints room tokens for plain links; \`npm run token\` makes invitation links.\n` +

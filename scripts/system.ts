@@ -1,6 +1,6 @@
 /**
  * Starts the whole system as a user runs it: the worker under `wrangler dev` (workerd) and N media
- * nodes as plain Node processes, each registered with the worker. Used by `npm start` and the tests.
+ * nodes as plain Node processes, each connected to the worker. Used by `npm start` and the tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -15,8 +15,8 @@ export interface SystemOptions {
   workerPort: number;
   inspectorPort: number;
   nodes?: number;
-  /** Control port of node i is controlPortBase + i. */
-  controlPortBase: number;
+  /** Node i serves /healthz and /metrics on 127.0.0.1:healthPortBase + i (none when unset). */
+  healthPortBase?: number;
   /** Node i uses UDP ports [rtcPortBase + i*1000, rtcPortBase + i*1000 + 999]. */
   rtcPortBase: number;
   /** Fleet secret shared by worker and nodes; a random one per run by default. */
@@ -25,7 +25,7 @@ export interface SystemOptions {
   tokenSecret?: string;
   /** Keep worker state in this directory (default: a fresh temporary one, deleted on stop). */
   persistTo?: string;
-  /** Let signed control calls impair a subscriber's link (tests of congestion control and loss repair). */
+  /** Let the worker's impair calls narrow a subscriber's link (tests of congestion control and loss repair). */
   debugImpairment?: boolean;
   /** Stream child output to this process's stderr. */
   verbose?: boolean;
@@ -49,8 +49,9 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const url = `http://127.0.0.1:${opts.workerPort}`;
   const tempState = opts.persistTo ? undefined : mkdtempSync(join(tmpdir(), "sfu-state-"));
   const children: ChildProcess[] = [];
+  const nodes: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(children.map((c) => terminate(c)));
+    await Promise.all(children.map((c) => (nodes.includes(c) ? stopNode(c) : terminate(c))));
     if (tempState) rmSync(tempState, { recursive: true, force: true });
   };
   try {
@@ -68,16 +69,16 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     );
     children.push(worker);
     await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 60_000, "worker did not start", worker);
-    const nodes: ChildProcess[] = [];
     for (let i = 0; i < (opts.nodes ?? 1); i++) {
       const node = startMediaNode({
         WORKER_URL: url,
         FLEET_SECRET: secret,
         NODE_ID: `node-${i + 1}`,
-        CONTROL_PORT: String(opts.controlPortBase + i),
+        HEALTH_PORT: opts.healthPortBase === undefined ? "0" : String(opts.healthPortBase + i),
         RTC_MIN_PORT: String(opts.rtcPortBase + i * 1000),
         RTC_MAX_PORT: String(opts.rtcPortBase + i * 1000 + 999),
         HEARTBEAT_MS: "1000",
+        DRAIN_TIMEOUT_MS: "15000",
         DEBUG_IMPAIRMENT: opts.debugImpairment ? "1" : "0",
       }, `node-${i + 1}`, opts.verbose);
       children.push(node);
@@ -87,7 +88,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     await waitFor(async () => {
       const res = await fetch(`${url}/healthz`);
       return res.ok && ((await res.json()) as { healthyNodes: number }).healthyNodes >= want;
-    }, 30_000, "media nodes did not register", nodes[0]);
+    }, 30_000, "media nodes did not connect", nodes[0]);
     return { url, secret, tokenSecret, nodes, stop };
   } catch (err) {
     await stop();
@@ -146,6 +147,19 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what} within ${timeoutMs} ms\n${outputTail(child)}`);
+}
+
+/** A node drains on SIGTERM (waiting for the worker to move its rooms); a second SIGTERM makes it exit at once. */
+export async function stopNode(child: ChildProcess): Promise<void> {
+  const again = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }, 1000);
+  await terminate(child);
+  clearTimeout(again);
 }
 
 /** Stops a child and everything it spawned (wrangler runs workerd as its own child). */

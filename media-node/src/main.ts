@@ -1,10 +1,12 @@
+import { randomUUID } from "node:crypto";
+import type { NodeEvent } from "@sfu/shared";
 import { loadConfig, type Config } from "./config.ts";
-import { supervise } from "./supervisor.ts";
-import { createControlServer } from "./control-server.ts";
+import { answer } from "./control.ts";
+import { EdgeLink } from "./edge-link.ts";
+import { prometheus, serveHealth } from "./health.ts";
 import { log, setLogLevel } from "./log.ts";
 import { MediaNode } from "./media-node.ts";
-import { postToWorker, Registration } from "./registration.ts";
-import type { NodeEvent } from "@sfu/shared";
+import { supervise, type WorkerState } from "./supervisor.ts";
 
 async function main(): Promise<void> {
   let config: Config;
@@ -15,39 +17,128 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   setLogLevel(config.LOG_LEVEL);
+  // Input must never crash the node: a stray rejection inside werift is logged, not fatal.
+  process.on("unhandledRejection", (err) => log("error", "unhandled rejection", { error: String(err) }));
   if (config.WORKERS > 1) return supervise(config);
+  await runNode(config);
+}
+
+async function runNode(config: Config): Promise<void> {
+  const instanceId = randomUUID();
+  const report = (event: NodeEvent) => link.send(event);
   const node = new MediaNode(
     { announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] },
     {
-      participantFailed: (room, participantId) => report({ type: "participant-failed", nodeId: config.NODE_ID, room, participantId }),
-      speakerChanged: (room, participantId) => report({ type: "active-speaker", nodeId: config.NODE_ID, room, participantId }),
-      layerDemand: (room, participantId, trackId, rids) => report({ type: "layer-demand", nodeId: config.NODE_ID, room, participantId, trackId, rids }),
+      participantFailed: (room, participantId) => report({ type: "participant-failed", room, participantId }),
+      speakerChanged: (room, participantId) => report({ type: "active-speaker", room, participantId }),
+      layerDemand: (room, participantId, trackId, rids) => report({ type: "layer-demand", room, participantId, trackId, rids }),
     },
   );
-  function report(event: NodeEvent): void {
-    postToWorker(config, "/nodes/events", event).catch((err: Error) => log("warn", "could not report to the worker", { event: event.type, error: err.message }));
-  }
-  const server = createControlServer(node, config.FLEET_SECRET, config.NODE_ID, { allowImpairment: config.DEBUG_IMPAIRMENT === "1" });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.CONTROL_PORT, config.CONTROL_HOST, resolve);
-  });
-  log("info", "control API listening", { host: config.CONTROL_HOST, port: config.CONTROL_PORT, nodeId: config.NODE_ID });
-  const registration = new Registration(config, node);
+  let draining = false;
+  let lastCpu = 0;
+  const link: EdgeLink = new EdgeLink(
+    {
+      workerUrl: config.WORKER_URL,
+      secret: config.FLEET_SECRET,
+      nodeId: config.NODE_ID,
+      instanceId,
+      region: config.REGION,
+      capacity: config.CAPACITY,
+      heartbeatMs: config.HEARTBEAT_MS,
+    },
+    {
+      load: () => {
+        const load = node.load();
+        lastCpu = load.cpu;
+        return load;
+      },
+      rooms: () => [...node.rooms.keys()],
+      welcome: (keepRooms) => {
+        const keep = new Set(keepRooms);
+        for (const room of [...node.rooms.keys()]) {
+          if (keep.has(room)) continue;
+          log("info", "freeing a room the edge moved elsewhere", { room });
+          node.closeRoom(room);
+        }
+        // A node that redials while draining tells the new socket too.
+        if (draining) link.send({ type: "drain" });
+      },
+      request: (req) => answer(node, req, Date.now(), { allowImpairment: config.DEBUG_IMPAIRMENT === "1" }),
+      connectionChanged: () => tellSupervisor(),
+    },
+  );
 
-  const shutdown = (signal: string) => {
-    log("info", "shutting down", { signal });
-    registration.stop();
-    node.close();
-    server.close();
-    setTimeout(() => process.exit(0), 200).unref();
+  const tellSupervisor = () => {
+    if (process.connected) process.send?.({ type: "state", connected: link.connected, draining } satisfies WorkerState);
   };
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  // Input must never crash the node: a stray rejection inside werift is logged, not fatal.
-  process.on("unhandledRejection", (err) => log("error", "unhandled rejection", { error: String(err) }));
 
-  await registration.start();
+  if (config.HEALTH_PORT !== 0) {
+    await serveHealth(config.HEALTH_PORT, {
+      healthz: () => {
+        const { rooms, participants } = node.counts();
+        const body = { ok: link.connected, nodeId: config.NODE_ID, connected: link.connected, draining, rooms, participants, pid: process.pid, instanceId };
+        return { status: link.connected ? 200 : 503, body };
+      },
+      metrics: () => {
+        const { rooms, participants, tracks } = node.counts();
+        return prometheus([
+          { name: "sfu_node_connected", help: "1 while the node is connected to the edge", type: "gauge", value: link.connected ? 1 : 0 },
+          { name: "sfu_node_rooms", help: "rooms held", type: "gauge", value: rooms },
+          { name: "sfu_node_participants", help: "participants held", type: "gauge", value: participants },
+          { name: "sfu_node_tracks", help: "published tracks forwarded", type: "gauge", value: tracks },
+          { name: "sfu_node_cpu", help: "share of one core used, as of the last heartbeat", type: "gauge", value: lastCpu },
+          { name: "sfu_node_reconnects_total", help: "connections to the edge after the first", type: "counter", value: link.reconnects },
+          { name: "sfu_node_draining", help: "1 while the node drains before exiting", type: "gauge", value: draining ? 1 : 0 },
+        ]);
+      },
+    });
+  }
+
+  let exiting = false;
+  const exit = async (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    node.close();
+    await link.close();
+    process.exit(code);
+  };
+
+  /** Stops taking work: the edge moves the rooms away (a `remove` per participant); exit once none are left, or at the timeout. */
+  const drain = (reason: string) => {
+    if (draining) return;
+    draining = true;
+    tellSupervisor();
+    const sent = link.send({ type: "drain" });
+    log("info", "draining", { reason, rooms: node.rooms.size, participants: node.counts().participants, drainSent: sent, timeoutMs: config.DRAIN_TIMEOUT_MS });
+    const check = () => {
+      if (node.rooms.size > 0) return;
+      log("info", "drained: no rooms left; exiting");
+      void exit(0);
+    };
+    check();
+    if (exiting) return;
+    setInterval(check, 100);
+    setTimeout(() => {
+      log("warn", "drain timed out; exiting with rooms still held", { rooms: node.rooms.size, timeoutMs: config.DRAIN_TIMEOUT_MS });
+      void exit(0);
+    }, config.DRAIN_TIMEOUT_MS);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!draining) return drain(signal);
+    log("warn", "second signal: exiting now", { signal, rooms: node.rooms.size });
+    process.exit(1);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  // Under a supervisor: it asks for the drain over IPC, and a supervisor that vanished leaves nobody to stop this worker.
+  process.on("message", (msg: { type?: string }) => msg?.type === "drain" && drain("supervisor"));
+  process.on("disconnect", () => drain("supervisor gone"));
+
+  log("info", "media node starting", { nodeId: config.NODE_ID, instanceId, worker: config.WORKER_URL, region: config.REGION, capacity: config.CAPACITY });
+  link.start();
 }
 
-void main();
+main().catch((err: Error) => {
+  log("error", "media node failed to start", { error: err.message });
+  process.exit(1);
+});

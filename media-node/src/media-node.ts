@@ -50,20 +50,30 @@ export class MediaNode {
     return removed;
   }
 
-  /** Load for the heartbeat; CPU is the process's share of one core since the previous call. */
-  load(): NodeLoad {
+  /** Frees a whole room (it moved to another node while this one was away from the edge). */
+  closeRoom(id: string): void {
+    this.rooms.get(id)?.close();
+    this.rooms.delete(id);
+  }
+
+  counts(): Omit<NodeLoad, "cpu"> {
     let participants = 0;
     let tracks = 0;
     for (const room of this.rooms.values()) {
       participants += room.participants.size;
       tracks += room.trackCount;
     }
+    return { rooms: this.rooms.size, participants, tracks };
+  }
+
+  /** Load for the heartbeat; CPU is the process's share of one core since the previous call. */
+  load(): NodeLoad {
     const now = performance.now();
     const usage = process.cpuUsage(this.lastCpu);
     const cpu = now > this.lastCpuAt ? (usage.user + usage.system) / 1000 / (now - this.lastCpuAt) : 0;
     this.lastCpu = process.cpuUsage();
     this.lastCpuAt = now;
-    return { rooms: this.rooms.size, participants, tracks, cpu: Math.min(1024, Math.max(0, cpu)) };
+    return { ...this.counts(), cpu: Math.min(1024, Math.max(0, cpu)) };
   }
 
   close(): void {

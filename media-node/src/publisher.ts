@@ -1,5 +1,5 @@
 import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type MediaStreamTrack, type RTCPeerConnection } from "werift";
-import type { IceCandidate, PublishResponse, TrackKind } from "@sfu/shared";
+import type { IceCandidate, NodeResponse, TrackKind } from "@sfu/shared";
 import { PublisherBitrate, rembBitrateFields } from "./forwarding/publisher-bitrate.ts";
 import { log } from "./log.ts";
 import { Track } from "./track.ts";
@@ -35,7 +35,7 @@ export class Publisher {
   }
 
   /** Answers the browser's publish offer (first or renegotiated) and returns the tracks it carries. */
-  async negotiate(sdp: string): Promise<{ answer: PublishResponse; added: Track[]; removed: Track[] }> {
+  async negotiate(sdp: string): Promise<{ answer: NodeResponse<"publish">; added: Track[]; removed: Track[] }> {
     assertWebRtcSdp(sdp, "publish offer");
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     const seen = new Set<string>();

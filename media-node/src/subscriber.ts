@@ -1,5 +1,5 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
-import type { IceCandidate, SubscribedTrack, SubscriberAnswerResponse, SubscriberOfferResponse, TrackPreference } from "@sfu/shared";
+import type { IceCandidate, NodeResponse, SubscribedTrack, TrackPreference } from "@sfu/shared";
 import { OutStream, RtpEgress } from "./egress/rtp-egress.ts";
 import { BandwidthEstimator } from "./forwarding/bandwidth-estimator.ts";
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
@@ -75,7 +75,7 @@ export class Subscriber {
   }
 
   /** Brings the subscription to exactly `tracks` and returns an offer if anything must be negotiated. */
-  async offer(tracks: readonly Track[], now: number): Promise<SubscriberOfferResponse> {
+  async offer(tracks: readonly Track[], now: number): Promise<NodeResponse<"subscriber-offer">> {
     if (this.offeredAt !== undefined && now - this.offeredAt < OFFER_STALE_MS) {
       this.dirty = true;
       return { status: "pending" };
@@ -91,7 +91,7 @@ export class Subscriber {
     return { status: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.mapping() };
   }
 
-  async answer(sdp: string, tracks: readonly Track[], now: number): Promise<SubscriberAnswerResponse> {
+  async answer(sdp: string, tracks: readonly Track[], now: number): Promise<NodeResponse<"subscriber-answer">> {
     if (this.offeredAt === undefined) throw new NegotiationError("no subscriber offer is outstanding");
     try {
       assertWebRtcSdp(sdp, "subscriber answer");

@@ -4,12 +4,12 @@ import { startSystem, type RunningSystem } from "../../scripts/system.ts";
 import { hostingNode, joinRoom, launchChromium } from "../support/browser.ts";
 import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
 
-const CONTROL_BASE = 17600;
+const HEALTH_BASE = 17600;
 let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18792, inspectorPort: 19234, controlPortBase: CONTROL_BASE, rtcPortBase: 52000, nodes: 2 });
+  system = await startSystem({ workerPort: 18792, inspectorPort: 19234, healthPortBase: HEALTH_BASE, rtcPortBase: 52000, nodes: 2 });
   browser = await launchChromium();
 });
 
@@ -33,7 +33,7 @@ describe("a media node dies under a room", () => {
     for (const page of pages) await until("decoding before the failure", () => remoteStats(page), decodesAll(2), { page });
     const rosters = await Promise.all(pages.map(roster));
 
-    const victim = await hostingNode(CONTROL_BASE, system.nodes.length);
+    const victim = await hostingNode(HEALTH_BASE, system.nodes.length);
     expect(victim).toBeGreaterThanOrEqual(0);
     const killedAt = Date.now();
     system.nodes[victim]!.kill("SIGKILL");
@@ -45,7 +45,7 @@ describe("a media node dies under a room", () => {
     const recoveredMs = Date.now() - killedAt;
     console.log(`[metric] kill -9 of the room's node → every browser decoding again: ${recoveredMs} ms`);
 
-    const survivor = ((await (await fetch(`http://127.0.0.1:${CONTROL_BASE + (1 - victim)}/healthz`)).json()) as { rooms: number }).rooms;
+    const survivor = ((await (await fetch(`http://127.0.0.1:${HEALTH_BASE + (1 - victim)}/healthz`)).json()) as { rooms: number }).rooms;
     expect(survivor).toBe(1);
     expect(await Promise.all(pages.map(roster))).toEqual(rosters);
     expect(await pages[0]!.locator(".tile").count()).toBe(3);

@@ -2,15 +2,14 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
 import { joinRoom, launchChromium, openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
-import { nodeControl } from "../support/node-control.ts";
+import { impairLink } from "../support/node-control.ts";
 import { remoteStats, until } from "../support/page-stats.ts";
 
-const CONTROL = 17600;
 let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18797, inspectorPort: 19238, controlPortBase: CONTROL, rtcPortBase: 55000, debugImpairment: true, verbose: !!process.env.VERBOSE });
+  system = await startSystem({ workerPort: 18797, inspectorPort: 19238, rtcPortBase: 55000, debugImpairment: true, verbose: !!process.env.VERBOSE });
   browser = await launchChromium([THREE_SIMULCAST_LAYERS]);
 });
 
@@ -32,8 +31,8 @@ describe("a lossy link between the node and a Chromium subscriber", () => {
     const [, bob] = await joinRoom(browser, system.url, room, ["Ada", "Bob"]);
     await until("Bob decodes Ada", () => videoFrom(bob!), (v) => (v?.framesDecoded ?? 0) > 10, { page: bob });
     const bobId = await selfId(bob!);
-    const impaired = await nodeControl(CONTROL, system.secret, "POST", `/rooms/${room}/participants/${bobId}/impair`, { lossPercent: 5 });
-    expect(impaired.status).toBe(200);
+    const impaired = await impairLink(system, room, bobId!, { lossPercent: 5 });
+    expect(impaired).toEqual({ status: 200, body: { impaired: true } });
 
     const before = (await videoFrom(bob!))!;
     await new Promise((r) => setTimeout(r, 8000));
@@ -55,7 +54,7 @@ describe("a lossy link between the node and a Chromium subscriber", () => {
     const full = await until("the viewer's large tile gets the full layer", () => videoFrom(viewer), (v) => (v?.frameWidth ?? 0) >= 640 && (v?.framesDecoded ?? 0) > 10, { page: viewer, timeoutMs: 45_000 });
 
     const viewerId = await selfId(viewer);
-    expect((await nodeControl(CONTROL, system.secret, "POST", `/rooms/${room}/participants/${viewerId}/impair`, { kbps: 350 })).status).toBe(200);
+    expect((await impairLink(system, room, viewerId!, { kbps: 350 })).status).toBe(200);
     const started = Date.now();
     const down = await until("the viewer is moved to a lower layer", () => videoFrom(viewer), (v) => (v?.frameWidth ?? 0) > 0 && v!.frameWidth < full!.frameWidth, { page: viewer, timeoutMs: 30_000 });
     console.log(`[metric] link narrowed to 350 kbps: viewer moved from ${full!.frameWidth} to ${down!.frameWidth} px wide after ${Date.now() - started} ms`);
@@ -64,9 +63,11 @@ describe("a lossy link between the node and a Chromium subscriber", () => {
     expect(later!.frameWidth).toBeLessThan(full!.frameWidth);
   });
 
-  it("refuses a bad impairment body with a typed 400", async () => {
-    const bad = await nodeControl(CONTROL, system.secret, "POST", "/rooms/r/participants/p/impair", { lossPercent: 400 });
-    expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ error: "bad-request" });
+  it("refuses a bad impairment body with 400 and an unknown participant with 404", async () => {
+    const room = `impair-bad-${Date.now()}`;
+    const [page] = await joinRoom(browser, system.url, room, ["Ada"]);
+    await expect.poll(() => selfId(page!), { timeout: 15_000 }).toBeTruthy();
+    expect((await impairLink(system, room, (await selfId(page!))!, { lossPercent: 400 })).status).toBe(400);
+    expect((await impairLink(system, room, "nobody-here", { lossPercent: 5 })).status).toBe(404);
   });
 });

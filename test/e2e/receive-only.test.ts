@@ -8,7 +8,7 @@ let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18790, inspectorPort: 19232, controlPortBase: 17400, rtcPortBase: 47000 });
+  system = await startSystem({ workerPort: 18790, inspectorPort: 19232, rtcPortBase: 47000 });
   browser = await launchChromium();
 });
 

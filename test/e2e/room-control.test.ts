@@ -9,7 +9,7 @@ let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18793, inspectorPort: 19235, controlPortBase: 17700, rtcPortBase: 54000 });
+  system = await startSystem({ workerPort: 18793, inspectorPort: 19235, rtcPortBase: 54000 });
   browser = await launchChromium();
 });
 

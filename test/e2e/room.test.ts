@@ -9,7 +9,7 @@ let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18788, inspectorPort: 19230, controlPortBase: 17200, rtcPortBase: 43000 });
+  system = await startSystem({ workerPort: 18788, inspectorPort: 19230, rtcPortBase: 43000 });
   browser = await launchChromium();
 });
 

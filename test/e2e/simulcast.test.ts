@@ -8,7 +8,7 @@ let system: RunningSystem;
 let browser: Browser;
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18796, inspectorPort: 19237, controlPortBase: 17850, rtcPortBase: 56000, verbose: !!process.env.VERBOSE });
+  system = await startSystem({ workerPort: 18796, inspectorPort: 19237, rtcPortBase: 56000, verbose: !!process.env.VERBOSE });
   browser = await launchChromium([THREE_SIMULCAST_LAYERS]);
 });
 

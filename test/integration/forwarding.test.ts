@@ -19,7 +19,7 @@ let system: RunningSystem;
 const peers: WeriftPeer[] = [];
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18787, inspectorPort: 19229, controlPortBase: 17100, rtcPortBase: 41000 });
+  system = await startSystem({ workerPort: 18787, inspectorPort: 19229, rtcPortBase: 41000 });
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ let system: RunningSystem;
 const peers: WeriftPeer[] = [];
 
 beforeAll(async () => {
-  system = await startSystem({ workerPort: 18794, inspectorPort: 19236, controlPortBase: 17750, rtcPortBase: 58000 });
+  system = await startSystem({ workerPort: 18794, inspectorPort: 19236, rtcPortBase: 58000 });
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ let system: RunningSystem;
 
 beforeAll(async () => {
   execFileSync("npm", ["run", "build", "-w", "@sfu/media-node"], { cwd: ROOT, stdio: "pipe" });
-  system = await startSystem({ workerPort: 18791, inspectorPort: 19233, controlPortBase: 17500, rtcPortBase: 48000, nodes: 0 });
+  system = await startSystem({ workerPort: 18791, inspectorPort: 19233, rtcPortBase: 48000, nodes: 0 });
 });
 
 afterAll(async () => {
@@ -26,51 +26,74 @@ function run(env: Record<string, string>) {
 
 const healthyNodes = async () => ((await (await fetch(`${system.url}/healthz`)).json()) as { healthyNodes: number }).healthyNodes;
 
+interface Health {
+  status: number;
+  ok: boolean;
+  connected: boolean;
+  nodeId: string;
+  pid: number;
+  rooms: number;
+  workers?: Array<{ connected: boolean }>;
+}
+const health = async (port: number): Promise<Health> => {
+  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+  return { status: res.status, ...((await res.json()) as Omit<Health, "status">) };
+};
+const healthOrNothing = (port: number) => health(port).catch(() => undefined);
+
 describe("media node entrypoint", () => {
-  it("registers with the worker and heartbeats", async () => {
+  it("connects to the worker and heartbeats", async () => {
     expect(await healthyNodes()).toBe(0);
-    const node = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "bundle-node", CONTROL_PORT: "17550", RTC_MIN_PORT: "48500", RTC_MAX_PORT: "48599", HEARTBEAT_MS: "500" });
+    const node = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "bundle-node", HEALTH_PORT: "17550", RTC_MIN_PORT: "48500", RTC_MAX_PORT: "48599", HEARTBEAT_MS: "500" });
     try {
       await expect.poll(healthyNodes, { timeout: 15_000, interval: 200 }).toBe(1);
-      expect(node.stderr()).toContain("registered with worker");
-      const health = await fetch("http://127.0.0.1:17550/healthz");
-      expect(await health.json()).toMatchObject({ ok: true, nodeId: "bundle-node", rooms: 0 });
+      await expect.poll(async () => (await healthOrNothing(17550))?.connected, { timeout: 15_000, interval: 200 }).toBe(true);
+      expect(await health(17550)).toMatchObject({ status: 200, ok: true, connected: true, nodeId: "bundle-node", rooms: 0 });
+      await expect.poll(() => node.stderr(), { timeout: 5000 }).toContain("connected to the edge");
+      const metrics = await (await fetch("http://127.0.0.1:17550/metrics")).text();
+      expect(metrics).toMatch(/^sfu_node_connected 1$/m);
+      expect(metrics).toMatch(/^sfu_node_rooms 0$/m);
     } finally {
       await terminate(node.child);
     }
   });
 
-  it("is refused by the worker with the wrong fleet secret, and never counts as healthy", async () => {
+  it("is refused by the worker with the wrong fleet secret, never counts as healthy, and keeps retrying", async () => {
     const before = await healthyNodes();
-    const node = run({ WORKER_URL: system.url, FLEET_SECRET: "a-wrong-secret-of-enough-length", NODE_ID: "forged", CONTROL_PORT: "17551" });
+    const node = run({ WORKER_URL: system.url, FLEET_SECRET: "a-wrong-secret-of-enough-length", NODE_ID: "forged", HEALTH_PORT: "17551" });
     try {
-      await expect.poll(() => node.stderr(), { timeout: 15_000 }).toContain("bad signature");
+      const refusals = () => node.stderr().split("Unexpected server response: 401").length - 1;
+      await expect.poll(refusals, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+      expect(await health(17551)).toMatchObject({ status: 503, ok: false, connected: false, nodeId: "forged" });
       expect(await healthyNodes()).toBe(before);
+      expect(node.child.exitCode).toBeNull();
     } finally {
       await terminate(node.child);
     }
   });
 
-  it("with WORKERS=2 runs two registered node processes, and restarts one that dies", async () => {
-    const supervisor = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "multi", WORKERS: "2", CONTROL_PORT: "17560", RTC_MIN_PORT: "48600", RTC_MAX_PORT: "48799", HEARTBEAT_MS: "500" });
-    const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { nodeId: string; pid: number };
+  it("with WORKERS=2 runs two connected node processes, restarts one that dies, and reports both on the supervisor's health port", async () => {
+    const supervisor = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "multi", WORKERS: "2", HEALTH_PORT: "17560", RTC_MIN_PORT: "48600", RTC_MAX_PORT: "48799", HEARTBEAT_MS: "500" });
     try {
-      const registrations = () => supervisor.stderr().split("registered with worker").length - 1;
-      await expect.poll(registrations, { timeout: 15_000, interval: 200 }).toBe(2);
-      const [first, second] = [await health(17560), await health(17561)];
+      await expect.poll(async () => (await healthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
+      expect((await health(17560)).workers).toHaveLength(2);
+      const [first, second] = [await health(17561), await health(17562)];
       expect([first.nodeId, second.nodeId]).toEqual(["multi-0", "multi-1"]);
+      expect([first.connected, second.connected]).toEqual([true, true]);
       process.kill(second.pid, "SIGKILL");
-      const restartedPid = async () => {
-        const pid = (await health(17561).catch(() => undefined))?.pid;
-        return pid !== undefined && pid !== second.pid;
+      await expect.poll(async () => (await healthOrNothing(17560))?.status, { timeout: 5000, interval: 50 }).toBe(503);
+      const restarted = async () => {
+        const h = await healthOrNothing(17562);
+        return h !== undefined && h.pid !== second.pid && h.connected;
       };
-      await expect.poll(restartedPid, { timeout: 15_000, interval: 200 }).toBe(true);
-      expect((await health(17561)).nodeId).toBe("multi-1");
-      await expect.poll(registrations, { timeout: 15_000, interval: 200 }).toBe(3);
+      await expect.poll(restarted, { timeout: 15_000, interval: 200 }).toBe(true);
+      expect((await health(17562)).nodeId).toBe("multi-1");
+      await expect.poll(async () => (await healthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
     } finally {
       await terminate(supervisor.child);
     }
     await expect(fetch("http://127.0.0.1:17560/healthz")).rejects.toThrow();
+    await expect(fetch("http://127.0.0.1:17561/healthz")).rejects.toThrow();
   });
 
   it("exits with a message naming each invalid variable", async () => {

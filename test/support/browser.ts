@@ -39,10 +39,10 @@ export async function joinRoom(browser: Browser, baseUrl: string, room: string, 
   return pages;
 }
 
-/** Index of the media node (control ports controlBase, controlBase + 1, …) that hosts a room. */
-export async function hostingNode(controlBase: number, nodes: number): Promise<number> {
+/** Index of the media node (health ports healthBase, healthBase + 1, …: startSystem's healthPortBase) that hosts a room. */
+export async function hostingNode(healthBase: number, nodes: number): Promise<number> {
   const rooms = await Promise.all(
-    Array.from({ length: nodes }, async (_, i) => ((await (await fetch(`http://127.0.0.1:${controlBase + i}/healthz`)).json()) as { rooms: number }).rooms),
+    Array.from({ length: nodes }, async (_, i) => ((await (await fetch(`http://127.0.0.1:${healthBase + i}/healthz`)).json()) as { rooms: number }).rooms),
   );
   return rooms.findIndex((n) => n > 0);
 }

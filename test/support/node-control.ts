@@ -1,13 +1,22 @@
-import { CONTROL_PROTOCOL_VERSION, SIGNATURE_HEADER, signRequest } from "@sfu/shared";
+import { signAdminToken } from "@sfu/shared";
+import type { RunningSystem } from "../../scripts/system.ts";
 
-/** A signed call to a media node's control API, as the worker makes them. */
-export async function nodeControl(controlPort: number, secret: string, method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const text = body === undefined ? "" : JSON.stringify(body);
-  const signature = await signRequest(secret, method, path, text, Date.now());
-  const res = await fetch(`http://127.0.0.1:${controlPort}${path}`, {
-    method,
-    body: text || undefined,
-    headers: { [SIGNATURE_HEADER]: signature, "x-sfu-control-version": String(CONTROL_PROTOCOL_VERSION) },
+/**
+ * Narrows or makes lossy one subscriber's link, through the worker's admin API (the worker asks the
+ * room's media node; nodes started with debugImpairment only). 200 `{impaired: true}`, 404 for an
+ * unknown participant, 400 for a bad body, 502 `{error: "media-node-error"}` when the node refuses.
+ */
+export async function impairLink(
+  system: Pick<RunningSystem, "url" | "tokenSecret">,
+  room: string,
+  participantId: string,
+  body: { kbps?: number; lossPercent?: number },
+): Promise<{ status: number; body: unknown }> {
+  const token = await signAdminToken(system.tokenSecret, "test", 60, Date.now());
+  const res = await fetch(`${system.url}/admin/rooms/${room}/participants/${participantId}/impair`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
   });
   return { status: res.status, body: await res.json() };
 }

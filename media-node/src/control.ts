@@ -1,0 +1,128 @@
+import { assertNever, NodeActions, type EdgeToNode, type NodeAction, type NodeErrorCode, type NodeResponse, type NodeToEdge } from "@sfu/shared";
+import type { z } from "zod";
+import { LinkImpairment } from "./egress/impairment.ts";
+import { log } from "./log.ts";
+import type { MediaNode } from "./media-node.ts";
+import type { Participant } from "./participant.ts";
+import type { Room } from "./room.ts";
+import { NegotiationError } from "./subscriber.ts";
+
+/** A request the node refuses, with the code the edge gets. */
+export class ControlError extends Error {
+  constructor(
+    readonly code: NodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ControlOptions {
+  /** DEBUG_IMPAIRMENT=1: `impair` is served; otherwise it is not-found. */
+  allowImpairment?: boolean;
+}
+
+type Request = Extract<EdgeToNode, { type: "request" }>;
+
+/** The node's reply to one of the edge's requests: its result, or a typed error. Never throws. */
+export async function answer(node: MediaNode, req: Request, now: number, opts: ControlOptions = {}): Promise<NodeToEdge> {
+  const started = performance.now();
+  try {
+    const body = await runAction(node, req.action, req.body, now, opts);
+    log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(performance.now() - started) });
+    return { type: "result", id: req.id, body };
+  } catch (err) {
+    const refused = err instanceof ControlError;
+    if (!refused) log("error", "edge request failed", { id: req.id, action: req.action, error: String(err), stack: (err as Error).stack });
+    else log("debug", "edge request refused", { id: req.id, action: req.action, code: err.code, message: err.message });
+    return { type: "error", id: req.id, code: refused ? err.code : "internal", message: refused ? err.message.slice(0, 1024) : "internal error" };
+  }
+}
+
+/**
+ * Runs one of the edge's requests against the node. Throws ControlError for a refusal; any other
+ * throw is a node fault (`internal`). A failed call for a participant it created leaves nothing behind.
+ */
+export async function runAction(node: MediaNode, action: NodeAction, body: unknown, now: number, opts: ControlOptions = {}): Promise<NodeResponse<NodeAction>> {
+  switch (action) {
+    case "publish": {
+      const { room, participantId, sdp } = parse(NodeActions.publish.request, body);
+      return forParticipant(node, room, participantId, async (p) => (await negotiation(() => p.publisher.negotiate(sdp))).answer);
+    }
+    case "subscriber-offer": {
+      const { room, participantId } = parse(NodeActions["subscriber-offer"].request, body);
+      return forParticipant(node, room, participantId, (p, r) => negotiation(() => p.subscriber.offer(r.tracksFor(participantId), now)));
+    }
+    case "subscriber-answer": {
+      const { room, participantId, sdp } = parse(NodeActions["subscriber-answer"].request, body);
+      return forParticipant(node, room, participantId, (p, r) => negotiation(() => p.subscriber.answer(sdp, r.tracksFor(participantId), now)));
+    }
+    case "candidate": {
+      const { room, participantId, target, candidate } = parse(NodeActions.candidate.request, body);
+      return forParticipant(node, room, participantId, async (p) => {
+        await negotiation(() => (target === "publisher" ? p.publisher : p.subscriber).addCandidate(candidate));
+        return {};
+      });
+    }
+    case "mute": {
+      const { room, participantId, kind, muted } = parse(NodeActions.mute.request, body);
+      return forParticipant(node, room, participantId, async (p) => {
+        for (const track of p.tracks) if (track.kind === kind) track.setMuted(muted);
+        return {};
+      });
+    }
+    case "preferences": {
+      const { room, participantId, tracks } = parse(NodeActions.preferences.request, body);
+      // Tile sizes are about a participant's subscriptions: they never create a participant or a subscriber.
+      const participant = node.existingRoom(room)?.participants.get(participantId);
+      if (!participant) throw new ControlError("not-found", "no such participant");
+      participant.existingSubscriber?.setPreferences(tracks, now);
+      return {};
+    }
+    case "remove": {
+      const { room, participantId } = parse(NodeActions.remove.request, body);
+      return { removedTracks: node.removeParticipant(room, participantId) };
+    }
+    case "impair": {
+      const { room, participantId, kbps, lossPercent } = parse(NodeActions.impair.request, body);
+      if (!opts.allowImpairment) throw new ControlError("not-found", "impairment is off on this node (DEBUG_IMPAIRMENT)");
+      return forParticipant(node, room, participantId, async (p) => {
+        p.subscriber.egress.impairment = kbps === undefined && !lossPercent ? undefined : new LinkImpairment(kbps, lossPercent);
+        return {};
+      });
+    }
+    default:
+      return assertNever(action);
+  }
+}
+
+/** Runs `op` on the participant, creating it if need be; if that fails, a participant it created is removed again. */
+async function forParticipant<T>(node: MediaNode, roomId: string, participantId: string, op: (p: Participant, room: Room) => Promise<T>): Promise<T> {
+  const existed = node.existingRoom(roomId)?.participants.has(participantId) ?? false;
+  const room = node.room(roomId);
+  try {
+    return await op(room.participant(participantId), room);
+  } catch (err) {
+    if (!existed) node.removeParticipant(roomId, participantId);
+    throw err;
+  }
+}
+
+/** werift throws plain Errors on SDP it cannot use; those are the caller's fault, not a node failure. */
+async function negotiation<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof ControlError) throw err;
+    throw new ControlError("negotiation-failed", err instanceof NegotiationError ? err.message : `negotiation failed: ${(err as Error).message}`);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ControlError("bad-request", `invalid body${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}

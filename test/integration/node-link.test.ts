@@ -1,0 +1,292 @@
+import type { ChildProcess } from "node:child_process";
+import { MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
+import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
+
+/** The real media node entrypoint against a fake edge: the node's side of the dial-out protocol. */
+const SECRET = "node-link-test-fleet-secret";
+const EDGE_PORT = 17640;
+let edge: FakeEdge;
+const started: ChildProcess[] = [];
+
+function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): ChildProcess {
+  const child = startMediaNode(
+    {
+      WORKER_URL: edge.url,
+      FLEET_SECRET: SECRET,
+      NODE_ID: nodeId,
+      REGION: "test-region",
+      CAPACITY: "77",
+      HEALTH_PORT: String(healthPort),
+      RTC_MIN_PORT: String(rtcMin),
+      RTC_MAX_PORT: String(rtcMin + 19),
+      HEARTBEAT_MS: "1000",
+      DRAIN_TIMEOUT_MS: "30000",
+      ...env,
+    },
+    nodeId,
+    !!process.env.VERBOSE,
+  );
+  started.push(child);
+  return child;
+}
+
+interface Health {
+  status: number;
+  ok: boolean;
+  connected: boolean;
+  draining: boolean;
+  rooms: number;
+  participants: number;
+  pid: number;
+  instanceId: string;
+}
+async function health(port: number): Promise<Health> {
+  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+  return { status: res.status, ...((await res.json()) as Omit<Health, "status">) };
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms\n${outputTail(child)}`)), timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const target = (room: string, participantId: string) => ({ room, participantId });
+/** A participant the node creates on a subscriber-offer (nothing to offer yet: `unchanged`). */
+async function addParticipant(conn: EdgeConn, room: string, participantId: string) {
+  expect(await conn.request("subscriber-offer", target(room, participantId))).toMatchObject({ type: "result", body: { status: "unchanged" } });
+}
+
+beforeAll(async () => {
+  edge = await FakeEdge.start(SECRET, EDGE_PORT);
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((c) => terminate(c, "SIGKILL")));
+  await edge?.close();
+  for (const conn of edge?.conns ?? []) expect(conn.invalid, `node ${conn.proof.nodeId} broke the protocol`).toEqual([]);
+});
+
+describe("a media node dialing the edge", () => {
+  const HEALTH = 17650;
+  let child: ChildProcess;
+  let conn: EdgeConn;
+
+  beforeAll(async () => {
+    child = node("link-node", HEALTH, 48800);
+    conn = await edge.conn("link-node");
+    for (let i = 0; !(await health(HEALTH).catch(() => undefined))?.connected; i++) {
+      if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
+      await sleep(50);
+    }
+  });
+
+  it("presents a valid, fresh proof and says hello with its version, region, capacity and no rooms", async () => {
+    expect(conn.proof.nodeId).toBe("link-node");
+    expect(conn.proof.instanceId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Math.abs(Date.now() - conn.proof.issuedAt)).toBeLessThan(15_000);
+    expect(await conn.hello()).toMatchObject({ type: "hello", version: NODE_PROTOCOL_VERSION, region: "test-region", capacity: 77, rooms: [] });
+    expect(edge.refusals).toEqual([]);
+    const h = await health(HEALTH);
+    expect(h).toMatchObject({ status: 200, ok: true, connected: true, draining: false, rooms: 0, pid: child.pid, instanceId: conn.proof.instanceId });
+  });
+
+  it("heartbeats at the interval the welcome asked for (200 ms), acknowledged, and stays connected", async () => {
+    const before = conn.events("heartbeat").length;
+    await sleep(1100);
+    const beats = conn.events("heartbeat").length - before;
+    expect(beats).toBeGreaterThanOrEqual(3);
+    expect(beats).toBeLessThanOrEqual(8);
+    expect(conn.events("heartbeat").at(-1)).toMatchObject({ event: { type: "heartbeat", load: { rooms: 0, participants: 0, tracks: 0 } } });
+    expect(conn.closed).toBe(false);
+    expect(edge.connsOf("link-node")).toHaveLength(1);
+  });
+
+  it("serves Prometheus metrics on the health port", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${HEALTH}/metrics`)).text();
+    for (const name of ["sfu_node_connected 1", "sfu_node_rooms 0", "sfu_node_participants 0", "sfu_node_tracks 0", "sfu_node_reconnects_total 0", "sfu_node_draining 0"]) {
+      expect(text).toMatch(new RegExp(`^${name}$`, "m"));
+    }
+    expect(text).toMatch(/^sfu_node_cpu [0-9.e-]+$/m);
+  });
+
+  describe("refuses bad requests with typed errors and leaves nothing behind", () => {
+    const p = target("r1", "p1");
+    it.each([
+      ["an unknown action", (c: EdgeConn) => c.request("teleport", p), "bad-request"],
+      ["a body of the wrong shape", (c: EdgeConn) => c.request("publish", { ...p, sdp: 42 }), "bad-request"],
+      ["a body that is not an object", (c: EdgeConn) => c.request("remove", "r1/p1"), "bad-request"],
+      ["a bad room name", (c: EdgeConn) => c.request("subscriber-offer", target("no spaces", "p1")), "bad-request"],
+      ["garbage SDP", (c: EdgeConn) => c.request("publish", { ...p, sdp: "this is not sdp at all" }), "negotiation-failed"],
+      ["a subscriber answer with no offer out", (c: EdgeConn) => c.request("subscriber-answer", { ...target("r1", "p2"), sdp: "v=0" }), "negotiation-failed"],
+      ["preferences for an unknown participant", (c: EdgeConn) => c.request("preferences", { ...p, tracks: [{ trackId: "t1", width: 640, height: 360 }] }), "not-found"],
+      ["impair with impairment off", (c: EdgeConn) => c.request("impair", { ...p, kbps: 300 }), "not-found"],
+      ["an oversized message", (c: EdgeConn) => {
+        const id = c.nextRequestId();
+        c.sendRaw(JSON.stringify({ type: "request", id, action: "publish", body: { ...p, sdp: "x".repeat(MAX_NODE_MESSAGE_BYTES + 10) } }));
+        return c.reply(id);
+      }, "payload-too-large"],
+      ["a request without an action", (c: EdgeConn) => {
+        const id = c.nextRequestId();
+        c.sendRaw(JSON.stringify({ type: "request", id, body: p }));
+        return c.reply(id);
+      }, "bad-request"],
+    ] as const)("%s", async (_name, call, code) => {
+      const reply = await call(conn);
+      expect(reply).toMatchObject({ type: "error", code });
+      expect(reply.type === "error" && reply.message.length).toBeGreaterThan(0);
+      expect(await health(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
+      expect(child.exitCode).toBeNull();
+    });
+
+    it("non-JSON text, binary and an unknown message type: a logged warning, no reply, same socket", async () => {
+      const replies = conn.messages.filter((m) => m.type === "error" || m.type === "result").length;
+      conn.sendRaw("{this is not json");
+      conn.ws.send(Buffer.from([1, 2, 3]));
+      conn.send({ type: "surprise" });
+      await expect.poll(() => outputTail(child), { timeout: 3000 }).toContain("bad message from the edge");
+      await sleep(300);
+      expect(conn.messages.filter((m) => m.type === "error" || m.type === "result").length).toBe(replies);
+      expect(conn.closed).toBe(false);
+      expect(await health(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0 });
+    });
+  });
+
+  it("a valid subscriber-offer for a new participant creates it; remove frees it", async () => {
+    await addParticipant(conn, "room-a", "alice");
+    expect(await health(HEALTH)).toMatchObject({ rooms: 1, participants: 1 });
+    // Tile sizes for a participant that exists are accepted.
+    expect(await conn.request("preferences", { ...target("room-a", "alice"), tracks: [{ trackId: "t1", width: 320, height: 180 }] })).toMatchObject({ type: "result", body: {} });
+    expect(await conn.request("mute", { ...target("room-a", "alice"), kind: "audio", muted: true })).toMatchObject({ type: "result", body: {} });
+    expect(await conn.request("remove", target("room-a", "alice"))).toMatchObject({ type: "result", body: { removedTracks: [] } });
+    expect(await health(HEALTH)).toMatchObject({ rooms: 0, participants: 0 });
+    await addParticipant(conn, "room-a", "alice");
+    await addParticipant(conn, "room-b", "bob");
+    expect(await health(HEALTH)).toMatchObject({ rooms: 2, participants: 2 });
+  });
+
+  it("redials within 1 s of an abrupt drop, with a new proof from the same instance, keeps its media meanwhile and frees the rooms the welcome does not keep", async () => {
+    const first = conn.proof;
+    edge.welcome = (hello) => ({ keepRooms: hello.rooms.filter((r) => r === "room-b"), heartbeatMs: 200 });
+    const droppedAt = Date.now();
+    conn.ws.terminate();
+    const again = await edge.conn("link-node", 1, 3000);
+    expect(Date.now() - droppedAt).toBeLessThan(1000);
+    expect(again.proof.instanceId).toBe(first.instanceId);
+    expect(again.proof.issuedAt).toBeGreaterThan(first.issuedAt);
+    expect((await again.hello()).rooms.sort()).toEqual(["room-a", "room-b"]);
+    await expect.poll(async () => (await health(HEALTH)).rooms, { timeout: 3000 }).toBe(1);
+    expect(await health(HEALTH)).toMatchObject({ status: 200, connected: true, participants: 1 });
+    const metrics = await (await fetch(`http://127.0.0.1:${HEALTH}/metrics`)).text();
+    expect(metrics).toMatch(/^sfu_node_reconnects_total 1$/m);
+
+    edge.welcome = () => ({ keepRooms: [], heartbeatMs: 200 });
+    again.ws.terminate();
+    const third = await edge.conn("link-node", 2, 3000);
+    expect((await third.hello()).rooms).toEqual(["room-b"]);
+    await expect.poll(async () => (await health(HEALTH)).rooms, { timeout: 3000 }).toBe(0);
+    conn = third;
+  });
+
+  it("calls a silent edge dead after three heartbeats and redials", async () => {
+    await sleep(1100); // a connection that lasted: the backoff starts over
+    conn.silent = true;
+    const silencedAt = Date.now();
+    await expect.poll(async () => (await health(HEALTH)).connected, { timeout: 3000, interval: 20 }).toBe(false);
+    const next = await edge.conn("link-node", 3, 3000);
+    // 3 × 200 ms without a word (the last ack came up to 200 ms before), then a redial after 50-100 ms.
+    expect(Date.now() - silencedAt).toBeGreaterThanOrEqual(400);
+    expect(Date.now() - silencedAt).toBeLessThan(2000);
+    await expect.poll(async () => (await health(HEALTH)).connected, { timeout: 3000 }).toBe(true);
+    conn = next;
+  });
+});
+
+describe("a node with the wrong fleet secret", () => {
+  it("is refused before any upgrade and keeps redialing with growing delays, without crashing", async () => {
+    const child = node("forged-node", 17651, 48880, { FLEET_SECRET: "not-the-fleet-secret-at-all" });
+    const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v1,forged-node,"));
+    await expect.poll(() => attempts().length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(6);
+    expect(attempts().every((a) => a.reason === "bad-signature")).toBe(true);
+    expect(new Set(attempts().map((a) => a.header)).size).toBe(attempts().length); // a fresh proof every time
+    const gaps = attempts().slice(1).map((a, i) => a.at - attempts()[i]!.at);
+    expect(gaps[0]).toBeLessThan(400);
+    expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
+    expect(Math.max(...gaps)).toBeLessThan(5500);
+    expect(edge.connsOf("forged-node")).toHaveLength(0);
+    expect(await health(17651)).toMatchObject({ status: 503, ok: false, connected: false });
+    expect(child.exitCode).toBeNull();
+    await terminate(child, "SIGKILL");
+  });
+});
+
+describe("graceful drain on SIGTERM", () => {
+  it("with no rooms: sends drain, then exits 0 at once", async () => {
+    const child = node("drain-empty", 17652, 48880);
+    const conn = await edge.conn("drain-empty");
+    await conn.waitFor((m) => m.type === "event" && m.event.type === "heartbeat");
+    const signalledAt = Date.now();
+    child.kill("SIGTERM");
+    expect(await exited(child, 3000)).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(1500);
+    await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 1000);
+  });
+
+  it("holding a room: sends drain, keeps going until the edge removes the participant, then exits 0", async () => {
+    const child = node("drain-busy", 17653, 48820);
+    const conn = await edge.conn("drain-busy");
+    await addParticipant(conn, "busy-room", "carol");
+    child.kill("SIGTERM");
+    await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 3000);
+    await sleep(1500);
+    expect(child.exitCode).toBeNull();
+    expect(await health(17653)).toMatchObject({ status: 200, draining: true, rooms: 1 });
+    // Still serving the edge while it drains.
+    expect((await conn.request("preferences", { ...target("busy-room", "carol"), tracks: [{ trackId: "t", width: 1, height: 1 }] })).type).toBe("result");
+    const removedAt = Date.now();
+    expect(await conn.request("remove", target("busy-room", "carol"))).toMatchObject({ type: "result" });
+    expect(await exited(child, 2000)).toBe(0);
+    expect(Date.now() - removedAt).toBeLessThan(1000);
+  });
+
+  it("a second SIGTERM exits at once", async () => {
+    const child = node("drain-twice", 17654, 48840);
+    const conn = await edge.conn("drain-twice");
+    await addParticipant(conn, "twice-room", "dave");
+    child.kill("SIGTERM");
+    await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 3000);
+    await sleep(300);
+    expect(child.exitCode).toBeNull();
+    const again = Date.now();
+    child.kill("SIGTERM");
+    await exited(child, 1500);
+    expect(Date.now() - again).toBeLessThan(1000);
+  });
+
+  it("DRAIN_TIMEOUT_MS bounds the wait; a node that redials while draining tells the new socket", async () => {
+    edge.welcome = (hello) => ({ keepRooms: hello.rooms, heartbeatMs: 200 });
+    const child = node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
+    const conn = await edge.conn("drain-timeout");
+    await addParticipant(conn, "stuck-room", "erin");
+    await sleep(1100);
+    // The socket drops just as the node is told to stop: it holds a room, so it waits and redials.
+    conn.ws.terminate();
+    const signalledAt = Date.now();
+    child.kill("SIGTERM");
+    const next = await edge.conn("drain-timeout", 1, 3000);
+    await next.waitFor((m) => m.type === "event" && m.event.type === "drain", 1000);
+    await sleep(500);
+    expect(child.exitCode).toBeNull();
+    expect(await exited(child, 3000)).toBe(0);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1400);
+    expect(outputTail(child)).toContain("drain timed out");
+  });
+});
