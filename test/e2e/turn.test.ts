@@ -14,7 +14,7 @@ import { remoteStats, until } from "../support/page-stats.ts";
 const TURN_PORT = 34780;
 /** Only TURN over TCP is offered: the relay-only page then never sends UDP itself. */
 const TURN_TCP = `turn:127.0.0.1:${TURN_PORT}?transport=tcp`;
-const PORTS = { workerPort: 18820, inspectorPort: 19262, controlPortBase: 17950, rtcPortBase: 59000 };
+const PORTS = { workerPort: 18820, inspectorPort: 19262, rtcPortBase: 59000 };
 
 let coturn: Coturn;
 let browser: Browser;
