@@ -3,7 +3,7 @@
  * clip (and optionally Opus-shaped audio) and S subscribers that do not decode.
  *
  *   npm run loadtest -- --rooms R --publishers P --subscribers S --duration T
- *       [--full 1] [--audio] [--pacing 3750] [--nodes 1] [--url http://127.0.0.1:8787] [--out bench/RESULTS.md]
+ *       [--full 1] [--audio] [--pacing 3750] [--concurrency 1] [--nodes 1] [--url http://127.0.0.1:8787] [--out bench/RESULTS.md]
  *
  * Without --url it starts the system (wrangler dev + --nodes media nodes); with --url it uses a
  * running one (its `/dev/token` route must be on) and finds its media node processes on this
@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     nodes: { type: "string", default: "1" },
     url: { type: "string" },
     pacing: { type: "string", default: "3750" },
+    /** Subscribers of a room that join at the same time (a join storm). */
+    concurrency: { type: "string", default: "1" },
     out: { type: "string" },
   },
 });
@@ -87,11 +89,14 @@ await Promise.all(Array.from({ length: R }, async (_, r) => {
     room.publishers.push(pub);
     room.sent.push(pump.add(pub, { audio: args.audio }));
   }
-  for (let s = 0; s < S; s++) {
-    const sub = await OurParticipant.join(url, name, `sub-${s}`, s < fullPerRoom ? "full" : "light");
-    if (P > 0) await sub.subscribed();
-    room.subscribers.push(sub);
-  }
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.max(1, Number(args.concurrency)) }, async () => {
+    for (let s = next++; s < S; s = next++) {
+      const sub = await OurParticipant.join(url, name, `sub-${s}`, s < fullPerRoom ? "full" : "light");
+      if (P > 0) await sub.subscribed();
+      room.subscribers.push(sub);
+    }
+  }));
 }));
 const joinSeconds = (performance.now() - joinStart) / 1000;
 await sleep(2000); // first media reaches the last joiners, keyframes settle
@@ -158,7 +163,7 @@ pump.stop();
 await Promise.allSettled(everyone.map((p) => p.close()));
 await system?.stop();
 
-const command = `npm run loadtest -- --rooms ${R} --publishers ${P} --subscribers ${S} --duration ${duration} --full ${args.full} --pacing ${args.pacing}${args.audio ? " --audio" : ""}${args.url ? ` --url ${args.url}` : ` --nodes ${nodeCount}`}`;
+const command = `npm run loadtest -- --rooms ${R} --publishers ${P} --subscribers ${S} --duration ${duration} --full ${args.full} --pacing ${args.pacing} --concurrency ${args.concurrency}${args.audio ? " --audio" : ""}${args.url ? ` --url ${args.url}` : ` --nodes ${nodeCount}`}`;
 const streams = R * P * (S + P - 1);
 const report = `## Load test: ${R} rooms × (${P} publishers + ${S} subscribers), ${duration} s (${new Date().toISOString().slice(0, 10)})
 
@@ -169,7 +174,7 @@ ${fullPerRoom} subscriber(s) per room decrypt and measure latency, the rest coun
 
 | figure | value |
 |---|---|
-| joins (all rooms, in parallel per room) | ${joinSeconds.toFixed(1)} s |
+| joins (rooms in parallel; ${args.concurrency} subscriber(s) of a room joining at a time) | ${joinSeconds.toFixed(1)} s |
 | join time, request → first media packet (subscribers) | p50 ${percentile(joins, 50).toFixed(0)} ms, p99 ${percentile(joins, 99).toFixed(0)} ms${neverReceived ? `; ${neverReceived} subscriber(s) never received media` : ""} |
 | video received (average) | ${mbps.toFixed(1)} Mbps |
 | loss over the run (received / publishers' packets × receivers) | ${(totalLoss * 100).toFixed(2)} % |

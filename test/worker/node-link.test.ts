@@ -166,11 +166,21 @@ describe("losing a node", () => {
     const alice = await openRoomSocket("moving");
     await alice.join("Alice");
     await registerNode("node-b");
-    node.close();
+    node.close(1011);
     await afterGrace("node-a");
     await alice.error("media-failed");
     expect(await roomNode("moving")).toBe("node-b");
     expect((await storedNodes()).get("node:node-a")!.connected).toBe(false);
+  });
+
+  it("a node that closes its socket normally (it is stopping) is down at once, without waiting for the grace", async () => {
+    const { node } = await FakeNode.connect("node-a");
+    const alice = await openRoomSocket("stopping");
+    await alice.join("Alice");
+    await registerNode("node-b");
+    node.close(1000);
+    await alice.error("media-failed");
+    expect(await roomNode("stopping")).toBe("node-b");
   });
 
   it("the same process reconnecting within the grace keeps its rooms", async () => {

@@ -176,19 +176,23 @@ export class MediaNodeDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closed");
-    await this.lost(ws);
+    await this.lost(ws, code === NodeCloseCode.normal);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.lost(ws);
+    await this.lost(ws, false);
   }
 
-  /** The trusted socket is gone: calls fail now; the node is down unless it is back within the grace. */
-  private async lost(ws: WebSocket): Promise<void> {
+  /**
+   * The trusted socket is gone: calls fail now. A node that closed it on purpose (it is stopping)
+   * is down at once; otherwise it is down unless it is back within the grace.
+   */
+  private async lost(ws: WebSocket, deliberate: boolean): Promise<void> {
     if (!this.isTrusted(ws) || !this.state) return;
     this.failPending("unreachable", "the media node's socket closed");
     const now = Date.now();
     await this.saveState({ ...this.state, closedAt: now });
+    if (deliberate) return this.down("the media server stopped");
     await this.ctx.storage.setAlarm(now + reconnectGraceMs(this.env));
   }
 
