@@ -14,9 +14,16 @@ import { hostingNode, joinRoom, launchChromium } from "../test/support/browser.t
 import { remoteStats, until } from "../test/support/page-stats.ts";
 import { writeSection } from "./results.ts";
 
-const { values: args } = parseArgs({ options: { runs: { type: "string", default: "3" }, out: { type: "string" } } });
+const { values: args } = parseArgs({ options: { runs: { type: "string", default: "3" }, out: { type: "string" }, timeline: { type: "boolean", default: false } } });
 const runs = Number(args.runs);
 const HEALTH_BASE = 17900;
+
+/** The app's timeline marks after `t0` (epoch ms), as "what +ms". */
+const marksSince = (page: Page, t0: number) =>
+  page.evaluate((t0) => {
+    const sfu = (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu;
+    return sfu.timeline().map(([what, at]) => [what, Math.round(performance.timeOrigin + at - t0)] as const).filter(([, ms]) => ms >= 0).map(([what, ms]) => `${what} +${ms}`);
+  }, t0);
 
 const restarts = (page: Page) =>
   page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
@@ -40,7 +47,9 @@ async function once(mode: "kill" | "drain"): Promise<number> {
       await until("restarted", () => restarts(page), (n) => n > 0, { page });
       await until("decoding again", () => remoteStats(page), decodingBoth, { page });
     }
-    return Date.now() - t0;
+    const done = Date.now() - t0;
+    if (args.timeline) for (const [i, page] of pages.entries()) console.log(`  page ${i + 1}: ${(await marksSince(page, t0)).join(", ")}`);
+    return done;
   } finally {
     await browser.close();
     await system.stop();

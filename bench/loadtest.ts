@@ -157,6 +157,12 @@ const nodeRows = nodes.map((n, i) => {
 });
 all.sort((a, b) => a - b);
 const joins = joinTimes.filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
+/** Median time of each join step after the previous one (subscribers). */
+const stepNames = ["socket", "joined", "offer", "answered", "connected"] as const;
+const stepMedians = stepNames.map((name, i) => {
+  const deltas = rooms.flatMap((r) => r.subscribers).map((s) => (s.steps[name] ?? NaN) - (i === 0 ? s.joinStartedAt : (s.steps[stepNames[i - 1]!] ?? NaN))).filter((d) => !Number.isNaN(d)).sort((a, b) => a - b);
+  return `${name} +${percentile(deltas, 50).toFixed(0)}`;
+});
 const mbps = ((bytes() - bytes0) * 8) / wall / 1e6;
 
 pump.stop();
@@ -176,6 +182,7 @@ ${fullPerRoom} subscriber(s) per room decrypt and measure latency, the rest coun
 |---|---|
 | joins (rooms in parallel; ${args.concurrency} subscriber(s) of a room joining at a time) | ${joinSeconds.toFixed(1)} s |
 | join time, request → first media packet (subscribers) | p50 ${percentile(joins, 50).toFixed(0)} ms, p99 ${percentile(joins, 99).toFixed(0)} ms${neverReceived ? `; ${neverReceived} subscriber(s) never received media` : ""} |
+| join steps, median ms after the previous (token + socket, joined, first subscriber offer, answer sent, connected) | ${stepMedians.join(", ")} |
 | video received (average) | ${mbps.toFixed(1)} Mbps |
 | loss over the run (received / publishers' packets × receivers) | ${(totalLoss * 100).toFixed(2)} % |
 | loss from sequence gaps (worst second) | ${(totalSeqLoss * 100).toFixed(2)} % (${(worstSecond * 100).toFixed(2)} %) |

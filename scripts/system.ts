@@ -59,8 +59,6 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       join(ROOT, "node_modules/.bin/wrangler"),
       ["dev", "--ip", "127.0.0.1", "--port", String(opts.workerPort), "--inspector-port", String(opts.inspectorPort),
         "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true",
-        // Nodes heartbeat every second; four seconds of silence and their rooms move elsewhere.
-        "--var", "NODE_STALE_MS:4000",
         ...turnVars(opts.turn),
         "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },

@@ -17,6 +17,8 @@ export class OurParticipant {
   readonly tally: Tally;
   /** performance.now() when the join request was sent. */
   readonly joinStartedAt = performance.now();
+  /** performance.now() at each step of joining: socket open, joined, first subscriber offer, answer sent, connected. */
+  readonly steps: Partial<Record<"socket" | "joined" | "offer" | "answered" | "connected", number>> = {};
 
   private constructor(
     readonly client: RoomClient,
@@ -29,8 +31,12 @@ export class OurParticipant {
   }
 
   static async join(url: string, room: string, name: string, mode: ReceiveMode): Promise<OurParticipant> {
+    const startedAt = performance.now();
     const p = new OurParticipant(await RoomClient.connect(url, room), mode);
+    (p as { joinStartedAt: number }).joinStartedAt = startedAt;
+    p.steps.socket = performance.now();
     await p.client.join(name);
+    p.steps.joined = performance.now();
     return p;
   }
 
@@ -47,6 +53,7 @@ export class OurParticipant {
   }
 
   private async answer(sdp: string): Promise<void> {
+    this.steps.offer ??= performance.now();
     if (!this.subscriberPc) {
       this.subscriberPc = generatorPeer();
       attachReceiver(this.subscriberPc, this.tally); // full receivers hook onTrack before the offer
@@ -57,6 +64,7 @@ export class OurParticipant {
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered(pc);
     this.client.send({ type: "subscriber-answer", sdp: pc.localDescription!.sdp });
+    this.steps.answered ??= performance.now();
   }
 
   /** Resolves once the subscriber PeerConnection is connected (after the node's first offer). */
@@ -66,8 +74,10 @@ export class OurParticipant {
       if (performance.now() > deadline) throw new Error("no subscriber offer from the room");
       await new Promise((r) => setTimeout(r, 20));
     }
-    if (this.subscriberPc.connectionState === "connected") return;
-    await this.subscriberPc.connectionStateChange.watch((s) => s === "connected", Math.max(1, deadline - performance.now()));
+    if (this.subscriberPc.connectionState !== "connected") {
+      await this.subscriberPc.connectionStateChange.watch((s) => s === "connected", Math.max(1, deadline - performance.now()));
+    }
+    this.steps.connected ??= performance.now();
   }
 
   async close(): Promise<void> {

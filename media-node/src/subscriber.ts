@@ -83,11 +83,17 @@ export class Subscriber {
     const changed = this.sync(tracks);
     if (!changed && this.offeredAt === undefined && this.pc.signalingState === "stable") return { status: "unchanged" };
     if (this.pc.getTransceivers().length === 0) return { status: "unchanged" };
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS);
-    dropDatagramsFromStrangers(this.pc);
+    // In flight from here on: a request that arrives while this offer is being made waits for the next.
     this.offeredAt = now;
     this.dirty = false;
+    try {
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS);
+    } catch (err) {
+      this.offeredAt = undefined;
+      throw err;
+    }
+    dropDatagramsFromStrangers(this.pc);
     return { status: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.mapping() };
   }
 

@@ -19,7 +19,7 @@ export interface Env {
   RESUME_GRACE_MS?: string;
   /** A connected node silent (no heartbeat) for longer than this is down (ms, default 3000). */
   NODE_STALE_MS?: string;
-  /** A node whose socket closed is down unless it reconnects within this (ms, default 1000). */
+  /** A node whose socket closed is down unless it reconnects within this (ms, default 500). */
   NODE_RECONNECT_GRACE_MS?: string;
   /** TURN server URLs offered to browsers, comma-separated (turn:, turns:, stun:); unset = no TURN. */
   TURN_URLS?: string;
@@ -35,7 +35,7 @@ function msSetting(value: string | undefined, fallback: number, min = 1): number
 }
 
 export const staleAfterMs = (env: Env) => msSetting(env.NODE_STALE_MS, 3000);
-export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 1000, 0);
+export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 500, 0);
 export const resumeGraceMs = (env: Env) => msSetting(env.RESUME_GRACE_MS, 15_000, 0);
 
 export function registry(env: Env): DurableObjectStub<NodeRegistryDO> {

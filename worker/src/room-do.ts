@@ -22,6 +22,7 @@ import {
 } from "@sfu/shared";
 import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
+import { RoomLock } from "./room-lock.ts";
 
 /** The media node a room is placed on. */
 interface PlacedNode {
@@ -46,6 +47,8 @@ interface ParticipantRecord extends ParticipantInfo {
 
 /** Per-WebSocket state, kept with `serializeAttachment` so it survives hibernation. */
 interface Attachment {
+  /** Names the socket's lane until it has joined (RoomLock). */
+  connectionId: string;
   participantId: string | null;
   claims: RoomTokenClaims;
   /** The caller's region: a room is placed near whoever joins it first. */
@@ -76,8 +79,10 @@ const participantKey = (id: string) => `p:${id}`;
 export class RoomDO extends DurableObject<Env> {
   private room: RoomRecord | null = null;
   private participants = new Map<string, ParticipantRecord>();
-  /** Serialises operations that talk to the media node, so each sees the room as the previous left it. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Orders the room's work: per participant, and the whole room for moves and removals. */
+  private readonly lock = new RoomLock();
+  /** A placement in progress, shared by joins that arrive while the room has no node. */
+  private placing: Promise<PlacedNode> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -114,7 +119,7 @@ export class RoomDO extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ participantId: null, claims: claims.data, region: request.headers.get(REGION_HEADER) ?? undefined } satisfies Attachment);
+    server.serializeAttachment({ connectionId: crypto.randomUUID(), participantId: null, claims: claims.data, region: request.headers.get(REGION_HEADER) ?? undefined } satisfies Attachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -126,7 +131,10 @@ export class RoomDO extends DurableObject<Env> {
       return;
     }
     const msg = parsed.value;
-    await this.serialised(async () => {
+    const { participantId, connectionId } = this.attachment(ws);
+    // Leaving changes the room as a whole (the last one out releases the node); the rest is the sender's own.
+    const run = <T>(op: () => Promise<T>) => (msg.type === "leave" ? this.lock.exclusive(op) : this.lock.lane(participantId ?? connectionId, op));
+    await run(async () => {
       try {
         await this.handle(ws, msg);
       } catch (err) {
@@ -147,7 +155,7 @@ export class RoomDO extends DurableObject<Env> {
    * is offered its subscriptions on fresh PeerConnections.
    */
   async mediaFailed(nodeId: string, participantId: string): Promise<void> {
-    await this.serialised(async () => {
+    await this.lock.lane(participantId, async () => {
       const p = this.participants.get(participantId);
       if (!p || this.room?.node?.id !== nodeId) return;
       await this.withdrawMedia(p);
@@ -201,7 +209,7 @@ export class RoomDO extends DurableObject<Env> {
    * media failed, so it publishes again (on the new node) and is offered everyone's tracks there.
    */
   async moveOffNode(nodeId: string, why: string): Promise<void> {
-    await this.serialised(async () => {
+    await this.lock.exclusive(async () => {
       if (!this.room?.node || this.room.node.id !== nodeId) return;
       const old = this.room.node;
       this.room = { ...this.room, node: null };
@@ -235,7 +243,7 @@ export class RoomDO extends DurableObject<Env> {
 
   /** Removes a participant: its socket is closed with `kicked`, everyone else sees it leave. */
   async kick(participantId: string): Promise<boolean> {
-    return this.serialised(async () => {
+    return this.lock.exclusive(async () => {
       const ws = this.socketsByParticipant().get(participantId);
       if (!ws) return false;
       await this.leave(ws);
@@ -246,7 +254,7 @@ export class RoomDO extends DurableObject<Env> {
 
   /** Mutes a participant's tracks of `kind` at the node (enforced) and tells its app to stop sending. */
   async adminMute(participantId: string, kind: TrackKind, muted: boolean): Promise<boolean> {
-    return this.serialised(async () => {
+    return this.lock.lane(participantId, async () => {
       const p = this.participants.get(participantId);
       if (!p) return false;
       if (this.room?.node) await this.muteAtNode(p.id, kind, muted);
@@ -269,7 +277,7 @@ export class RoomDO extends DurableObject<Env> {
 
   /** Ends the room for everyone. */
   async closeRoom(): Promise<number> {
-    return this.serialised(async () => {
+    return this.lock.exclusive(async () => {
       const sockets = [...this.socketsByParticipant().values()];
       for (const ws of sockets) {
         await this.leave(ws);
@@ -286,16 +294,16 @@ export class RoomDO extends DurableObject<Env> {
     } catch {
       // already closed
     }
-    await this.serialised(() => this.disconnect(ws));
+    await this.disconnect(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.serialised(() => this.disconnect(ws));
+    await this.disconnect(ws);
   }
 
   /** Removes participants whose socket dropped longer than the grace period ago. */
   override async alarm(): Promise<void> {
-    await this.serialised(async () => {
+    await this.lock.exclusive(async () => {
       const now = Date.now();
       const grace = resumeGraceMs(this.env);
       for (const p of [...this.participants.values()]) {
@@ -313,8 +321,12 @@ export class RoomDO extends DurableObject<Env> {
   /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
   private async disconnect(ws: WebSocket): Promise<void> {
     const { participantId: id } = this.attachment(ws);
-    const p = id ? this.participants.get(id) : undefined;
-    if (!p) return;
+    if (id) await this.lock.lane(id, () => this.markDisconnected(ws, id));
+  }
+
+  private async markDisconnected(ws: WebSocket, id: string): Promise<void> {
+    const p = this.participants.get(id);
+    if (!p || this.attachment(ws).participantId !== id) return;
     this.attach(ws, null);
     p.disconnectedAt = Date.now();
     await this.ctx.storage.put(participantKey(p.id), p);
@@ -509,15 +521,20 @@ export class RoomDO extends DurableObject<Env> {
     this.send(ws, { type: "subscriber-offer", sdp: offer.sdp, tracks: offer.tracks });
   }
 
-  private async ensureNode(preferRegion?: string): Promise<PlacedNode> {
-    const room = this.room!;
-    if (room.node) return room.node;
-    const node = await registry(this.env).place(room.name, Date.now(), preferRegion);
+  private ensureNode(preferRegion?: string): Promise<PlacedNode> {
+    if (this.room!.node) return Promise.resolve(this.room!.node);
+    this.placing ??= this.place(preferRegion).finally(() => (this.placing = null));
+    return this.placing;
+  }
+
+  private async place(preferRegion?: string): Promise<PlacedNode> {
+    const node = await registry(this.env).place(this.room!.name, Date.now(), preferRegion);
     if (!node) throw new RoomError("no-media-node", "no media node is available; try again shortly");
-    this.room = { ...room, node };
+    this.room = { ...this.room!, node };
     await this.ctx.storage.put(ROOM_KEY, this.room);
     return node;
   }
+
 
   /** A request to the room's media node. */
   private callNode<A extends NodeAction>(action: A, body: NodeRequest<A>): Promise<NodeResponse<A>> {
@@ -567,11 +584,6 @@ export class RoomDO extends DurableObject<Env> {
     for (const [id, ws] of this.socketsByParticipant()) if (id !== exceptId) this.send(ws, body);
   }
 
-  private serialised<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(op, op);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 }
 
 function info(p: ParticipantRecord): ParticipantInfo {
