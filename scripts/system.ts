@@ -29,6 +29,8 @@ export interface SystemOptions {
   debugImpairment?: boolean;
   /** Stream child output to this process's stderr. */
   verbose?: boolean;
+  /** The URL node i dials (default: the worker's own), e.g. a relay a test can cut. */
+  nodeWorkerUrl?: (i: number) => string | undefined;
   /** Offer this TURN server to browsers (worker vars TURN_URLS, TURN_SECRET, TURN_TTL_S); none by default. */
   turn?: { urls: string[]; secret: string; ttlSeconds?: number };
 }
@@ -69,7 +71,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 60_000, "worker did not start", worker);
     for (let i = 0; i < (opts.nodes ?? 1); i++) {
       const node = startMediaNode({
-        WORKER_URL: url,
+        WORKER_URL: opts.nodeWorkerUrl?.(i) ?? url,
         FLEET_SECRET: secret,
         NODE_ID: `node-${i + 1}`,
         HEALTH_PORT: opts.healthPortBase === undefined ? "0" : String(opts.healthPortBase + i),

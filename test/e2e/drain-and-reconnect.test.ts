@@ -1,0 +1,97 @@
+import type { Browser, Page } from "playwright-core";
+import { signAdminToken } from "@sfu/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSystem, type RunningSystem } from "../../scripts/system.ts";
+import { hostingNode, joinRoom, launchChromium } from "../support/browser.ts";
+import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
+import { TcpProxy } from "../support/tcp-proxy.ts";
+
+const WORKER_PORT = 18840;
+const PROXY_PORT = 18841;
+const HEALTH_BASE = 17700;
+let system: RunningSystem;
+let proxy: TcpProxy;
+let browser: Browser;
+
+beforeAll(async () => {
+  // node-1 reaches the edge through a relay the test can cut; node-2 directly.
+  proxy = await TcpProxy.start(PROXY_PORT, WORKER_PORT);
+  system = await startSystem({
+    workerPort: WORKER_PORT,
+    inspectorPort: 19280,
+    healthPortBase: HEALTH_BASE,
+    rtcPortBase: 53000,
+    nodes: 2,
+    nodeWorkerUrl: (i) => (i === 0 ? `http://127.0.0.1:${PROXY_PORT}` : undefined),
+    verbose: process.env.VERBOSE === "1",
+  });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+  await proxy?.close();
+});
+
+const decodesAll = (others: number) => (s: Record<string, RemoteStats>) =>
+  Object.keys(s).length === others && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
+const framesFrom = async (page: Page) => Object.values(await remoteStats(page)).map((e) => e.video?.framesDecoded ?? 0);
+const restarts = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
+const nodeHealth = async (i: number) => (await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/healthz`)).json()) as { connected: boolean; rooms: number };
+const metric = async (i: number, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/metrics`)).text())?.[1]);
+async function roomNodeId(room: string): Promise<string | undefined> {
+  const token = await signAdminToken(system.tokenSecret, "test", 60, Date.now());
+  const res = await fetch(`${system.url}/admin/rooms/${room}`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await res.json()) as { node: { id: string } | null }).node?.id;
+}
+
+describe("the node's socket to the edge", () => {
+  it("drops and comes back within the grace: the node keeps its rooms, and media never stops", async () => {
+    const room = `blip-${Date.now()}`;
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace"]);
+    for (const page of pages) await until("decoding", () => remoteStats(page), decodesAll(1), { page });
+    expect(await hostingNode(HEALTH_BASE, 2)).toBe(0);
+    const reconnectsBefore = await metric(0, "sfu_node_reconnects_total");
+
+    proxy.cut();
+    await until("node-1 reconnected", () => metric(0, "sfu_node_reconnects_total"), (n) => n > reconnectsBefore);
+    await until("node-1 connected", () => nodeHealth(0), (h) => h.connected);
+
+    // Media kept flowing through the blip and keeps flowing after it, on the same node, with no restart.
+    for (const page of pages) {
+      const before = await framesFrom(page);
+      await until("still decoding", () => framesFrom(page), (now) => now.every((n, i) => n > before[i]! + 20), { page });
+      expect(await restarts(page)).toBe(0);
+    }
+    expect(await roomNodeId(room)).toBe("node-1");
+    expect((await nodeHealth(0)).rooms).toBe(1);
+    await Promise.all(pages.map((p) => p.context().close()));
+  });
+});
+
+describe("SIGTERM to the node hosting a call", () => {
+  it("moves the room to another node while media flows; every browser decodes again and the node exits once empty", async () => {
+    const room = `drain-${Date.now()}`;
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace", "Linus"]);
+    for (const page of pages) await until("decoding", () => remoteStats(page), decodesAll(2), { page });
+    const hostId = await roomNodeId(room);
+    expect(hostId).toMatch(/^node-[12]$/);
+    const victim = Number(hostId!.slice("node-".length)) - 1;
+    const node = system.nodes[victim]!;
+    const exited = new Promise<number | null>((resolve) => node.once("exit", (code) => resolve(code)));
+    const t0 = Date.now();
+    node.kill("SIGTERM");
+
+    for (const page of pages) {
+      await until("media restarted", () => restarts(page), (n) => n > 0, { page });
+      await until("decoding on the other node", () => remoteStats(page), decodesAll(2), { page });
+    }
+    console.log(`[metric] SIGTERM of the room's node → every browser decoding again: ${Date.now() - t0} ms`);
+    expect(await roomNodeId(room)).toBe(`node-${2 - victim}`);
+    // It left once its rooms had moved, well before DRAIN_TIMEOUT_MS (15 s), and cleanly.
+    expect(await exited).toBe(0);
+    console.log(`[metric] drained node exited after ${Date.now() - t0} ms`);
+  });
+});
