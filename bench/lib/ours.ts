@@ -18,7 +18,7 @@ export class OurParticipant {
   /** performance.now() when the join request was sent. */
   readonly joinStartedAt = performance.now();
   /** performance.now() at each step of joining: socket open, joined, first subscriber offer, answer sent, connected. */
-  readonly steps: Partial<Record<"socket" | "joined" | "offer" | "answered" | "connected", number>> = {};
+  readonly steps: Partial<Record<"socket" | "joined" | "offer" | "answered" | "connected" | "publishSent" | "publishAnswered", number>> = {};
 
   private constructor(
     readonly client: RoomClient,
@@ -47,8 +47,11 @@ export class OurParticipant {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const answer = this.client.next("publish-answer", () => true, 60_000);
+    this.steps.publishSent = performance.now();
     this.client.send({ type: "publish", sdp: pc.localDescription!.sdp });
-    await pc.setRemoteDescription({ type: "answer", sdp: (await answer).sdp });
+    const { sdp } = await answer;
+    this.steps.publishAnswered = performance.now();
+    await pc.setRemoteDescription({ type: "answer", sdp });
     await pc.connectionStateChange.watch((s) => s === "connected", 60_000);
   }
 

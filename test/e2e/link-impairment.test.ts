@@ -60,7 +60,8 @@ describe("a lossy link between the node and a Chromium subscriber", () => {
     console.log(`[metric] link narrowed to 350 kbps: viewer moved from ${full!.frameWidth} to ${down!.frameWidth} px wide after ${Date.now() - started} ms`);
     // It keeps decoding at the lower layer (what a 350 kbps link can carry).
     const later = await until("the viewer keeps decoding", () => videoFrom(viewer), (v) => (v?.framesDecoded ?? 0) > down!.framesDecoded + 30, { page: viewer });
-    expect(later!.frameWidth).toBeLessThan(full!.frameWidth);
+    const timeline = await viewer.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline());
+    expect(later!.frameWidth, `viewer timeline: ${JSON.stringify(timeline)}`).toBeLessThan(full!.frameWidth);
   });
 
   it("refuses a bad impairment body with 400 and an unknown participant with 404", async () => {
