@@ -68,7 +68,7 @@ for (let i = 0; i < runs; i++) {
 const report = `## Recovery: the room's media node fails or is drained (${new Date().toISOString().slice(0, 10)})
 
 Command: \`npm run bench:failover -- --runs ${runs}\`
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 3 headless Chromium participants, 2 media nodes, heartbeat 1 s; a heartbeat 2 s late gets the node probed, NODE_STALE_MS 4000.
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 3 headless Chromium participants, 2 media nodes dialled in to the worker over their sockets; a closed socket is down after NODE_RECONNECT_GRACE_MS (500 ms), a SIGTERMed node drains itself.
 Measured from the kill (or the drain call) until all three browsers decode both others again (polled every 250 ms).
 
 | event | median | runs (ms) |
