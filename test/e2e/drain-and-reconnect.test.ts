@@ -71,8 +71,34 @@ describe("the node's socket to the edge", () => {
   });
 });
 
+describe("a node that vanishes without closing its socket (SIGSTOP: no heartbeats, no FIN)", () => {
+  it("is down after missed heartbeats: the room moves and every browser decodes again; resumed, it frees the stale room", async () => {
+    const room = `vanish-${Date.now()}`;
+    const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace"]);
+    for (const page of pages) await until("decoding", () => remoteStats(page), decodesAll(1), { page });
+    const hostId = (await roomNodeId(room))!;
+    const victim = Number(hostId.slice("node-".length)) - 1;
+    const node = system.nodes[victim]!;
+    const t0 = Date.now();
+    node.kill("SIGSTOP");
+    try {
+      for (const page of pages) {
+        await until("media restarted", () => restarts(page), (n) => n > 0, { page });
+        await until("decoding on the other node", () => remoteStats(page), decodesAll(1), { page });
+      }
+      console.log(`[metric] node stopped (SIGSTOP) → every browser decoding again: ${Date.now() - t0} ms`);
+      expect(await roomNodeId(room)).toBe(`node-${2 - victim}`);
+    } finally {
+      node.kill("SIGCONT");
+    }
+    // Back, it finds its socket closed, redials, and is told to keep nothing: the stale room goes.
+    await until("the resumed node reconnected and holds no room", () => nodeHealth(victim).catch(() => undefined), (h) => h?.connected === true && h.rooms === 0);
+    await Promise.all(pages.map((p) => p.context().close()));
+  });
+});
+
 describe("SIGTERM to the node hosting a call", () => {
-  it("moves the room to another node while media flows; every browser decodes again and the node exits once empty", async () => {
+  it("moves the room to another node: every browser decodes again there, and the node exits 0 once empty", async () => {
     const room = `drain-${Date.now()}`;
     const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace", "Linus"]);
     for (const page of pages) await until("decoding", () => remoteStats(page), decodesAll(2), { page });
