@@ -47,7 +47,14 @@ async function once(mode: "kill" | "drain"): Promise<number> {
       await until("restarted", () => restarts(page), (n) => n > 0, { page });
       await until("decoding again", () => remoteStats(page), decodingBoth, { page });
     }
-    const done = Date.now() - t0;
+    // When each page showed its first frame from each other participant after the event (the
+    // page's own clock, not the poll above): recovery is the latest of them.
+    const shown = await Promise.all(pages.map(async (page) => {
+      const frames = (await marksSince(page, t0)).filter((m) => m.startsWith("frame from "));
+      const last = new Map(frames.map((m) => [m.split(" +")[0], Number(m.split(" +")[1])]));
+      return last.size === 2 ? Math.max(...last.values()) : Number.NaN;
+    }));
+    const done = shown.some(Number.isNaN) ? Date.now() - t0 : Math.max(...shown);
     if (args.timeline) for (const [i, page] of pages.entries()) console.log(`  page ${i + 1}: ${(await marksSince(page, t0)).join(", ")}`);
     return done;
   } finally {
@@ -69,7 +76,7 @@ const report = `## Recovery: the room's media node fails or is drained (${new Da
 
 Command: \`npm run bench:failover -- --runs ${runs}\`
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 3 headless Chromium participants, 2 media nodes dialled in to the worker over their sockets; a closed socket is down after NODE_RECONNECT_GRACE_MS (500 ms), a SIGTERMed node drains itself.
-Measured from the kill (or the drain call) until all three browsers decode both others again (polled every 250 ms).
+Measured from the kill (or the drain call) until all three browsers have shown a frame from both others again (each page's \`requestVideoFrameCallback\` time on a new track).
 
 | event | median | runs (ms) |
 |---|---|---|

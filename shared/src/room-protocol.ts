@@ -105,6 +105,11 @@ export const ErrorCode = z.enum([
   "media-node-error",
   /** The participant's media connection failed and was torn down; publish again to recover. */
   "media-failed",
+  /**
+   * The room moved to another media node while the old one still forwards (a drain): publish again
+   * there; the old connections keep carrying media until the new ones do.
+   */
+  "media-moved",
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

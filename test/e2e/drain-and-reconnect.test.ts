@@ -39,6 +39,31 @@ const decodesAll = (others: number) => (s: Record<string, RemoteStats>) =>
 const framesFrom = async (page: Page) => Object.values(await remoteStats(page)).map((e) => e.video?.framesDecoded ?? 0);
 const restarts = (page: Page) =>
   page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
+const marks = (page: Page, what: string) =>
+  page.evaluate((what) => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === what).length, what);
+
+/** Records, per remote tile, the longest time between two frames shown from now on. */
+const watchFrameGaps = (page: Page) =>
+  page.evaluate(() => {
+    const gaps: number[] = [];
+    (window as unknown as { __gaps: number[] }).__gaps = gaps;
+    document.querySelectorAll<HTMLVideoElement>(".tile:not(.local) video").forEach((video, i) => {
+      gaps[i] = 0;
+      let last = performance.now();
+      const onFrame = (now: number) => {
+        if (now - last > gaps[i]!) {
+          gaps[i] = now - last;
+          (window as unknown as { __gapAt: number[] }).__gapAt ??= [];
+          (window as unknown as { __gapAt: number[] }).__gapAt[i] = Math.round(performance.timeOrigin + now);
+        }
+        last = now;
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    });
+  });
+const longestFrameGap = (page: Page) => page.evaluate(() => (window as unknown as { __gaps: number[] }).__gaps);
+
 const nodeHealth = async (i: number) => (await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/healthz`)).json()) as { connected: boolean; rooms: number };
 const metric = async (i: number, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/metrics`)).text())?.[1]);
 async function roomNodeId(room: string): Promise<string | undefined> {
@@ -98,7 +123,7 @@ describe("a node that vanishes without closing its socket (SIGSTOP: no heartbeat
 });
 
 describe("SIGTERM to the node hosting a call", () => {
-  it("moves the room to another node: every browser decodes again there, and the node exits 0 once empty", async () => {
+  it("moves the room to another node while media flows: no tile stops, every browser decodes there, and the node exits 0 once empty", async () => {
     const room = `drain-${Date.now()}`;
     const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace", "Linus"]);
     for (const page of pages) await until("decoding", () => remoteStats(page), decodesAll(2), { page });
@@ -107,14 +132,27 @@ describe("SIGTERM to the node hosting a call", () => {
     const victim = Number(hostId!.slice("node-".length)) - 1;
     const node = system.nodes[victim]!;
     const exited = new Promise<number | null>((resolve) => node.once("exit", (code) => resolve(code)));
+    await Promise.all(pages.map(watchFrameGaps));
+    await new Promise((r) => setTimeout(r, 5000));
+    console.log(`[metric] longest gap between frames shown in 5 s before the drain, per remote tile: ${(await Promise.all(pages.map(longestFrameGap))).flat().map((g) => Math.round(g)).join(", ")} ms`);
+    await Promise.all(pages.map(watchFrameGaps));
     const t0 = Date.now();
     node.kill("SIGTERM");
 
     for (const page of pages) {
       await until("media restarted", () => restarts(page), (n) => n > 0, { page });
       await until("decoding on the other node", () => remoteStats(page), decodesAll(2), { page });
+      await until("the old connections closed", () => marks(page, "old media closed"), (n) => n > 0, { page });
     }
     console.log(`[metric] SIGTERM of the room's node → every browser decoding again: ${Date.now() - t0} ms`);
+    // Make before break: the drained node forwarded until the new connections carried media, so no
+    // remote tile stopped showing frames for long (a failed node leaves a gap of about two seconds).
+    const gaps = (await Promise.all(pages.map(longestFrameGap))).flat();
+    if (process.env.DEBUG_TIMELINE) for (const page of pages) console.log(JSON.stringify(await page.evaluate((t0) => ((window as unknown as { __gapAt: number[] }).__gapAt ?? []).map((at) => at - t0), t0)), JSON.stringify(await page.evaluate((t0) => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().map(([w, at]) => [w, Math.round(performance.timeOrigin + at - t0)]).filter(([, ms]) => (ms as number) > -100), t0)));
+    console.log(`[metric] longest gap between frames shown during the drain, per remote tile: ${gaps.map((g) => Math.round(g)).join(", ")} ms`);
+    expect(gaps).toHaveLength(6);
+    // Frames come every 100–300 ms on this loaded machine; a break before make leaves ≥ 1.5 s.
+    expect(Math.max(...gaps)).toBeLessThan(1000);
     expect(await roomNodeId(room)).toBe(`node-${2 - victim}`);
     // It left once its rooms had moved, well before DRAIN_TIMEOUT_MS (15 s), and cleanly.
     expect(await exited).toBe(0);

@@ -84,7 +84,7 @@ describe("admin API", () => {
     const res = await call("POST", "/nodes/node-a/drain", { draining: true });
     expect(res.status).toBe(200);
     expect((await res.json<{ node: { draining: boolean } }>()).node.draining).toBe(true);
-    await alice.error("media-failed");
+    await alice.error("media-moved"); // the drained node still forwards: make before break
     const summary = await (await call("GET", "/rooms/drained")).json<{ node: { id: string } }>();
     expect(summary.node.id).toBe("node-b");
     const carol = await openRoomSocket("fresh-room");

@@ -224,14 +224,28 @@ describe("losing a node", () => {
     expect(await roomNode("silent")).toBe("node-b");
   });
 
+  it("a participant who leaves while the room moves off a drained node is freed there at once", async () => {
+    const node = await registerNode("node-a");
+    const alice = await openRoomSocket("leaving-mid-move");
+    const { participantId } = await alice.join("Alice");
+    await registerNode("node-b");
+    node.event({ type: "drain" });
+    await alice.error("media-moved");
+    node.answer = () => ({ body: { removedTracks: [] } });
+    alice.send({ v: 1, type: "leave" });
+    await expect.poll(() => node.sent("remove").map((r) => r.body)).toEqual([{ room: "leaving-mid-move", participantId }]);
+  });
+
   it("a node's own drain moves its rooms and takes it out of placement", async () => {
     const node = await registerNode("node-a");
     const alice = await openRoomSocket("draining");
     await alice.join("Alice");
     await registerNode("node-b");
     node.event({ type: "drain" });
-    await alice.error("media-failed");
+    await alice.error("media-moved");
     expect(await roomNode("draining")).toBe("node-b");
+    // Make before break: the old node keeps Alice's media until she has republished (or she leaves).
+    expect(node.sent("remove")).toEqual([]);
     expect((await storedNodes()).get("node:node-a")).toMatchObject({ draining: true, selfDrained: true });
     // A restart of that process (a new instance) takes rooms again.
     node.close();

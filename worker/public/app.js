@@ -35,6 +35,10 @@ const RELAY_ONLY = new URLSearchParams(location.search).get("relay") === "1";
 const MAX_RESTART_BACKOFF_MS = 30_000;
 /** Tile sizes are reported this long after they stop changing. */
 const PREFS_DEBOUNCE_MS = 300;
+/** After a media restart, the old subscriber plays on until the new one has been connected this long… */
+const RETIRE_SETTLE_MS = 2000;
+/** …and the old publisher (others may still watch it on the old node) at most this long. */
+const RETIRE_AFTER_MS = 12_000;
 const MAX_PREFS_TRACKS = 64;
 
 /** One visit to a room: the signaling socket, the two PeerConnections and the tiles. */
@@ -72,6 +76,19 @@ class Session {
     this.mediaGeneration = 0;
     /** @type {string | null} the plain-words notice shown while media cannot connect */
     this.mediaNotice = null;
+    /**
+     * The previous media connections after a restart, playing on until the new ones carry media: the
+     * old subscriber until ours has connected, the old publisher (which others may still be
+     * watching on the old node) until the room frees the old node or RETIRE_AFTER_MS.
+     * @type {{ publisher: RTCPeerConnection | null, subscriber: RTCPeerConnection | null }}
+     */
+    this.retiring = { publisher: null, subscriber: null };
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retireTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retireSubscriberTimer = undefined;
+    /** @type {WeakSet<MediaStreamTrack>} new tracks waiting for media before they replace the old ones */
+    this.held = new WeakSet();
     /** @type {Map<string, string>} trackId → "W×H" last reported to the room */
     this.reportedSizes = new Map();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -180,7 +197,7 @@ class Session {
         showNotice(`An admin turned off your ${msg.kind === "audio" ? "microphone" : "camera"}.`);
         return;
       case "error":
-        if (msg.code === "media-failed") return this.restartMedia();
+        if (msg.code === "media-failed" || msg.code === "media-moved") return this.restartMedia(msg.code === "media-moved");
         // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
         if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
         if (msg.code === "resume-failed") return this.rejoin();
@@ -261,6 +278,7 @@ class Session {
   /** The room no longer knows us (the grace period passed): join again as a new participant. */
   async rejoin() {
     mark("rejoin");
+    this.retireConnections();
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = this.subscriber = null;
@@ -323,19 +341,47 @@ class Session {
     for (const kind of /** @type {const} */ (["audio", "video"])) if (this.muted[kind]) this.send({ type: "set-muted", kind, muted: true });
   }
 
-  /** The node lost our media connection: start both PeerConnections afresh, keeping our place and tiles. */
-  async restartMedia() {
+  /**
+   * Our media must start over on fresh PeerConnections (the room moved, or ours failed), keeping
+   * our place and tiles. When the old node still forwards (a drain), make before break: the old
+   * connections keep playing until the new subscriber has connected and its tracks carry media.
+   * @param {boolean} oldStillForwards
+   */
+  async restartMedia(oldStillForwards = false) {
     mark("media restart");
     this.restartRequested = false;
     this.mediaGeneration++;
-    this.publisher?.close();
-    this.subscriber?.close();
+    this.retireConnections();
+    this.retiring = { publisher: this.publisher, subscriber: this.subscriber };
+    if (oldStillForwards) this.retireTimer = setTimeout(() => this.retireConnections(), RETIRE_AFTER_MS);
+    else this.retireConnections();
     this.publisher = this.subscriber = null;
-    for (const [mid, t] of this.subscribed) this.tiles.get(t.participantId)?.removeTrack(mid);
     this.subscribed = new Map();
     this.senders = {};
     await this.sendLocalTracks();
   }
+
+  /**
+   * Closes what a restart left playing (the old subscriber only, or both), and takes the old
+   * subscriber's tracks off the tiles. @param {"subscriber" | "both"} which
+   */
+  retireConnections(which = "both") {
+    clearTimeout(this.retireSubscriberTimer);
+    const { subscriber, publisher } = this.retiring;
+    this.retiring = { publisher: which === "both" ? null : publisher, subscriber: null };
+    if (which === "both") {
+      clearTimeout(this.retireTimer);
+      publisher?.close();
+    }
+    if (!subscriber) return;
+    const tracks = subscriber.getReceivers().map((r) => r.track);
+    subscriber.close();
+    for (const tile of this.tiles.values()) for (const t of tracks) tile.dropTrack(t);
+    mark("old media closed");
+    // Tracks held back until they carried media go on the tiles now, whatever they carry.
+    for (const t of this.subscribed.values()) this.attachSubscribed(t.participantId);
+  }
+
 
   /** @param {string} sdp @param {SubscribedTrack[]} tracks */
   async answerSubscriber(sdp, tracks) {
@@ -358,9 +404,21 @@ class Session {
   attachSubscribed(participantId) {
     const tile = this.tiles.get(participantId);
     if (!tile || !this.subscriber) return;
-    for (const transceiver of this.subscriber.getTransceivers()) {
+    const subscriber = this.subscriber;
+    for (const transceiver of subscriber.getTransceivers()) {
       const info = transceiver.mid ? this.subscribed.get(transceiver.mid) : undefined;
-      if (info?.participantId === participantId) tile.addTrack(transceiver.receiver.track, info.mid);
+      if (info?.participantId !== participantId) continue;
+      const track = transceiver.receiver.track;
+      // While the old connection still plays, a new track takes over only once media arrives on it.
+      if (this.retiring.subscriber && track.muted) {
+        if (this.held.has(track)) continue;
+        this.held.add(track);
+        mark(`holding ${track.kind} from ${participantId}`);
+        track.addEventListener("unmute", () => {
+          mark(`media on new ${track.kind} from ${participantId}`);
+          if (this.subscriber === subscriber && this.subscribed.get(info.mid)?.trackId === info.trackId) this.tiles.get(participantId)?.addTrack(track, info.mid);
+        }, { once: true });
+      } else tile.addTrack(track, info.mid);
     }
   }
 
@@ -388,6 +446,10 @@ class Session {
       mark(`${role} ${pc.connectionState}`);
       if (pc.connectionState === "connected") {
         connected = true;
+        if (role === "subscriber" && this.retiring.subscriber) {
+          clearTimeout(this.retireSubscriberTimer);
+          this.retireSubscriberTimer = setTimeout(() => this.retireConnections("subscriber"), RETIRE_SETTLE_MS);
+        }
         this.failedAttempts = 0;
         if (this.mediaNotice !== null && notice.textContent === this.mediaNotice) notice.hidden = true;
         this.mediaNotice = null;
@@ -498,6 +560,7 @@ class Session {
     clearInterval(this.statsTimer);
     clearTimeout(this.prefsTimer);
     this.resizes.disconnect();
+    this.retireConnections();
     this.ws.close();
     this.publisher?.close();
     this.subscriber?.close();
@@ -607,9 +670,14 @@ class Tile {
 
   /** @param {MediaStreamTrack} track @param {string} mid */
   addTrack(track, mid) {
-    const old = this.byMid.get(mid);
-    if (old === track) return;
-    if (old) this.stream.removeTrack(old);
+    if (this.byMid.get(mid) === track) return;
+    // One track of each kind: a new one (another m-line, or a new connection after a move) replaces the old.
+    for (const [m, t] of [...this.byMid]) {
+      if (m === mid || t.kind === track.kind) {
+        this.byMid.delete(m);
+        this.stream.removeTrack(t);
+      }
+    }
     this.byMid.set(mid, track);
     this.stream.addTrack(track);
     if (track.kind === "video") {
@@ -618,6 +686,8 @@ class Tile {
       this.video.requestVideoFrameCallback?.(() => {
         if (firstFrameMs === null) mark("first remote frame");
         firstFrameMs ??= performance.now();
+        // Each newly received video track's first frame on screen (after a media restart too).
+        if (this.byMid.get(mid) === track) mark(`frame from ${this.el.dataset.participantId}`);
       });
     }
     this.video.play().catch(() => showNotice("Click anywhere to hear the others."));
@@ -638,6 +708,11 @@ class Tile {
     this.byMid.delete(mid);
     this.stream.removeTrack(track);
     if (this.stream.getVideoTracks().length === 0) this.el.classList.add("no-video");
+  }
+
+  /** Takes `track` off the tile if it is still showing it. @param {MediaStreamTrack} track */
+  dropTrack(track) {
+    for (const [mid, t] of this.byMid) if (t === track) return this.removeTrack(mid);
   }
 
   /** @param {{ video?: any, audio?: any }} s */

@@ -102,7 +102,7 @@ export class NodeRegistryDO extends DurableObject<Env> {
     const node = this.nodes.get(nodeId);
     if (!node) return null;
     await this.save({ ...node, draining, selfDrained: draining && by === "node" });
-    if (draining) await this.moveRoomsOff(nodeId, "the media server is being drained");
+    if (draining) await this.moveRoomsOff(nodeId, "the media server is being drained", { stillForwarding: node.connected });
     return this.nodes.get(nodeId)!;
   }
 
@@ -146,13 +146,13 @@ export class NodeRegistryDO extends DurableObject<Env> {
    * Unplaces every room on the node and tells each to move (each is placed afresh by its move).
    * Not awaited: a moving room calls back into place(), and the node's object waits on this one.
    */
-  private async moveRoomsOff(nodeId: string, why: string): Promise<void> {
+  private async moveRoomsOff(nodeId: string, why: string, opts: { stillForwarding?: boolean } = {}): Promise<void> {
     const rooms = this.roomsOn(nodeId);
     if (rooms.length === 0) return;
     for (const room of rooms) this.placements.delete(room);
     await this.ctx.storage.delete(rooms.map((room) => `room:${room}`));
     for (const room of rooms) {
-      void roomStub(this.env, room).moveOffNode(nodeId, why).catch((err: Error) => console.error("could not move room", room, err.message));
+      void roomStub(this.env, room).moveOffNode(nodeId, why, opts).catch((err: Error) => console.error("could not move room", room, err.message));
     }
   }
 

@@ -22,6 +22,7 @@ import {
 } from "@sfu/shared";
 import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
+import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
 
 /** The media node a room is placed on. */
@@ -81,6 +82,8 @@ export class RoomDO extends DurableObject<Env> {
   private participants = new Map<string, ParticipantRecord>();
   /** Orders the room's work: per participant, and the whole room for moves and removals. */
   private readonly lock = new RoomLock();
+  /** The node the room just left while it still forwards (a drain), until everyone has republished. */
+  private retiring: RetiringNode | null = null;
   /** A placement in progress, shared by joins that arrive while the room has no node. */
   private placing: Promise<PlacedNode> | null = null;
 
@@ -208,7 +211,7 @@ export class RoomDO extends DurableObject<Env> {
    * another node, keeping everyone in it: tracks are withdrawn, and every participant is told its
    * media failed, so it publishes again (on the new node) and is offered everyone's tracks there.
    */
-  async moveOffNode(nodeId: string, why: string): Promise<void> {
+  async moveOffNode(nodeId: string, why: string, opts: { stillForwarding?: boolean } = {}): Promise<void> {
     await this.lock.exclusive(async () => {
       if (!this.room?.node || this.room.node.id !== nodeId) return;
       const old = this.room.node;
@@ -223,10 +226,18 @@ export class RoomDO extends DurableObject<Env> {
         this.broadcast({ type: "error", code: err.code, message: `${why} and no other is available` });
         return;
       }
-      // A drained node is still alive: free what the room held there.
-      for (const id of this.participants.keys()) void this.removeFromNode(old, id);
+      if (opts.stillForwarding) {
+        // Make before break: the old node keeps forwarding while everyone republishes here.
+        const publishers = [...this.participants.values()].filter((p) => p.tracks.length > 0).map((p) => p.id);
+        this.retiring = new RetiringNode(old, [...this.participants.keys()], publishers, (node, ids) => {
+          for (const id of ids) void this.removeFromNode(node, id);
+          if (this.retiring?.finished) this.retiring = null;
+        });
+      } else {
+        for (const id of this.participants.keys()) void this.removeFromNode(old, id);
+      }
       for (const p of this.participants.values()) await this.clearTracks(p);
-      this.broadcast({ type: "error", code: "media-failed", message: `${why}; the room moved to ${node.id}: publish again` });
+      this.broadcast({ type: "error", code: opts.stillForwarding ? "media-moved" : "media-failed", message: `${why}; the room moved to ${node.id}: publish again` });
     });
   }
 
@@ -416,6 +427,7 @@ export class RoomDO extends DurableObject<Env> {
     const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
     p.tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? p.adminMuted?.includes(t.kind) ?? false }));
     await this.ctx.storage.put(participantKey(p.id), p);
+    this.retiring?.republished(p.id);
     this.send(ws, { type: "publish-answer", sdp: answer.sdp });
     this.broadcast({ type: "participant-updated", participant: info(p) });
     await this.offerSubscriptions(this.otherIds(p.id));
@@ -476,6 +488,7 @@ export class RoomDO extends DurableObject<Env> {
   /** Takes a participant out of the room: the others see it leave, the node frees its media. */
   private async removeParticipant(id: string): Promise<void> {
     if (!this.participants.delete(id)) return;
+    this.retiring?.left(id);
     await this.ctx.storage.delete(participantKey(id));
     this.broadcast({ type: "participant-left", participantId: id });
     const node = this.room?.node;
