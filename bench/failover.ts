@@ -11,7 +11,7 @@ import type { Page } from "playwright-core";
 import { signAdminToken } from "@sfu/shared";
 import { startSystem } from "../scripts/system.ts";
 import { hostingNode, joinRoom, launchChromium } from "../test/support/browser.ts";
-import { remoteStats, until } from "../test/support/page-stats.ts";
+import { longestFrameGap, remoteStats, until, watchFrameGaps } from "../test/support/page-stats.ts";
 import { writeSection } from "./results.ts";
 
 const { values: args } = parseArgs({ options: { runs: { type: "string", default: "3" }, out: { type: "string" }, timeline: { type: "boolean", default: false } } });
@@ -28,7 +28,7 @@ const marksSince = (page: Page, t0: number) =>
 const restarts = (page: Page) =>
   page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
 
-async function once(mode: "kill" | "drain"): Promise<number> {
+async function once(mode: "kill" | "drain"): Promise<{ recoveredMs: number; gapMs: number }> {
   const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, healthPortBase: HEALTH_BASE, rtcPortBase: 56000, nodes: 2 });
   const browser = await launchChromium();
   try {
@@ -37,6 +37,7 @@ async function once(mode: "kill" | "drain"): Promise<number> {
     const decodingBoth = (s: Awaited<ReturnType<typeof remoteStats>>) => Object.keys(s).length === 2 && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0);
     for (const page of pages) await until("decoding", () => remoteStats(page), decodingBoth, { page });
     const victim = await hostingNode(HEALTH_BASE, 2);
+    await Promise.all(pages.map(watchFrameGaps));
     const t0 = Date.now();
     if (mode === "kill") system.nodes[victim]!.kill("SIGKILL");
     else {
@@ -46,7 +47,10 @@ async function once(mode: "kill" | "drain"): Promise<number> {
     for (const page of pages) {
       await until("restarted", () => restarts(page), (n) => n > 0, { page });
       await until("decoding again", () => remoteStats(page), decodingBoth, { page });
+      if (mode === "drain") await until("old connections closed", () => marksSince(page, t0), (m) => m.some((x) => x.startsWith("old media closed")), { page });
     }
+    // What a user sees: the longest time any remote tile went without a new frame.
+    const gapMs = Math.round(Math.max(...(await Promise.all(pages.map(longestFrameGap))).flat()));
     // When each page showed its first frame from each other participant after the event (the
     // page's own clock, not the poll above): recovery is the latest of them.
     const shown = await Promise.all(pages.map(async (page) => {
@@ -56,7 +60,7 @@ async function once(mode: "kill" | "drain"): Promise<number> {
     }));
     const done = shown.some(Number.isNaN) ? Date.now() - t0 : Math.max(...shown);
     if (args.timeline) for (const [i, page] of pages.entries()) console.log(`  page ${i + 1}: ${(await marksSince(page, t0)).join(", ")}`);
-    return done;
+    return { recoveredMs: done, gapMs };
   } finally {
     await browser.close();
     await system.stop();
@@ -64,24 +68,27 @@ async function once(mode: "kill" | "drain"): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const results: Record<string, number[]> = { kill: [], drain: [] };
+const results: Record<"kill" | "drain", Array<{ recoveredMs: number; gapMs: number }>> = { kill: [], drain: [] };
 for (let i = 0; i < runs; i++) {
   for (const mode of ["kill", "drain"] as const) {
-    const ms = await once(mode);
-    results[mode]!.push(ms);
-    console.log(`${mode} run ${i + 1}: every browser decoding again after ${ms} ms`);
+    const r = await once(mode);
+    results[mode].push(r);
+    console.log(`${mode} run ${i + 1}: every browser showing the others from the new node after ${r.recoveredMs} ms; longest gap between frames on any tile ${r.gapMs} ms`);
   }
 }
+const row = (name: string, rs: Array<{ recoveredMs: number; gapMs: number }>) =>
+  `| ${name} | ${median(rs.map((r) => r.gapMs))} ms (${rs.map((r) => r.gapMs).join(", ")}) | ${median(rs.map((r) => r.recoveredMs))} ms (${rs.map((r) => r.recoveredMs).join(", ")}) |`;
 const report = `## Recovery: the room's media node fails or is drained (${new Date().toISOString().slice(0, 10)})
 
 Command: \`npm run bench:failover -- --runs ${runs}\`
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 3 headless Chromium participants, 2 media nodes dialled in to the worker over their sockets; a closed socket is down after NODE_RECONNECT_GRACE_MS (500 ms), a SIGTERMed node drains itself.
-Measured from the kill (or the drain call) until all three browsers have shown a frame from both others again (each page's \`requestVideoFrameCallback\` time on a new track).
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 3 headless Chromium participants, 2 media nodes dialled in to the worker over their sockets; a closed socket is down after NODE_RECONNECT_GRACE_MS (500 ms); a drain is make-before-break.
+Longest gap: the longest time any remote tile in any page went without a new frame, from the event on (what a user sees).
+New node: from the event until all three pages have shown a frame from both others on the new node's tracks (each page's \`requestVideoFrameCallback\` time).
 
-| event | median | runs (ms) |
+| event | longest gap between frames, median (runs) | on the new node, median (runs) |
 |---|---|---|
-| \`kill -9\` of the room's node | ${median(results.kill!)} ms | ${results.kill!.join(", ")} |
-| drain of the room's node (admin API) | ${median(results.drain!)} ms | ${results.drain!.join(", ")} |
+${row("`kill -9` of the room's node", results.kill)}
+${row("drain of the room's node (admin API)", results.drain)}
 `;
 console.log(`\n${report}`);
 if (args.out) writeSection(args.out, "bench:failover", report);

@@ -3,7 +3,7 @@ import { signAdminToken } from "@sfu/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSystem, type RunningSystem } from "../../scripts/system.ts";
 import { hostingNode, joinRoom, launchChromium } from "../support/browser.ts";
-import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
+import { longestFrameGap, remoteStats, until, watchFrameGaps, type RemoteStats } from "../support/page-stats.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
 
 const WORKER_PORT = 18840;
@@ -42,27 +42,7 @@ const restarts = (page: Page) =>
 const marks = (page: Page, what: string) =>
   page.evaluate((what) => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === what).length, what);
 
-/** Records, per remote tile, the longest time between two frames shown from now on. */
-const watchFrameGaps = (page: Page) =>
-  page.evaluate(() => {
-    const gaps: number[] = [];
-    (window as unknown as { __gaps: number[] }).__gaps = gaps;
-    document.querySelectorAll<HTMLVideoElement>(".tile:not(.local) video").forEach((video, i) => {
-      gaps[i] = 0;
-      let last = performance.now();
-      const onFrame = (now: number) => {
-        if (now - last > gaps[i]!) {
-          gaps[i] = now - last;
-          (window as unknown as { __gapAt: number[] }).__gapAt ??= [];
-          (window as unknown as { __gapAt: number[] }).__gapAt[i] = Math.round(performance.timeOrigin + now);
-        }
-        last = now;
-        video.requestVideoFrameCallback(onFrame);
-      };
-      video.requestVideoFrameCallback(onFrame);
-    });
-  });
-const longestFrameGap = (page: Page) => page.evaluate(() => (window as unknown as { __gaps: number[] }).__gaps);
+
 
 const nodeHealth = async (i: number) => (await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/healthz`)).json()) as { connected: boolean; rooms: number };
 const metric = async (i: number, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/metrics`)).text())?.[1]);

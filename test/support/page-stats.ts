@@ -37,3 +37,30 @@ export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T)
     : undefined;
   throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}; page ${JSON.stringify(context)}`);
 }
+
+/**
+ * Records, per remote tile, the longest time between two frames shown from now on (a later call
+ * starts over). Page code as text: a bundler's helpers (esbuild's __name) do not exist in the page.
+ */
+const WATCH_FRAME_GAPS = `(() => {
+  const run = (window.__gapRun = (window.__gapRun ?? 0) + 1);
+  window.__gaps = [];
+  window.__gapAt = [];
+  document.querySelectorAll(".tile:not(.local) video").forEach((video, i) => {
+    window.__gaps[i] = 0;
+    let last = performance.now();
+    video.requestVideoFrameCallback(function onFrame(now) {
+      if (window.__gapRun !== run) return;
+      if (now - last > window.__gaps[i]) {
+        window.__gaps[i] = now - last;
+        window.__gapAt[i] = Math.round(performance.timeOrigin + now);
+      }
+      last = now;
+      video.requestVideoFrameCallback(onFrame);
+    });
+  });
+})()`;
+export const watchFrameGaps = (page: Page) => page.evaluate(WATCH_FRAME_GAPS);
+
+/** Per remote tile, the longest gap (ms) since watchFrameGaps. */
+export const longestFrameGap = (page: Page) => page.evaluate(() => (window as unknown as { __gaps: number[] }).__gaps);
