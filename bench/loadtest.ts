@@ -64,7 +64,7 @@ function findNodePids(url: string): Array<{ label: string; pid: number }> {
 }
 
 let system: RunningSystem | undefined;
-if (!args.url) system = await startSystem({ workerPort: 18811, inspectorPort: 19251, rtcPortBase: 60000, nodes: nodeCount });
+if (!args.url) system = await startSystem({ workerPort: 18811, inspectorPort: 19251, rtcPortBase: 60000, nodes: nodeCount, verbose: process.env.VERBOSE === "1" });
 if (system) onInterrupt(() => system!.stop());
 const url = args.url ?? system!.url;
 const nodes = system ? system.nodes.map((n, i) => ({ label: `node-${i + 1}`, pid: n.pid! })) : findNodePids(args.url!);
