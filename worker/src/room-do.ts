@@ -207,9 +207,11 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /**
-   * The room must leave `nodeId` (it stopped heartbeating, or is being drained). The room moves to
-   * another node, keeping everyone in it: tracks are withdrawn, and every participant is told its
-   * media failed, so it publishes again (on the new node) and is offered everyone's tracks there.
+   * The room must leave `nodeId` (it went away, or is being drained). The room moves to another
+   * node, keeping everyone in it: tracks are withdrawn, and every participant is told its media
+   * failed (or, when the old node `stillForwarding`, moved), so it publishes again on the new node
+   * and is offered everyone's tracks there. A node that still forwards keeps everyone's media until
+   * they have republished (RetiringNode).
    */
   async moveOffNode(nodeId: string, why: string, opts: { stillForwarding?: boolean } = {}): Promise<void> {
     await this.lock.exclusive(async () => {
