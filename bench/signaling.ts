@@ -15,7 +15,7 @@ import { writeSection } from "./results.ts";
 
 const { values: args } = parseArgs({ options: { participants: { type: "string", default: "30" }, out: { type: "string" } } });
 const n = Number(args.participants);
-const system = await startSystem({ workerPort: 18850, inspectorPort: 19290, rtcPortBase: 62000, nodes: 1 } as Parameters<typeof startSystem>[0]);
+const system = await startSystem({ workerPort: 18850, inspectorPort: 19290, rtcPortBase: 62000, nodes: 1 });
 const room = `signaling-${Date.now()}`;
 const people: OurParticipant[] = [];
 const joined: number[] = [];

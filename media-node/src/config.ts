@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { NodeId, Region } from "@sfu/shared";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -8,8 +9,8 @@ export const ConfigSchema = z
   .object({
     WORKER_URL: z.url({ protocol: /^https?$/ }).describe("base URL of the edge worker the node connects to"),
     FLEET_SECRET: z.string().min(16, "FLEET_SECRET must be at least 16 characters"),
-    NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default(`${hostname().slice(0, 40)}-${process.pid}`),
-    REGION: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "REGION is 1-32 of A-Z a-z 0-9 _ -").default("local"),
+    NODE_ID: NodeId.default(`${hostname().slice(0, 40)}-${process.pid}`),
+    REGION: Region.default("local"),
     CAPACITY: z.coerce.number().int().min(1).max(100_000).default(500),
     /** Address put in ICE candidates: the VM's public IP in production. */
     ANNOUNCED_IP: z.ipv4().default("127.0.0.1"),

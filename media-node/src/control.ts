@@ -1,4 +1,4 @@
-import { assertNever, NodeActions, type EdgeToNode, type NodeAction, type NodeErrorCode, type NodeResponse, type NodeToEdge } from "@sfu/shared";
+import { assertNever, describeIssue, NodeActions, type EdgeToNode, type NodeAction, type NodeErrorCode, type NodeResponse, type NodeToEdge } from "@sfu/shared";
 import type { z } from "zod";
 import { LinkImpairment } from "./egress/impairment.ts";
 import { log } from "./log.ts";
@@ -120,9 +120,6 @@ async function negotiation<T>(op: () => Promise<T>): Promise<T> {
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ControlError("bad-request", `invalid body${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message ?? "invalid"}`);
-  }
+  if (!parsed.success) throw new ControlError("bad-request", describeIssue("invalid body", parsed.error));
   return parsed.data;
 }

@@ -137,7 +137,7 @@ export class EdgeLink {
         const id = typeof raw === "string" ? requestId(raw) : undefined;
         log("warn", "bad message from the edge", { error: parsed.message, id });
         if (id !== undefined) {
-          const code = raw.length > MAX_NODE_MESSAGE_BYTES ? "payload-too-large" : "bad-request";
+          const code = data.byteLength > MAX_NODE_MESSAGE_BYTES ? "payload-too-large" : "bad-request";
           send({ type: "error", id, code, message: parsed.message.slice(0, 1024) });
         }
         return;

@@ -5,6 +5,9 @@
  * the newest `issuedAt` it accepted per node id and refuses any proof that is not newer.
  * Uses WebCrypto, so the same code runs in workerd and Node.
  */
+import { z } from "zod";
+import { InstanceId, NodeId } from "./node-protocol.ts";
+
 export const NODE_PROOF_HEADER = "x-sfu-node-proof";
 export const NODE_PROOF_MAX_SKEW_MS = 30_000;
 
@@ -47,14 +50,14 @@ export interface NodeProof {
 export type ProofRefusal = "missing" | "malformed" | "expired" | "bad-signature";
 export type ProofVerdict = { ok: true; proof: NodeProof } | { ok: false; reason: ProofRefusal };
 
-const PROOF = /^v1,([A-Za-z0-9_.-]{1,64}),([A-Za-z0-9-]{8,64}),(\d{1,16}),([0-9a-f]{64})$/;
+const ProofParts = z.tuple([z.literal("v1"), NodeId, InstanceId, z.string().regex(/^\d{1,16}$/), z.string().regex(/^[0-9a-f]{64}$/)]);
 
 /** Checks form, freshness and signature. Single use is the caller's part (the newest `issuedAt` per node). */
 export async function verifyNodeProof(secret: string, header: string | null | undefined, now: number, maxSkewMs = NODE_PROOF_MAX_SKEW_MS): Promise<ProofVerdict> {
   if (!header) return { ok: false, reason: "missing" };
-  const match = PROOF.exec(header);
-  if (!match) return { ok: false, reason: "malformed" };
-  const [, nodeId, instanceId, at, sig] = match as unknown as [string, string, string, string, string];
+  const parts = ProofParts.safeParse(header.split(","));
+  if (!parts.success) return { ok: false, reason: "malformed" };
+  const [, nodeId, instanceId, at, sig] = parts.data;
   const issuedAt = Number(at);
   if (Math.abs(now - issuedAt) > maxSkewMs) return { ok: false, reason: "expired" };
   const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), fromHex(sig), proofMessage(nodeId, instanceId, issuedAt));

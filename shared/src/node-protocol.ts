@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IceCandidate, MAX_PREFS_TRACKS, PcRole, Rid, RoomName, Sdp, SubscribedTrack, TrackKind, TrackPreference } from "./room-protocol.ts";
+import { describeIssue, IceCandidate, MAX_PREFS_TRACKS, PcRole, Rid, RoomName, Sdp, SubscribedTrack, TrackKind, TrackPreference, wireBytes } from "./room-protocol.ts";
 
 /**
  * The worker ↔ media-node protocol. A node dials out: it opens one WebSocket to the edge at
@@ -18,6 +18,8 @@ export const NodeId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 /** Random per node process: a node that reconnects with another one was restarted and holds no media. */
 export const InstanceId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
 export const ParticipantId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+/** A placement region: a node's REGION, or where a caller is. */
+export const Region = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a region is 1-32 of A-Z a-z 0-9 _ -");
 
 export const NodeLoad = z.object({
   rooms: z.number().int().min(0),
@@ -137,7 +139,7 @@ export type NodeEvent = z.infer<typeof NodeEvent>;
 export const NodeHello = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
-  region: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+  region: Region,
   /** Most participants the node accepts. */
   capacity: z.number().int().min(1).max(100_000),
   load: NodeLoad,
@@ -185,7 +187,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 /** Parses one socket message against an envelope schema, refusing oversized or non-JSON text. */
 export function parseNodeMessage<S extends z.ZodType>(schema: S, raw: unknown): Parsed<z.infer<S>> {
   if (typeof raw !== "string") return { ok: false, message: "binary messages are not part of the protocol" };
-  if (raw.length > MAX_NODE_MESSAGE_BYTES) return { ok: false, message: `message exceeds ${MAX_NODE_MESSAGE_BYTES} bytes` };
+  if (wireBytes(raw) > MAX_NODE_MESSAGE_BYTES) return { ok: false, message: `message exceeds ${MAX_NODE_MESSAGE_BYTES} bytes` };
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -193,9 +195,5 @@ export function parseNodeMessage<S extends z.ZodType>(schema: S, raw: unknown): 
     return { ok: false, message: "message is not JSON" };
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, message: `invalid message${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message ?? "invalid"}` };
-  }
-  return { ok: true, value: parsed.data };
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: describeIssue("invalid message", parsed.error) };
 }

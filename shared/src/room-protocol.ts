@@ -181,10 +181,20 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCo
 
 const utf8 = new TextEncoder();
 
+/** A message's size on the wire, in UTF-8 bytes (`string.length` counts UTF-16 units, up to 3x fewer). */
+export function wireBytes(raw: string | ArrayBuffer): number {
+  return typeof raw === "string" ? utf8.encode(raw).byteLength : raw.byteLength;
+}
+
+/** "<what> at <path>: <reason>", from the first issue zod found. */
+export function describeIssue(what: string, error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${what}${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message ?? "invalid"}`;
+}
+
 /** Parses one raw signaling frame from a browser; never throws. */
 export function parseClientMessage(raw: string | ArrayBuffer): ParseResult<ClientMessage> {
-  // The limit is in UTF-8 bytes as sent on the wire; `string.length` counts UTF-16 units (up to 3x fewer).
-  const size = typeof raw === "string" ? utf8.encode(raw).byteLength : raw.byteLength;
+  const size = wireBytes(raw);
   if (size > MAX_SIGNAL_BYTES) {
     return { ok: false, code: "message-too-large", message: `message of ${size} bytes exceeds ${MAX_SIGNAL_BYTES}` };
   }
@@ -207,11 +217,7 @@ export function parseClientMessage(raw: string | ArrayBuffer): ParseResult<Clien
     };
   }
   const parsed = ClientMessage.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
-    return { ok: false, code: "bad-message", message: `invalid message${where}: ${issue?.message ?? "unknown"}`, inReplyTo };
-  }
+  if (!parsed.success) return { ok: false, code: "bad-message", message: describeIssue("invalid message", parsed.error), inReplyTo };
   return { ok: true, value: parsed.data };
 }
 

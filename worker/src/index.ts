@@ -4,6 +4,7 @@ import {
   DisplayName,
   NODE_CONNECT_PATH,
   NODE_PROOF_HEADER,
+  Region,
   RoomName,
   signRoomToken,
   verifyNodeProof,
@@ -48,7 +49,7 @@ app.get("/rooms/:room/ws", async (c) => {
 function callerRegion(req: Request): string {
   const cf = (req as Request & { cf?: { continent?: string } }).cf;
   const given = cf?.continent ?? req.headers.get("x-sfu-region") ?? new URL(req.url).searchParams.get("region") ?? "local";
-  return /^[A-Za-z0-9_-]{1,32}$/.test(given) ? given : "local";
+  return Region.safeParse(given).success ? given : "local";
 }
 
 app.route("/admin", admin);

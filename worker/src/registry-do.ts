@@ -128,11 +128,6 @@ export class NodeRegistryDO extends DurableObject<Env> {
     return { id: node.id };
   }
 
-  async isHealthy(nodeId: string, now: number): Promise<boolean> {
-    const node = this.nodes.get(nodeId);
-    return !!node && isHealthy(node, now, staleAfterMs(this.env));
-  }
-
   async list(now: number): Promise<NodeView[]> {
     const stale = staleAfterMs(this.env);
     return [...this.nodes.values()].map((n) => ({ ...n, healthy: isHealthy(n, now, stale) }));
