@@ -128,7 +128,6 @@ describe("SIGTERM to the node hosting a call", () => {
     // Make before break: the drained node forwarded until the new connections carried media, so no
     // remote tile stopped showing frames for long (a failed node leaves a gap of about two seconds).
     const gaps = (await Promise.all(pages.map(longestFrameGap))).flat();
-    if (process.env.DEBUG_TIMELINE) for (const page of pages) console.log(JSON.stringify(await page.evaluate((t0) => ((window as unknown as { __gapAt: number[] }).__gapAt ?? []).map((at) => at - t0), t0)), JSON.stringify(await page.evaluate((t0) => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().map(([w, at]) => [w, Math.round(performance.timeOrigin + at - t0)]).filter(([, ms]) => (ms as number) > -100), t0)));
     console.log(`[metric] longest gap between frames shown during the drain, per remote tile: ${gaps.map((g) => Math.round(g)).join(", ")} ms`);
     expect(gaps).toHaveLength(6);
     // Frames come every 100–300 ms on this loaded machine; a break before make leaves ≥ 1.5 s.

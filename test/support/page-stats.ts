@@ -45,16 +45,12 @@ export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T)
 const WATCH_FRAME_GAPS = `(() => {
   const run = (window.__gapRun = (window.__gapRun ?? 0) + 1);
   window.__gaps = [];
-  window.__gapAt = [];
   document.querySelectorAll(".tile:not(.local) video").forEach((video, i) => {
     window.__gaps[i] = 0;
     let last = performance.now();
     video.requestVideoFrameCallback(function onFrame(now) {
       if (window.__gapRun !== run) return;
-      if (now - last > window.__gaps[i]) {
-        window.__gaps[i] = now - last;
-        window.__gapAt[i] = Math.round(performance.timeOrigin + now);
-      }
+      window.__gaps[i] = Math.max(window.__gaps[i], now - last);
       last = now;
       video.requestVideoFrameCallback(onFrame);
     });

@@ -39,6 +39,8 @@ const PREFS_DEBOUNCE_MS = 300;
 const RETIRE_SETTLE_MS = 2000;
 /** …and the old publisher (others may still watch it on the old node) at most this long. */
 const RETIRE_AFTER_MS = 12_000;
+/** A held video track takes over at most this long after media first arrives on it, decoded or not. */
+const DECODE_WAIT_MS = 3000;
 const MAX_PREFS_TRACKS = 64;
 
 /** One visit to a room: the signaling socket, the two PeerConnections and the tiles. */
@@ -89,6 +91,8 @@ class Session {
     this.retireSubscriberTimer = undefined;
     /** @type {WeakSet<MediaStreamTrack>} new tracks waiting for media before they replace the old ones */
     this.held = new WeakSet();
+    /** How many of them are still waiting. */
+    this.holding = 0;
     /** @type {Map<string, string>} trackId → "W×H" last reported to the room */
     this.reportedSizes = new Map();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -369,6 +373,7 @@ class Session {
     clearTimeout(this.retireSubscriberTimer);
     const { subscriber, publisher } = this.retiring;
     this.retiring = { publisher: which === "both" ? null : publisher, subscriber: null };
+    this.holding = 0;
     if (which === "both") {
       clearTimeout(this.retireTimer);
       publisher?.close();
@@ -409,14 +414,19 @@ class Session {
       const info = transceiver.mid ? this.subscribed.get(transceiver.mid) : undefined;
       if (info?.participantId !== participantId) continue;
       const track = transceiver.receiver.track;
-      // While the old connection still plays, a new track takes over only once media arrives on it.
+      // While the old connection still plays, a new track takes over only once it carries media
+      // (video: once frames decode, so the tile never waits on a keyframe with nothing to show).
       if (this.retiring.subscriber && track.muted) {
         if (this.held.has(track)) continue;
         this.held.add(track);
+        this.holding++;
         mark(`holding ${track.kind} from ${participantId}`);
-        track.addEventListener("unmute", () => {
+        track.addEventListener("unmute", async () => {
+          if (track.kind === "video") await decoding(transceiver.receiver);
           mark(`media on new ${track.kind} from ${participantId}`);
           if (this.subscriber === subscriber && this.subscribed.get(info.mid)?.trackId === info.trackId) this.tiles.get(participantId)?.addTrack(track, info.mid);
+          // Every new track has taken over: the old subscriber has nothing left to show.
+          if (--this.holding === 0 && this.subscriber === subscriber) this.retireConnections("subscriber");
         }, { once: true });
       } else tile.addTrack(track, info.mid);
     }
@@ -741,6 +751,23 @@ class Tile {
 }
 
 /** Camera and mic if possible, else whichever exists, else null (receive-only). */
+/**
+ * Resolves once a video receiver has decoded a frame (its inbound-rtp stats), or after
+ * DECODE_WAIT_MS whatever happened. @param {RTCRtpReceiver} receiver
+ */
+async function decoding(receiver) {
+  const deadline = performance.now() + DECODE_WAIT_MS;
+  while (performance.now() < deadline) {
+    /** @type {number} */
+    let decoded = 0;
+    (await receiver.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp") decoded = Math.max(decoded, s.framesDecoded ?? 0);
+    });
+    if (decoded > 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function getLocalMedia() {
   if (!navigator.mediaDevices?.getUserMedia) return null;
   const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
