@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -11,7 +11,10 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: {
+            miniflare: {
+              // vitest 5 itself imports node:inspector inside the test worker; the worker under test does not.
+              compatibilityFlags: ["nodejs_compat"],
+              bindings: {
               FLEET_SECRET: "test-fleet-secret-not-for-production",
               ROOM_TOKEN_SECRET: "test-room-token-secret-not-for-production",
               NODE_STALE_MS: "15000",

@@ -6,7 +6,6 @@
  *
  *   npm run bench:signaling -- [--participants 30] [--out bench/RESULTS.md]
  */
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startSystem } from "../scripts/system.ts";
 import { machineLine, percentile } from "./lib/measure.ts";

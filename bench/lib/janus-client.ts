@@ -25,7 +25,7 @@ export class JanusSession {
     readonly url: string,
     readonly id: number,
   ) {
-    this.keepalive = setInterval(() => this.post("", { janus: "keepalive" }).catch(() => undefined), 20_000);
+    this.keepalive = setInterval(() => void this.post("", { janus: "keepalive" }).catch(() => undefined), 20_000);
     void this.poll();
   }
 

@@ -1,8 +1,9 @@
-import type { Env as WorkerEnv } from "../../worker/src/env.ts";
+import type { Settings } from "../../worker/src/env.ts";
 
 declare global {
   namespace Cloudflare {
-    // `env` from "cloudflare:test" / "cloudflare:workers" is typed as the worker's own Env.
-    interface Env extends WorkerEnv {}
+    // `env` from "cloudflare:test" / "cloudflare:workers" carries the worker's secrets and settings too.
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
+    interface Env extends Settings {}
   }
 }

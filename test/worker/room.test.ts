@@ -2,7 +2,7 @@ import { abortAllDurableObjects, env, reset, runInDurableObject, SELF } from "cl
 import { CloseCode, MAX_SIGNAL_BYTES, type ParticipantInfo } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../../worker/src/room-do.ts";
-import { BASE, closeOpenedSockets, eventually, openRoomSocket, registerNode, RoomSocket } from "./helpers.ts";
+import { BASE, closeOpenedSockets, eventually, openRoomSocket, registerNode } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;

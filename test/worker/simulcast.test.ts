@@ -94,7 +94,7 @@ describe("layer-demand from the node", () => {
     const alice = await open("dynacast2");
     const { participantId: aliceId } = await alice.join("Alice");
     await givePublishedTracks("dynacast2", aliceId);
-    const event = { type: "layer-demand", room: "dynacast2", participantId: aliceId, trackId: `${aliceId}:1`, rids: ["q"] } as const;
+    const event = { type: "layer-demand" as const, room: "dynacast2", participantId: aliceId, trackId: `${aliceId}:1`, rids: ["q"] };
     (await registerNode("other-node")).event(event);
     for (const e of [{ ...event, trackId: "someone-else:1" }, { ...event, trackId: `${aliceId}:0` }, { ...event, participantId: "stranger" }]) node.event(e);
     await expect(alice.next("publish-layers", () => true, 300)).rejects.toThrow(/no "publish-layers"/);

@@ -21,9 +21,9 @@ afterEach(closeOpenedSockets);
 
 describe("room tokens at the WebSocket upgrade", () => {
   it.each([
-    ["no token", async () => undefined, 401, "missing"],
-    ["an empty token", async () => "", 401, "missing"],
-    ["garbage", async () => "not.a.jwt", 401, "malformed"],
+    ["no token", async (): Promise<string | undefined> => undefined, 401, "missing"],
+    ["an empty token", async (): Promise<string | undefined> => "", 401, "missing"],
+    ["garbage", async (): Promise<string | undefined> => "not.a.jwt", 401, "malformed"],
     ["a token signed with another secret", () => roomToken("tok", {}, { secret: "some-other-secret-entirely" }), 401, "bad-signature"],
     ["a forged signature", async () => forge(await roomToken("tok")), 401, "bad-signature"],
     ["an expired token", () => roomToken("tok", {}, { at: Date.now() - 3_600_000, ttlSeconds: 60 }), 401, "expired"],

@@ -1,14 +1,15 @@
 import type { MediaNodeDO } from "./node-do.ts";
-import { IceServerUrl, turnCredentials, type IceServer } from "@sfu/shared";
 import type { NodeRegistryDO } from "./registry-do.ts";
 import type { RoomDO } from "./room-do.ts";
+import { IceServerUrl, turnCredentials, type IceServer } from "@sfu/shared";
 
-export interface Env {
-  ROOMS: DurableObjectNamespace<RoomDO>;
-  REGISTRY: DurableObjectNamespace<NodeRegistryDO>;
-  /** One per media node: holds that node's socket. */
-  NODES: DurableObjectNamespace<MediaNodeDO>;
-  ASSETS: Fetcher;
+/**
+ * The bindings (ROOMS, REGISTRY, NODES, ASSETS) come from `wrangler types`, generated from
+ * wrangler.toml into worker-configuration.d.ts; secrets and optional settings are declared here.
+ */
+export type Env = Cloudflare.Env & Settings;
+
+export interface Settings {
   /** Shared secret of the media-node fleet: signs each node's connect proof. */
   FLEET_SECRET: string;
   /** Signs and verifies room tokens (HS256). */

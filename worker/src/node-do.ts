@@ -65,7 +65,7 @@ export class MediaNodeDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
+    void ctx.blockConcurrencyWhile(async () => {
       this.state = (await ctx.storage.get<LinkState>(STATE_KEY)) ?? null;
     });
   }

@@ -30,7 +30,7 @@ export class NodeRegistryDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
+    void ctx.blockConcurrencyWhile(async () => {
       const stored = await ctx.storage.list<NodeRecord>({ prefix: "node:" });
       for (const node of stored.values()) this.nodes.set(node.id, node);
       const rooms = await ctx.storage.list<string>({ prefix: "room:" });

@@ -55,7 +55,7 @@ export class RetiringNode {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.deadline);
-    clearTimeout(this.settle);
+    if (this.settle !== undefined) clearTimeout(this.settle);
     this.free(this.node, [...this.remaining]);
     this.remaining.clear();
   }

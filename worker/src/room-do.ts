@@ -89,7 +89,7 @@ export class RoomDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
+    void ctx.blockConcurrencyWhile(async () => {
       this.room = (await ctx.storage.get<RoomRecord>(ROOM_KEY)) ?? null;
       const stored = await ctx.storage.list<ParticipantRecord>({ prefix: "p:" });
       // A participant whose socket did not survive a restart is gone; drop it so the roster stays true.
