@@ -21,7 +21,7 @@ interface Timer {
   /** Repeat interval; undefined for a one-shot timer. */
   every: number | undefined;
   fn: (now: number) => void;
-  /** Scheduling order, so that timers due at the same time fire in the order they were set. */
+  /** Timers due at the same time fire in the order they were set up. */
   order: number;
 }
 
@@ -60,10 +60,7 @@ export class ManualScheduler implements Scheduler {
     for (let next = this.nextDue(end); next; next = this.nextDue(end)) {
       this.clock.time = next.due;
       if (next.every === undefined) this.timers.delete(next);
-      else {
-        next.due += next.every;
-        next.order = this.scheduled++;
-      }
+      else next.due += next.every;
       next.fn(this.clock.time);
     }
     this.clock.time = end;
