@@ -1,5 +1,6 @@
 import { assertNever, describeIssue, NodeActions, type EdgeToNode, type NodeAction, type NodeErrorCode, type NodeResponse, type NodeToEdge } from "@sfu/shared";
 import type { z } from "zod";
+import type { Clock } from "./clock.ts";
 import { LinkImpairment } from "./egress/impairment.ts";
 import { log } from "./log.ts";
 import type { MediaNode } from "./media-node.ts";
@@ -24,12 +25,15 @@ export interface ControlOptions {
 
 type Request = Extract<EdgeToNode, { type: "request" }>;
 
-/** The node's reply to one of the edge's requests: its result, or a typed error. Never throws. */
-export async function answer(node: MediaNode, req: Request, now: number, opts: ControlOptions = {}): Promise<NodeToEdge> {
-  const started = performance.now();
+/**
+ * The node's reply to one of the edge's requests: its result, or a typed error. Never throws.
+ * `clock` is read when the request arrives (the `now` it runs with) and when it is done (for the log).
+ */
+export async function answer(node: MediaNode, req: Request, clock: Clock, opts: ControlOptions = {}): Promise<NodeToEdge> {
+  const now = clock.now();
   try {
     const body = await runAction(node, req.action, req.body, now, opts);
-    log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(performance.now() - started) });
+    log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(clock.now() - now) });
     return { type: "result", id: req.id, body };
   } catch (err) {
     const refused = err instanceof ControlError;
@@ -47,36 +51,36 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
   switch (action) {
     case "publish": {
       const { room, participantId, sdp } = parse(NodeActions.publish.request, body);
-      return forParticipant(node, room, participantId, async (p) => (await negotiation(() => p.publisher.negotiate(sdp))).answer);
+      return forParticipant(node, room, participantId, async (p) => (await negotiation(() => p.openPublisher().negotiate(sdp))).answer);
     }
     case "subscriber-offer": {
       const { room, participantId } = parse(NodeActions["subscriber-offer"].request, body);
-      return forParticipant(node, room, participantId, (p, r) => negotiation(() => p.subscriber.offer(r.tracksFor(participantId), now)));
+      return forParticipant(node, room, participantId, (p, r) => negotiation(() => p.openSubscriber().offer(r.tracksFor(participantId), now)));
     }
     case "subscriber-answer": {
       const { room, participantId, sdp } = parse(NodeActions["subscriber-answer"].request, body);
-      return forParticipant(node, room, participantId, (p, r) => negotiation(() => p.subscriber.answer(sdp, r.tracksFor(participantId), now)));
+      return forParticipant(node, room, participantId, (p, r) => negotiation(() => p.openSubscriber().answer(sdp, r.tracksFor(participantId), now)));
     }
     case "candidate": {
       const { room, participantId, target, candidate } = parse(NodeActions.candidate.request, body);
       return forParticipant(node, room, participantId, async (p) => {
-        await negotiation(() => (target === "publisher" ? p.publisher : p.subscriber).addCandidate(candidate));
+        await negotiation(() => (target === "publisher" ? p.openPublisher() : p.openSubscriber()).addCandidate(candidate));
         return {};
       });
     }
     case "mute": {
       const { room, participantId, kind, muted } = parse(NodeActions.mute.request, body);
       return forParticipant(node, room, participantId, async (p) => {
-        for (const track of p.tracks) if (track.kind === kind) track.setMuted(muted);
+        for (const track of p.tracks) if (track.kind === kind) track.setMuted(muted, now);
         return {};
       });
     }
     case "preferences": {
       const { room, participantId, tracks } = parse(NodeActions.preferences.request, body);
       // Tile sizes are about a participant's subscriptions: they never create a participant or a subscriber.
-      const participant = node.existingRoom(room)?.participants.get(participantId);
+      const participant = node.rooms.get(room)?.participants.get(participantId);
       if (!participant) throw new ControlError("not-found", "no such participant");
-      participant.existingSubscriber?.setPreferences(tracks, now);
+      participant.subscriber?.setPreferences(tracks, now);
       return {};
     }
     case "remove": {
@@ -87,7 +91,7 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
       const { room, participantId, kbps, lossPercent } = parse(NodeActions.impair.request, body);
       if (!opts.allowImpairment) throw new ControlError("not-found", "impairment is off on this node (DEBUG_IMPAIRMENT)");
       return forParticipant(node, room, participantId, async (p) => {
-        p.subscriber.egress.impairment = kbps === undefined && !lossPercent ? undefined : new LinkImpairment(kbps, lossPercent);
+        p.openSubscriber().egress.impairment = kbps === undefined && !lossPercent ? undefined : new LinkImpairment(kbps, lossPercent);
         return {};
       });
     }
@@ -98,10 +102,10 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
 
 /** Runs `op` on the participant, creating it if need be; if that fails, a participant it created is removed again. */
 async function forParticipant<T>(node: MediaNode, roomId: string, participantId: string, op: (p: Participant, room: Room) => Promise<T>): Promise<T> {
-  const existed = node.existingRoom(roomId)?.participants.has(participantId) ?? false;
-  const room = node.room(roomId);
+  const existed = node.rooms.get(roomId)?.participants.has(participantId) ?? false;
+  const room = node.openRoom(roomId);
   try {
-    return await op(room.participant(participantId), room);
+    return await op(room.openParticipant(participantId), room);
   } catch (err) {
     if (!existed) node.removeParticipant(roomId, participantId);
     throw err;

@@ -13,6 +13,7 @@ import {
   type NodeToEdge,
 } from "@sfu/shared";
 import WebSocket from "ws";
+import type { Cancel, Scheduler } from "./clock.ts";
 import { log } from "./log.ts";
 
 const FIRST_RETRY_MS = 50;
@@ -34,7 +35,7 @@ export interface EdgeLinkConfig {
 }
 
 export interface EdgeLinkHandlers {
-  load(): NodeLoad;
+  load(now: number): NodeLoad;
   rooms(): string[];
   /** The edge accepted the node; free every room it no longer places here. */
   welcome(keepRooms: string[]): void;
@@ -56,12 +57,13 @@ export class EdgeLink {
   private attempt = 0;
   private welcomes = 0;
   private stopped = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private cancelRetry: Cancel | undefined;
   private heartbeatMs: number;
 
   constructor(
     private readonly config: EdgeLinkConfig,
     private readonly handlers: EdgeLinkHandlers,
+    private readonly scheduler: Scheduler,
   ) {
     this.heartbeatMs = config.heartbeatMs;
   }
@@ -83,16 +85,16 @@ export class EdgeLink {
   /** Closes the socket for good (normal closure) and resolves once it is closed, or after 1 s. */
   close(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.cancelRetry?.();
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const cancel = this.scheduler.after(1000, () => {
         ws.terminate();
         resolve();
-      }, 1000);
+      });
       ws.once("close", () => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       });
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
@@ -110,15 +112,15 @@ export class EdgeLink {
     const ws = new WebSocket(url, { headers: { [NODE_PROOF_HEADER]: proof }, handshakeTimeout: 10_000, maxPayload: MAX_READ_BYTES });
     this.ws = ws;
     let welcomedAt: number | undefined;
-    let silence: NodeJS.Timeout | undefined;
-    let heartbeat: NodeJS.Timeout | undefined;
+    let cancelSilence: Cancel | undefined;
+    let stopHeartbeat: Cancel | undefined;
     // Anything from the edge proves the socket alive; nothing for three heartbeats and it is dead.
     const heard = () => {
-      clearTimeout(silence);
-      silence = setTimeout(() => {
+      cancelSilence?.();
+      cancelSilence = this.scheduler.after(3 * this.heartbeatMs, () => {
         log("warn", "the edge went silent; reconnecting", { silentMs: 3 * this.heartbeatMs });
         ws.terminate();
-      }, 3 * this.heartbeatMs);
+      });
     };
     const send = (msg: NodeToEdge) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
@@ -127,7 +129,7 @@ export class EdgeLink {
 
     ws.on("open", () => {
       heard();
-      send({ type: "hello", version: NODE_PROTOCOL_VERSION, region: this.config.region, capacity: this.config.capacity, load: this.handlers.load(), rooms: this.handlers.rooms() });
+      send({ type: "hello", version: NODE_PROTOCOL_VERSION, region: this.config.region, capacity: this.config.capacity, load: this.handlers.load(this.scheduler.clock.now()), rooms: this.handlers.rooms() });
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       heard();
@@ -145,15 +147,15 @@ export class EdgeLink {
       const msg = parsed.value;
       switch (msg.type) {
         case "welcome": {
-          welcomedAt = Date.now();
+          welcomedAt = this.scheduler.clock.now();
           if (this.welcomes++ > 0) this.reconnects++;
           this.heartbeatMs = msg.heartbeatMs;
           this.connected = true;
           const held = this.handlers.rooms().length;
           this.handlers.welcome(msg.keepRooms);
           log("info", "connected to the edge", { url: url.origin, nodeId, instanceId, heartbeatMs: msg.heartbeatMs, roomsHeld: held, roomsKept: this.handlers.rooms().length });
-          clearInterval(heartbeat);
-          heartbeat = setInterval(() => send({ type: "event", event: { type: "heartbeat", load: this.handlers.load() } }), this.heartbeatMs);
+          stopHeartbeat?.();
+          stopHeartbeat = this.scheduler.every(this.heartbeatMs, (now) => send({ type: "event", event: { type: "heartbeat", load: this.handlers.load(now) } }));
           heard();
           this.handlers.connectionChanged(true);
           return;
@@ -170,20 +172,20 @@ export class EdgeLink {
     let failure: string | undefined;
     ws.on("error", (err) => (failure = err.message));
     ws.on("close", (code, reason) => {
-      clearTimeout(silence);
-      clearInterval(heartbeat);
+      cancelSilence?.();
+      stopHeartbeat?.();
       if (this.ws !== ws) return;
       const wasConnected = this.connected;
       this.connected = false;
       if (wasConnected) this.handlers.connectionChanged(false);
       if (this.stopped) return;
-      if (welcomedAt !== undefined && Date.now() - welcomedAt >= STABLE_MS) this.attempt = 0;
+      if (welcomedAt !== undefined && this.scheduler.clock.now() - welcomedAt >= STABLE_MS) this.attempt = 0;
       const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.attempt);
       const delay = Math.round(Math.min(MAX_RETRY_MS, base * (1 + Math.random())));
       this.attempt++;
       const what = wasConnected ? "lost the edge connection; redialing" : "could not connect to the edge; redialing";
       log("warn", what, { url: url.origin, code, reason: reason.toString().slice(0, 200), error: failure, inMs: delay });
-      this.retryTimer = setTimeout(() => void this.connect(), delay);
+      this.cancelRetry = this.scheduler.after(delay, () => void this.connect());
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { RTCRtpReceiver } from "werift";
 import type { TrackPreference } from "@sfu/shared";
+import type { Cancel, Scheduler } from "./clock.ts";
 import { BitrateMeter } from "./forwarding/bitrate.ts";
 import { DemandDebouncer, layerDemand, type LayerUse } from "./forwarding/dynacast.ts";
 import { isKeyframeStart, vp8KeyframeSize } from "./forwarding/keyframe.ts";
@@ -35,7 +36,8 @@ export class LayerSource {
   bitrate = 0;
   readonly meter = new BitrateMeter();
   readonly keyframes = new KeyframeThrottle(KEYFRAME_INTERVAL_MS);
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the scheduled send of a suppressed keyframe request. */
+  pendingPli: Cancel | undefined;
 
   constructor(readonly rid: string) {}
 
@@ -71,6 +73,7 @@ export class TrackLayers {
   constructor(
     private readonly trackId: string,
     private readonly mimeType: string,
+    private readonly scheduler: Scheduler,
   ) {}
 
   /** A layer the publisher announced (or whose packets arrived); created once per rid. */
@@ -131,11 +134,11 @@ export class TrackLayers {
     const s = this.bySrc.get(rid);
     if (!s || this.closed) return;
     if (s.keyframes.request(now)) return sendPli(s);
-    if (s.timer) return;
-    s.timer = setTimeout(() => {
-      s.timer = undefined;
-      if (!this.closed && s.keyframes.due(Date.now())) sendPli(s);
-    }, s.keyframes.nextDueIn(now) ?? KEYFRAME_INTERVAL_MS);
+    if (s.pendingPli) return;
+    s.pendingPli = this.scheduler.after(s.keyframes.nextDueIn(now) ?? KEYFRAME_INTERVAL_MS, (at) => {
+      s.pendingPli = undefined;
+      if (!this.closed && s.keyframes.due(at)) sendPli(s);
+    });
   }
 
   /** Dynacast: the rids the publisher should send, when that changed (simulcast tracks only). */
@@ -147,7 +150,7 @@ export class TrackLayers {
 
   close(): void {
     this.closed = true;
-    for (const s of this.sources) clearTimeout(s.timer);
+    for (const s of this.sources) s.pendingPli?.();
   }
 }
 

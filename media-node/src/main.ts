@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { NodeEvent } from "@sfu/shared";
 import { loadConfig, type Config } from "./config.ts";
+import { TimerScheduler } from "./clock.ts";
 import { answer } from "./control.ts";
 import { EdgeLink } from "./edge-link.ts";
 import { prometheus, serveHealth } from "./health.ts";
@@ -25,15 +26,14 @@ async function main(): Promise<void> {
 
 async function runNode(config: Config): Promise<void> {
   const instanceId = randomUUID();
+  // The node's one clock and one set of timers, closed when the node exits.
+  const scheduler = new TimerScheduler();
+  const clock = scheduler.clock;
   const report = (event: NodeEvent) => link.send(event);
-  const node = new MediaNode(
-    { announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] },
-    {
-      participantFailed: (room, participantId) => report({ type: "participant-failed", room, participantId }),
-      speakerChanged: (room, participantId) => report({ type: "active-speaker", room, participantId }),
-      layerDemand: (room, participantId, trackId, rids) => report({ type: "layer-demand", room, participantId, trackId, rids }),
-    },
-  );
+  const node = new MediaNode({ announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] }, scheduler);
+  node.events.on("participant-failed", (e) => report({ type: "participant-failed", ...e }));
+  node.events.on("active-speaker", (e) => report({ type: "active-speaker", ...e }));
+  node.events.on("layer-demand", (e) => report({ type: "layer-demand", ...e }));
   let draining = false;
   let lastCpu = 0;
   const link: EdgeLink = new EdgeLink(
@@ -47,8 +47,8 @@ async function runNode(config: Config): Promise<void> {
       heartbeatMs: config.HEARTBEAT_MS,
     },
     {
-      load: () => {
-        const load = node.load();
+      load: (now) => {
+        const load = node.load(now);
         lastCpu = load.cpu;
         return load;
       },
@@ -63,9 +63,10 @@ async function runNode(config: Config): Promise<void> {
         // A node that redials while draining tells the new socket too.
         if (draining) link.send({ type: "drain" });
       },
-      request: (req) => answer(node, req, Date.now(), { allowImpairment: config.DEBUG_IMPAIRMENT === "1" }),
+      request: (req) => answer(node, req, clock, { allowImpairment: config.DEBUG_IMPAIRMENT === "1" }),
       connectionChanged: () => tellSupervisor(),
     },
+    scheduler,
   );
 
   const tellSupervisor = () => {
@@ -100,6 +101,7 @@ async function runNode(config: Config): Promise<void> {
     exiting = true;
     node.close();
     await link.close();
+    scheduler.close();
     process.exit(code);
   };
 
@@ -117,11 +119,12 @@ async function runNode(config: Config): Promise<void> {
     };
     check();
     if (exiting) return;
-    setInterval(check, 100);
-    setTimeout(() => {
+    // Checked once the request that freed the room has been answered.
+    node.events.on("room-closed", () => scheduler.after(0, check));
+    scheduler.after(config.DRAIN_TIMEOUT_MS, () => {
       log("warn", "drain timed out; exiting with rooms still held", { rooms: node.rooms.size, timeoutMs: config.DRAIN_TIMEOUT_MS });
       void exit(0);
-    }, config.DRAIN_TIMEOUT_MS);
+    });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (!draining) return drain(signal);

@@ -1,74 +1,80 @@
 import type { NodeLoad } from "@sfu/shared";
+import type { Scheduler } from "./clock.ts";
+import { Emitter } from "./events.ts";
 import { log } from "./log.ts";
+import type { MediaNodeEvents, NodeContext } from "./node-context.ts";
 import { Room } from "./room.ts";
 import type { RtcNetwork } from "./webrtc.ts";
 
-/** All rooms this process hosts. */
+/**
+ * All rooms this process hosts; the root of the ownership tree (MediaNode → Room → Participant →
+ * Publisher/Subscriber → Track/Downstream). Closing it closes every room, each exactly once.
+ */
 export class MediaNode {
-  readonly rooms = new Map<string, Room>();
+  readonly events = new Emitter<MediaNodeEvents>();
+  private readonly byId = new Map<string, Room>();
+  private readonly ctx: NodeContext;
   private lastCpu = process.cpuUsage();
-  private lastCpuAt = performance.now();
+  private lastCpuAt: number;
+  private closed = false;
 
-  constructor(
-    private readonly net: RtcNetwork,
-    private readonly events: {
-      /** A participant whose PeerConnection failed has been freed. */
-      participantFailed(roomId: string, participantId: string): void;
-      /** The room's loudest participant changed (null: nobody is speaking). */
-      speakerChanged(roomId: string, participantId: string | null): void;
-      /** Dynacast: the simulcast layers of a published track that someone needs changed. */
-      layerDemand?(roomId: string, participantId: string, trackId: string, rids: string[]): void;
-    } = { participantFailed: () => {}, speakerChanged: () => {} },
-  ) {}
+  /** @param scheduler the node's one scheduler (and, through it, its one clock), owned by the caller. */
+  constructor(net: RtcNetwork, scheduler: Scheduler) {
+    this.ctx = { net, scheduler, events: this.events };
+    this.lastCpuAt = scheduler.clock.now();
+    this.events.on("connection-failed", ({ room, participantId }) => {
+      // A failed PeerConnection cannot recover here: free it, and let the room have the browser publish again.
+      if (!this.byId.get(room)?.participants.has(participantId)) return;
+      log("warn", "participant connection failed", { room, participant: participantId });
+      this.removeParticipant(room, participantId);
+      this.events.emit("participant-failed", { room, participantId });
+    });
+  }
 
-  room(id: string): Room {
-    let room = this.rooms.get(id);
+  get rooms(): ReadonlyMap<string, Room> {
+    return this.byId;
+  }
+
+  /** The room, created if this node does not hold it yet. */
+  openRoom(id: string): Room {
+    if (this.closed) throw new Error("media node is closed");
+    let room = this.byId.get(id);
     if (!room) {
-      room = new Room(id, this.net, (r, p) => {
-        // A failed PeerConnection cannot recover here: free it, and let the room have the browser publish again.
-        log("warn", "participant connection failed", { room: r.id, participant: p.id });
-        this.removeParticipant(r.id, p.id);
-        this.events.participantFailed(r.id, p.id);
-      }, (r, speaker) => this.events.speakerChanged(r.id, speaker), (r, pid, trackId, rids) => this.events.layerDemand?.(r.id, pid, trackId, rids));
-      this.rooms.set(id, room);
+      room = new Room(id, this.ctx);
+      this.byId.set(id, room);
     }
     return room;
   }
 
-  existingRoom(id: string): Room | undefined {
-    return this.rooms.get(id);
-  }
-
   removeParticipant(roomId: string, participantId: string): string[] {
-    const room = this.rooms.get(roomId);
+    const room = this.byId.get(roomId);
     if (!room) return [];
     const removed = room.removeParticipant(participantId);
-    if (room.participants.size === 0) {
-      room.close();
-      this.rooms.delete(roomId);
-    }
+    if (room.participants.size === 0) this.closeRoom(roomId);
     return removed;
   }
 
-  /** Frees a whole room (it moved to another node while this one was away from the edge). */
+  /** Frees a whole room (e.g. it moved to another node while this one was away from the edge). */
   closeRoom(id: string): void {
-    this.rooms.get(id)?.close();
-    this.rooms.delete(id);
+    const room = this.byId.get(id);
+    if (!room) return;
+    this.byId.delete(id);
+    room.close();
+    this.events.emit("room-closed", { room: id });
   }
 
   counts(): Omit<NodeLoad, "cpu"> {
     let participants = 0;
     let tracks = 0;
-    for (const room of this.rooms.values()) {
+    for (const room of this.byId.values()) {
       participants += room.participants.size;
       tracks += room.trackCount;
     }
-    return { rooms: this.rooms.size, participants, tracks };
+    return { rooms: this.byId.size, participants, tracks };
   }
 
   /** Load for the heartbeat; CPU is the process's share of one core since the previous call. */
-  load(): NodeLoad {
-    const now = performance.now();
+  load(now: number): NodeLoad {
     const usage = process.cpuUsage(this.lastCpu);
     const cpu = now > this.lastCpuAt ? (usage.user + usage.system) / 1000 / (now - this.lastCpuAt) : 0;
     this.lastCpu = process.cpuUsage();
@@ -77,7 +83,8 @@ export class MediaNode {
   }
 
   close(): void {
-    for (const room of this.rooms.values()) room.close();
-    this.rooms.clear();
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.byId.keys()]) this.closeRoom(id);
   }
 }

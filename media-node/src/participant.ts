@@ -1,43 +1,69 @@
+import type { NodeContext } from "./node-context.ts";
 import { Publisher } from "./publisher.ts";
 import { Subscriber } from "./subscriber.ts";
-import type { RtcNetwork } from "./webrtc.ts";
+import type { Track } from "./track.ts";
 
-/** A participant's two PeerConnections on this node. Closing it closes both and its tracks. */
+/** Where a participant's audio levels go (the room's active-speaker detection). */
+export interface AudioLevelSink {
+  observe(participantId: string, level: number, now: number): void;
+}
+
+/**
+ * A participant's two PeerConnections on this node, each opened when first needed. Closing it
+ * closes both and, through the publisher, its tracks.
+ */
 export class Participant {
   private publisherPc: Publisher | undefined;
   private subscriberPc: Subscriber | undefined;
+  private closed = false;
 
   constructor(
     readonly id: string,
-    private readonly net: RtcNetwork,
-    private readonly onFailed: (p: Participant) => void,
-    private readonly onAudioLevel: (participantId: string, level: number, now: number) => void = () => {},
+    readonly roomId: string,
+    private readonly ctx: NodeContext,
+    private readonly audioLevels: AudioLevelSink,
   ) {}
 
-  get publisher(): Publisher {
-    this.publisherPc ??= new Publisher(this.id, this.net, () => this.onFailed(this), (level, now) => this.onAudioLevel(this.id, level, now));
+  get publisher(): Publisher | undefined {
     return this.publisherPc;
   }
 
-  get subscriber(): Subscriber {
-    this.subscriberPc ??= new Subscriber(this.net, () => this.onFailed(this));
+  get subscriber(): Subscriber | undefined {
     return this.subscriberPc;
   }
 
-  /** The subscriber PeerConnection if there is one (the getter above creates it). */
-  get existingSubscriber(): Subscriber | undefined {
+  /** The publisher PeerConnection, created if there is none yet. */
+  openPublisher(): Publisher {
+    this.assertOpen();
+    this.publisherPc ??= new Publisher(this, this.ctx, this.audioLevels);
+    return this.publisherPc;
+  }
+
+  /** The subscriber PeerConnection, created if there is none yet. */
+  openSubscriber(): Subscriber {
+    this.assertOpen();
+    this.subscriberPc ??= new Subscriber(this, this.ctx);
     return this.subscriberPc;
   }
 
-  get tracks() {
+  get tracks(): Track[] {
     return this.publisherPc ? [...this.publisherPc.tracks.values()] : [];
   }
 
+  get trackCount(): number {
+    return this.publisherPc?.tracks.size ?? 0;
+  }
+
+  /** Closes both PeerConnections; returns the ids of the tracks it published. */
   close(): string[] {
+    if (this.closed) return [];
+    this.closed = true;
     const removed = this.publisherPc?.close().map((t) => t.id) ?? [];
     this.subscriberPc?.close();
-    this.publisherPc = undefined;
-    this.subscriberPc = undefined;
     return removed;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`participant ${this.id} is closed`);
   }
 }

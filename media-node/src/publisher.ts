@@ -1,7 +1,10 @@
 import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type MediaStreamTrack, type RTCPeerConnection } from "werift";
 import type { IceCandidate, NodeResponse, TrackKind } from "@sfu/shared";
 import { PublisherBitrate, rembBitrateFields } from "./forwarding/publisher-bitrate.ts";
+import type { Cancel } from "./clock.ts";
 import { log } from "./log.ts";
+import type { NodeContext } from "./node-context.ts";
+import type { AudioLevelSink } from "./participant.ts";
 import { Track } from "./track.ts";
 import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
 
@@ -16,28 +19,28 @@ export class Publisher {
   readonly tracks = new Map<string, Track>();
   private readonly bitrate: PublisherBitrate;
   private readonly ssrcs = new Set<number>();
-  private readonly rembTimer: NodeJS.Timeout;
+  private readonly stopRemb: Cancel;
+  private closed = false;
 
   constructor(
-    private readonly participantId: string,
-    net: RtcNetwork,
-    private readonly onFailed: () => void,
-    private readonly onAudioLevel: (level: number, now: number) => void = () => {},
+    private readonly owner: { readonly id: string; readonly roomId: string },
+    private readonly ctx: NodeContext,
+    private readonly audioLevels: AudioLevelSink,
     maxBps = DEFAULT_PUBLISH_MAX_BPS,
   ) {
-    this.pc = createPeerConnection(net);
+    this.pc = createPeerConnection(ctx.net);
     this.bitrate = new PublisherBitrate(maxBps);
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === "failed") this.onFailed();
+      if (state === "failed" && !this.closed) ctx.events.emit("connection-failed", { room: owner.roomId, participantId: owner.id });
     });
-    this.rembTimer = setInterval(() => this.sendRemb(this.bitrate.tick(Date.now())), REMB_INTERVAL_MS);
-    this.rembTimer.unref();
+    this.stopRemb = ctx.scheduler.every(REMB_INTERVAL_MS, (now) => this.sendRemb(this.bitrate.tick(now)));
   }
 
   /** Answers the browser's publish offer (first or renegotiated) and returns the tracks it carries. */
   async negotiate(sdp: string): Promise<{ answer: NodeResponse<"publish">; added: Track[]; removed: Track[] }> {
     assertWebRtcSdp(sdp, "publish offer");
     await this.pc.setRemoteDescription({ type: "offer", sdp });
+    const clock = this.ctx.scheduler.clock;
     const seen = new Set<string>();
     const added: Track[] = [];
     for (const transceiver of this.pc.getTransceivers()) {
@@ -51,8 +54,9 @@ export class Publisher {
       }
       const codec = pinPublisherCodec(transceiver);
       const levelId = transceiver.kind === "audio" ? audioLevelExtensionId(transceiver) : undefined;
-      const levels = levelId === undefined ? undefined : { extensionId: levelId, report: this.onAudioLevel };
-      const track = new Track(`${this.participantId}:${mid}`, transceiver.kind as TrackKind, mid, this.participantId, codec, levels);
+      const participantId = this.owner.id;
+      const levels = levelId === undefined ? undefined : { extensionId: levelId, report: (level: number, now: number) => this.audioLevels.observe(participantId, level, now) };
+      const track = new Track(`${participantId}:${mid}`, transceiver.kind as TrackKind, mid, participantId, codec, this.ctx.scheduler, levels);
       this.tracks.set(mid, track);
       added.push(track);
       // werift creates the remote track during setRemoteDescription when the SDP names its SSRC or
@@ -61,16 +65,20 @@ export class Publisher {
       const attach = (remote: MediaStreamTrack) => {
         const rid = remote.rid ?? "";
         track.layers.declare(rid);
-        remote.onReceiveRtp.once((first) => {
-          log("debug", "publisher media started", { track: track.id, rid, ssrc: first.header.ssrc, pt: first.header.payloadType });
-          track.attachSource(transceiver.receiver, first.header.ssrc, rid);
-          this.ssrcs.add(first.header.ssrc);
-          // Chrome takes a REMB received in its first seconds as its starting estimate: send one now.
-          this.sendRemb(this.bitrate.tick(Date.now()));
-        });
+        let started = false;
+        // The I/O edge of the publisher's media: the one clock read per received packet.
         remote.onReceiveRtp.subscribe((rtp) => {
-          this.bitrate.observe(rtp.header.ssrc, rtp.header.sequenceNumber, rtp.payload.length, Date.now());
-          track.forward(rtp, rid);
+          const now = clock.now();
+          if (!started) {
+            started = true;
+            log("debug", "publisher media started", { track: track.id, rid, ssrc: rtp.header.ssrc, pt: rtp.header.payloadType });
+            track.attachSource(transceiver.receiver, rtp.header.ssrc, rid);
+            this.ssrcs.add(rtp.header.ssrc);
+            // Chrome takes a REMB received in its first seconds as its starting estimate: send one now.
+            this.sendRemb(this.bitrate.tick(now));
+          }
+          this.bitrate.observe(rtp.header.ssrc, rtp.header.sequenceNumber, rtp.payload.length, now);
+          track.forward(rtp, rid, now);
         });
       };
       transceiver.receiver.tracks.forEach(attach);
@@ -82,7 +90,7 @@ export class Publisher {
       t.close();
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
-    await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS);
+    await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
     dropDatagramsFromStrangers(this.pc);
     const tracks = [...this.tracks.values()].map((t) => ({ trackId: t.id, mid: t.mid, kind: t.kind }));
     return { answer: { sdp: this.pc.localDescription!.sdp, tracks }, added, removed };
@@ -100,8 +108,11 @@ export class Publisher {
     dtls.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })]).catch(() => undefined);
   }
 
+  /** Closes the PeerConnection and every track it carries; returns those tracks. */
   close(): Track[] {
-    clearInterval(this.rembTimer);
+    if (this.closed) return [];
+    this.closed = true;
+    this.stopRemb();
     const tracks = [...this.tracks.values()];
     for (const t of tracks) t.close();
     this.tracks.clear();

@@ -6,6 +6,7 @@ import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { applyPreferences, shareBudget } from "./layers.ts";
 import { log } from "./log.ts";
+import type { NodeContext } from "./node-context.ts";
 import { Downstream, type Track } from "./track.ts";
 import {
   addRemoteCandidate,
@@ -15,7 +16,6 @@ import {
   subscriberCodec,
   transportCcExtensionId,
   waitForGatheringComplete,
-  type RtcNetwork,
 } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
@@ -29,6 +29,8 @@ interface Slot {
   rewriter: SequenceRewriter;
   stream: OutStream;
   downstream?: Downstream;
+  /** Stops listening for the browser's keyframe requests on this m-line. */
+  stopPlis: () => void;
 }
 
 /**
@@ -51,10 +53,14 @@ export class Subscriber {
   private offeredAt: number | undefined;
   private dirty = false;
   private budgetBps = Number.POSITIVE_INFINITY;
+  private closed = false;
 
-  constructor(net: RtcNetwork, onFailed: () => void) {
-    this.pc = createPeerConnection(net, "subscriber");
-    this.egress = new RtpEgress(this.pc);
+  constructor(
+    owner: { readonly id: string; readonly roomId: string },
+    private readonly ctx: NodeContext,
+  ) {
+    this.pc = createPeerConnection(ctx.net, "subscriber");
+    this.egress = new RtpEgress(this.pc, ctx.scheduler);
     this.egress.listener = {
       packetSent: (seq, bytes, now) => this.bandwidth.onPacketSent(seq, bytes, now),
       transportFeedback: (results, now) => {
@@ -62,15 +68,17 @@ export class Subscriber {
         // The estimate moves at most every 500 ms; re-plan layers only when it did.
         if (this.bandwidth.bps !== this.budgetBps) {
           log("debug", "subscriber bandwidth estimate", { bps: this.bandwidth.bps, delivered: Math.round(this.bandwidth.lastDeliveredBps ?? 0), queuingMs: Math.round(this.bandwidth.queuingDelay), loss: this.bandwidth.lastLoss.toFixed(3) });
-          this.setBandwidthBudget(this.bandwidth.bps);
+          this.setBandwidthBudget(this.bandwidth.bps, now);
         }
       },
     };
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === "failed") onFailed();
+      if (this.closed) return;
+      if (state === "failed") ctx.events.emit("connection-failed", { room: owner.roomId, participantId: owner.id });
       if (state !== "connected") return;
       this.egress.start();
-      for (const d of this.downstreams.values()) d.track.requestKeyframe(Date.now());
+      const now = ctx.scheduler.clock.now();
+      for (const d of this.downstreams.values()) d.track.requestKeyframe(now);
     });
   }
 
@@ -80,7 +88,7 @@ export class Subscriber {
       this.dirty = true;
       return { status: "pending" };
     }
-    const changed = this.sync(tracks);
+    const changed = this.sync(tracks, now);
     if (!changed && this.offeredAt === undefined && this.pc.signalingState === "stable") return { status: "unchanged" };
     if (this.pc.getTransceivers().length === 0) return { status: "unchanged" };
     // In flight from here on: a request that arrives while this offer is being made waits for the next.
@@ -88,7 +96,7 @@ export class Subscriber {
     this.dirty = false;
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
-      await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS);
+      await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
     } catch (err) {
       this.offeredAt = undefined;
       throw err;
@@ -120,7 +128,7 @@ export class Subscriber {
    * How many bps this subscriber can receive (e.g. a TWCC estimate): shared among the video tracks
    * it shows, each getting the best simulcast layer its share allows. Infinity (the default) = no limit.
    */
-  setBandwidthBudget(bps: number, now = Date.now()): void {
+  setBandwidthBudget(bps: number, now: number): void {
     this.budgetBps = bps;
     shareBudget(this.downstreams.values(), bps, now);
   }
@@ -131,15 +139,21 @@ export class Subscriber {
     shareBudget(this.downstreams.values(), this.budgetBps, now);
   }
 
+  /** Closes the PeerConnection, every subscribed copy of a track, and the egress with its timers. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     for (const d of this.downstreams.values()) d.close();
     this.downstreams.clear();
-    for (const slot of this.slots) slot.stream.close();
+    for (const slot of this.slots) {
+      slot.stopPlis();
+      slot.stream.close();
+    }
     this.egress.close();
     void this.pc.close().catch(() => undefined);
   }
 
-  private sync(tracks: readonly Track[]): boolean {
+  private sync(tracks: readonly Track[], now: number): boolean {
     const byId = new Map(tracks.map((t) => [t.id, t]));
     const plan = planSubscriptions(byId.keys(), this.downstreams.keys());
     for (const id of plan.remove) {
@@ -156,11 +170,11 @@ export class Subscriber {
       const d = new Downstream(track, slot.stream, slot.rewriter);
       slot.downstream = d;
       this.downstreams.set(id, d);
-      track.addDownstream(d);
-      if (this.pc.connectionState === "connected") track.requestKeyframe(Date.now());
+      track.addDownstream(d, now);
+      if (this.pc.connectionState === "connected") track.requestKeyframe(now);
     }
     const changed = plan.add.length > 0 || plan.remove.length > 0;
-    if (changed) shareBudget(this.downstreams.values(), this.budgetBps, Date.now());
+    if (changed) shareBudget(this.downstreams.values(), this.budgetBps, now);
     return changed;
   }
 
@@ -172,7 +186,13 @@ export class Subscriber {
       transceiver,
       rewriter: new SequenceRewriter(track.codec.clockRate),
       stream: new OutStream(this.egress, transceiver.sender),
+      // The I/O edge of the browser's keyframe requests: they go to whichever track the m-line carries now.
+      stopPlis: () => sub.unSubscribe(),
     };
+    const sub = transceiver.sender.onPictureLossIndication.subscribe(() => {
+      const d = slot.downstream;
+      if (d) d.track.requestKeyframe(this.ctx.scheduler.clock.now(), d);
+    });
     this.slots.push(slot);
     return slot;
   }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { TimerScheduler } from "./clock.ts";
 import { workerEnv, type Config } from "./config.ts";
 import { serveHealth } from "./health.ts";
 import { log } from "./log.ts";
@@ -27,6 +28,7 @@ interface Worker {
  */
 export function supervise(config: Config): void {
   const workers = new Map<number, Worker>();
+  const scheduler = new TimerScheduler();
   let stopping = false;
 
   const start = (i: number, restarts: number) => {
@@ -40,7 +42,7 @@ export function supervise(config: Config): void {
     child.on("message", (msg: WorkerState) => {
       if (msg?.type === "state") worker.state = msg;
     });
-    const startedAt = Date.now();
+    const startedAt = scheduler.clock.now();
     child.once("exit", (code, signal) => {
       workers.delete(i);
       if (stopping) {
@@ -49,10 +51,10 @@ export function supervise(config: Config): void {
         return;
       }
       // A worker that ran for a while starts over at the shortest delay.
-      const attempt = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
+      const attempt = scheduler.clock.now() - startedAt > 60_000 ? 0 : restarts + 1;
       const delay = Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** attempt);
       log("warn", "node worker exited; restarting", { worker: i, code, signal, inMs: delay });
-      setTimeout(() => start(i, attempt), delay);
+      scheduler.after(delay, () => start(i, attempt));
     });
   };
 
@@ -89,11 +91,11 @@ export function supervise(config: Config): void {
       if (child.connected) child.send({ type: "drain" });
       else child.kill("SIGTERM");
     }
-    setTimeout(() => {
+    scheduler.after(waitMs, () => {
       log("warn", "node workers did not stop in time; killing them", { workers: workers.size });
       for (const { child } of workers.values()) child.kill("SIGKILL");
       process.exit(1);
-    }, waitMs);
+    });
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -1,6 +1,7 @@
 import type { RTCRtpCodecParameters, RTCRtpReceiver, RtpPacket } from "werift";
-import type { OutStream } from "./egress/rtp-egress.ts";
 import type { TrackKind } from "@sfu/shared";
+import type { Scheduler } from "./clock.ts";
+import type { OutStream } from "./egress/rtp-egress.ts";
 import { selectLayer } from "./forwarding/layer-selection.ts";
 import type { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { DownstreamLayers, TrackLayers, UNREPORTED_TILE, type LayeredDownstream } from "./layers.ts";
@@ -12,7 +13,6 @@ import { log } from "./log.ts";
  * the browser sees one continuous stream.
  */
 export class Downstream {
-  private readonly plis: { unSubscribe: () => void };
   /** Which simulcast layer this subscriber receives and why (Track.forward decides which packets reach send). */
   readonly layers = new DownstreamLayers();
 
@@ -20,9 +20,7 @@ export class Downstream {
     readonly track: Track,
     readonly stream: OutStream,
     readonly rewriter: SequenceRewriter,
-  ) {
-    this.plis = stream.sender.onPictureLossIndication.subscribe(() => track.requestKeyframe(Date.now(), this));
-  }
+  ) {}
 
   /**
    * The publisher's header extensions are not forwarded: their ids mean nothing on the subscriber's
@@ -35,7 +33,6 @@ export class Downstream {
   }
 
   close(): void {
-    this.plis.unSubscribe();
     this.track.removeDownstream(this);
   }
 }
@@ -59,10 +56,11 @@ export class Track {
     readonly mid: string,
     readonly publisherId: string,
     readonly codec: RTCRtpCodecParameters,
+    scheduler: Scheduler,
     /** For audio: where the packets' RFC 6464 levels go, and the extension id that carries them. */
     private readonly audioLevels?: { extensionId: number; report: (level: number, now: number) => void },
   ) {
-    this.layers = new TrackLayers(id, codec.mimeType);
+    this.layers = new TrackLayers(id, codec.mimeType, scheduler);
   }
 
   /** The publisher's media for one layer (rid; "" without simulcast) started arriving: its SSRC is known from the first packet. */
@@ -70,10 +68,10 @@ export class Track {
     this.layers.attach(rid, receiver, ssrc);
   }
 
-  forward(rtp: RtpPacket, rid = ""): void {
+  /** One packet of the publisher's layer `rid`, received at `now`. */
+  forward(rtp: RtpPacket, rid: string, now: number): void {
     this.packetsIn++;
     if (this.mutedByRoom) return;
-    const now = Date.now();
     if (this.audioLevels) {
       for (const ext of rtp.header.extensions) {
         if (ext.id === this.audioLevels.extensionId && ext.payload.length > 0) this.audioLevels.report(ext.payload[0]! & 0x7f, now);
@@ -121,16 +119,16 @@ export class Track {
     return this.layers.dynacast([...this.downstreams].map((d) => d.layers), now);
   }
 
-  setMuted(muted: boolean): void {
+  setMuted(muted: boolean, now: number): void {
     const resumed = this.mutedByRoom && !muted;
     this.mutedByRoom = muted;
     // Subscribers cannot decode the resumed video until the next keyframe.
-    if (resumed) this.requestKeyframe(Date.now());
+    if (resumed) this.requestKeyframe(now);
   }
 
-  addDownstream(d: Downstream): void {
+  addDownstream(d: Downstream, now: number): void {
     this.downstreams.add(d);
-    this.reselect(d, Date.now());
+    this.reselect(d, now);
   }
 
   removeDownstream(d: Downstream): void {
@@ -152,7 +150,9 @@ export class Track {
     for (const rid of rids) this.layers.requestKeyframe(rid, now);
   }
 
+  /** Stops forwarding and closes every subscriber's copy of the track. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.layers.close();
     for (const d of [...this.downstreams]) d.close();

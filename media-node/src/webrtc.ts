@@ -10,6 +10,7 @@ import {
   useTransportWideCC,
   type RTCRtpTransceiver,
 } from "werift";
+import type { Scheduler } from "./clock.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
 export interface RtcNetwork {
@@ -121,15 +122,15 @@ function withStartBitrate(parameters: string | undefined): string {
   return [...rest, `x-google-start-bitrate=${PUBLISHER_START_KBPS}`].join(";");
 }
 
-export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: number, scheduler: Scheduler): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
+    const cancel = scheduler.after(timeoutMs, done);
     const sub = pc.iceGatheringStateChange.subscribe((state) => {
       if (state === "complete") done();
     });
     function done() {
-      clearTimeout(timer);
+      cancel();
       sub.unSubscribe();
       resolve();
     }

@@ -1,13 +1,19 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NodeAction } from "@sfu/shared";
 import { answer, runAction } from "../../media-node/src/control.ts";
+import { ManualScheduler } from "../../media-node/src/manual-scheduler.ts";
 import { MediaNode } from "../../media-node/src/media-node.ts";
 
-const node = new MediaNode({ announcedIp: "127.0.0.1", bindIp: "127.0.0.1", portRange: [49900, 49999] });
+let scheduler: ManualScheduler;
+let node: MediaNode;
 const p = { room: "r1", participantId: "p1" };
 const request = (action: string, body: unknown, allowImpairment = false) =>
-  answer(node, { type: "request", id: 7, action: action as NodeAction, body }, Date.now(), { allowImpairment });
+  answer(node, { type: "request", id: 7, action: action as NodeAction, body }, scheduler.clock, { allowImpairment });
 
+beforeEach(() => {
+  scheduler = new ManualScheduler();
+  node = new MediaNode({ announcedIp: "127.0.0.1", bindIp: "127.0.0.1", portRange: [49900, 49999] }, scheduler);
+});
 afterEach(() => node.close());
 
 describe("the node's request dispatcher", () => {
@@ -29,13 +35,13 @@ describe("the node's request dispatcher", () => {
   it("keeps a participant that existed before a failed call", async () => {
     expect(await request("subscriber-offer", p)).toEqual({ type: "result", id: 7, body: { status: "unchanged" } });
     expect(await request("subscriber-answer", { ...p, sdp: "v=0" })).toMatchObject({ type: "error", code: "negotiation-failed" });
-    expect(node.existingRoom("r1")?.participants.has("p1")).toBe(true);
+    expect(node.rooms.get("r1")?.participants.has("p1")).toBe(true);
   });
 
   it("serves impair when allowed, and remove frees the room", async () => {
     expect(await request("impair", { ...p, kbps: 300 }, true)).toEqual({ type: "result", id: 7, body: {} });
     expect(node.rooms.size).toBe(1);
-    expect(await runAction(node, "remove", p, Date.now())).toEqual({ removedTracks: [] });
+    expect(await runAction(node, "remove", p, scheduler.clock.now())).toEqual({ removedTracks: [] });
     expect(node.rooms.size).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCRtpReceiver } from "werift";
 import type { OutStream } from "../../media-node/src/egress/rtp-egress.ts";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ManualClock, ManualScheduler } from "../../media-node/src/manual-scheduler.ts";
 import { SequenceRewriter } from "../../media-node/src/forwarding/sequence-rewriter.ts";
 import { applyPreferences, DYNACAST_HOLD_MS, shareBudget } from "../../media-node/src/layers.ts";
 import { Downstream, Track } from "../../media-node/src/track.ts";
@@ -41,28 +42,28 @@ function fakeStream(sent: Sent[]): OutStream {
 function setup() {
   const plis: number[] = [];
   const receiver = { sendRtcpPLI: async (ssrc: number) => void plis.push(ssrc) } as unknown as RTCRtpReceiver;
-  const track = new Track("pub:1", "video", "1", "pub", new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, payloadType: 96 }));
+  const track = new Track("pub:1", "video", "1", "pub", new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, payloadType: 96 }), scheduler);
   for (const rid of ["q", "h", "f"] as const) {
     track.layers.declare(rid);
     track.attachSource(receiver, SSRC[rid], rid);
   }
   const sent: Sent[] = [];
   const d = new Downstream(track, fakeStream(sent), new SequenceRewriter(90000, 100, 5000));
-  track.addDownstream(d);
+  track.addDownstream(d, now());
   const seq = { q: 0, h: 0, f: 0 };
   /** One packet of each layer, as they interleave on the wire; `key` layers send a keyframe start. */
   const round = (key: Rid[] = []) => {
-    for (const rid of ["q", "h", "f"] as const) track.forward(vp8(rid, ++seq[rid] + (rid === "q" ? 0 : rid === "h" ? 20_000 : 40_000), key.includes(rid)), rid);
-    vi.advanceTimersByTime(33);
+    for (const rid of ["q", "h", "f"] as const) track.forward(vp8(rid, ++seq[rid] + (rid === "q" ? 0 : rid === "h" ? 20_000 : 40_000), key.includes(rid)), rid, now());
+    scheduler.advance(33);
   };
   return { track, d, sent, plis, round };
 }
 
+let scheduler: ManualScheduler;
+const now = () => scheduler.clock.now();
+
 beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
-});
-afterEach(() => {
-  vi.useRealTimers();
+  scheduler = new ManualScheduler(new ManualClock(1_000_000));
 });
 
 const ridOf = (ssrc: number) => (Object.entries(SSRC).find(([, s]) => s === ssrc)?.[0] ?? "?") as Rid;
@@ -81,9 +82,9 @@ describe("Track with simulcast layers and a Downstream", () => {
     // The subscriber's tile is 160×120: it should move to q, and q is asked for a keyframe.
     plis.length = 0;
     applyPreferences(new Map([["pub:1", d]]), [{ trackId: "pub:1", width: 160, height: 120 }]);
-    shareBudget([d], Infinity, Date.now());
+    shareBudget([d], Infinity, now());
     expect(d.layers.target).toBe("q");
-    vi.advanceTimersByTime(500); // the per-layer throttle (q was asked for at start)
+    scheduler.advance(500); // the per-layer throttle (q was asked for at start)
     expect(plis).toEqual([SSRC.q]);
 
     // Until q's keyframe, f keeps flowing (no freeze) and no q packet goes out.
@@ -114,7 +115,7 @@ describe("Track with simulcast layers and a Downstream", () => {
     const { track, d, sent, plis, round } = setup();
     const prefs = (w: number, h: number) => {
       applyPreferences(new Map([["pub:1", d]]), [{ trackId: "pub:1", width: w, height: h }]);
-      track.reselect(d, Date.now());
+      track.reselect(d, now());
     };
     prefs(320, 240);
     round(["q", "h", "f"]);
@@ -128,7 +129,7 @@ describe("Track with simulcast layers and a Downstream", () => {
     plis.length = 0;
     prefs(320, 240);
     // Asked for at once, or (inside the per-layer throttle interval) as soon as it allows.
-    vi.advanceTimersByTime(500);
+    scheduler.advance(500);
     expect(plis).toEqual([SSRC.h]);
     round();
     expect(sent.length).toBe(shown);
@@ -144,21 +145,21 @@ describe("Track with simulcast layers and a Downstream", () => {
     for (let i = 0; i < 30; i++) round(i === 0 ? ["q", "h", "f"] : []);
     expect(d.layers.current).toBe("f");
     // Each layer measures the same here (same packet sizes): a budget below that forces the lowest.
-    shareBudget([d], 1_000, Date.now());
+    shareBudget([d], 1_000, now());
     expect(d.layers.target).toBe("q");
     round(["q"]);
     expect(d.layers.current).toBe("q");
-    shareBudget([d], Infinity, Date.now());
+    shareBudget([d], Infinity, now());
     expect(d.layers.target).toBe("f");
   });
 
   it("dynacast: a layer nobody needs is reported once the hold time has passed, and wanted again at once", () => {
     const { track, d, round } = setup();
     applyPreferences(new Map([["pub:1", d]]), [{ trackId: "pub:1", width: 160, height: 120 }]);
-    track.reselect(d, Date.now());
+    track.reselect(d, now());
     const reports: string[][] = [];
     const tick = () => {
-      const r = track.tick(Date.now());
+      const r = track.tick(now());
       if (r) reports.push(r);
     };
     for (let t = 0; t < DYNACAST_HOLD_MS + 1000; t += 300) {
@@ -167,7 +168,7 @@ describe("Track with simulcast layers and a Downstream", () => {
     }
     expect(reports).toEqual([["q"]]);
     applyPreferences(new Map([["pub:1", d]]), [{ trackId: "pub:1", width: 640, height: 480 }]);
-    track.reselect(d, Date.now());
+    track.reselect(d, now());
     tick();
     expect(reports).toEqual([["q"], ["q", "f"]]);
   });

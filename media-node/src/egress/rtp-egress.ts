@@ -13,16 +13,18 @@ import {
   type RTCRtpSender,
   type RtcpPacket,
 } from "werift";
+import type { Cancel, Scheduler } from "../clock.ts";
 import { log } from "../log.ts";
 import { RtpHistory } from "./rtp-history.ts";
 import { RolloverTracker, SrtpProtector, SRTP_AES128_CM_HMAC_SHA1_80 } from "./srtp-protector.ts";
+import { senderReportTimestamps } from "./sender-report.ts";
 import { twccPacketResults, type TwccPacketResult } from "./twcc-feedback.ts";
 
 /** What the rest of the node hears from a subscriber's transport. */
 export interface EgressListener {
   /** Transport-wide feedback arrived: which of our packets got there, and when. */
   transportFeedback(results: readonly TwccPacketResult[], now: number): void;
-  /** A packet left on the wire (transport-wide sequence number, bytes on the wire); `now` is performance.now(). */
+  /** A packet left on the wire (transport-wide sequence number, bytes on the wire). */
   packetSent(transportSeq: number, bytes: number, now: number): void;
 }
 
@@ -45,7 +47,6 @@ interface DtlsInternals {
   iceTransport: { connection: { nominated?: UdpPairInternals; send(data: Buffer): Promise<void> } };
 }
 
-const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 const SR_INTERVAL_MS = 1000;
 
 /**
@@ -75,7 +76,7 @@ export class OutStream {
 
   /** Sends one packet at its rewritten position; kept for retransmission. */
   send(payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number, now: number): void {
-    if (!this.egress.write(this, payload, marker, sequenceNumber, timestamp)) return;
+    if (!this.egress.write(this, payload, marker, sequenceNumber, timestamp, now)) return;
     this.history.store(sequenceNumber, payload, timestamp, marker, now);
     this.packetsSent++;
     this.octetsSent += payload.length;
@@ -85,7 +86,7 @@ export class OutStream {
 
   resend(sequenceNumber: number, now: number): void {
     const p = this.history.takeForResend(sequenceNumber, now);
-    if (p) this.egress.write(this, p.payload, p.marker, sequenceNumber, p.timestamp);
+    if (p) this.egress.write(this, p.payload, p.marker, sequenceNumber, p.timestamp, now);
   }
 
   close(): void {
@@ -109,11 +110,14 @@ export class RtpEgress {
   private transportSeq = 0;
   private rtcpSub: { unSubscribe: () => void } | undefined;
   private transport: RTCDtlsTransport | undefined;
-  private srTimer: NodeJS.Timeout | undefined;
+  private stopReports: Cancel | undefined;
   impairment: EgressImpairment | undefined;
   listener: EgressListener | undefined;
 
-  constructor(private readonly pc: RTCPeerConnection) {}
+  constructor(
+    private readonly pc: RTCPeerConnection,
+    private readonly scheduler: Scheduler,
+  ) {}
 
   register(stream: OutStream): void {
     this.streams.set(stream.ssrc, stream);
@@ -127,19 +131,19 @@ export class RtpEgress {
   start(): void {
     const dtls = this.dtls();
     if (!dtls || this.rtcpSub) return;
-    this.rtcpSub = dtls.onRtcp.subscribe((packet) => this.onRtcp(packet));
-    this.srTimer = setInterval(() => this.sendReports(), SR_INTERVAL_MS);
-    this.srTimer.unref();
+    // The I/O edge of incoming RTCP: one clock read per packet.
+    this.rtcpSub = dtls.onRtcp.subscribe((packet) => this.onRtcp(packet, this.scheduler.clock.now()));
+    this.stopReports = this.scheduler.every(SR_INTERVAL_MS, (now) => this.sendReports(now));
   }
 
   close(): void {
     this.rtcpSub?.unSubscribe();
-    clearInterval(this.srTimer);
+    this.stopReports?.();
     this.streams.clear();
   }
 
   /** Writes, protects and sends one RTP packet; false if the transport cannot send yet. */
-  write(stream: OutStream, payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number): boolean {
+  write(stream: OutStream, payload: Buffer, marker: boolean, sequenceNumber: number, timestamp: number, now: number): boolean {
     const dtls = this.dtls() as unknown as DtlsInternals | undefined;
     if (!dtls || dtls.state !== "connected" || !dtls.srtp) return false;
     if (dtls.srtp !== this.boundSrtp) this.bind(dtls.srtp);
@@ -170,7 +174,6 @@ export class RtpEgress {
     }
     const roc = stream.rollover.next(sequenceNumber);
     const length = this.protector!.protect(out, headerLength, payload, stream.ssrc, roc, sequenceNumber);
-    const now = performance.now();
     if (transportSeq >= 0) this.listener?.packetSent(transportSeq, length, now);
     if (this.impairment?.drop(length, now)) return true;
     const socket = pair.protocol.transport?.socket;
@@ -200,34 +203,30 @@ export class RtpEgress {
     this.boundSrtp = srtp;
   }
 
-  private onRtcp(packet: RtcpPacket): void {
+  private onRtcp(packet: RtcpPacket, now: number): void {
     if (packet.type !== RtcpTransportLayerFeedback.type) return;
     const fb = (packet as RtcpTransportLayerFeedback).feedback;
     if (fb instanceof GenericNack) {
       const stream = this.streams.get(fb.mediaSourceSsrc);
-      const now = Date.now();
       if (stream) for (const seq of fb.lost) stream.resend(seq, now);
     } else if (fb instanceof TransportWideCC) {
       const results = twccPacketResults(fb);
-      if (results) this.listener?.transportFeedback(results, performance.now());
+      if (results) this.listener?.transportFeedback(results, now);
     }
   }
 
-  private sendReports(): void {
+  private sendReports(now: number): void {
     const dtls = this.dtls();
     if (!dtls || dtls.state !== "connected") return;
     const packets: RtcpPacket[] = [];
-    const wallMs = Date.now();
-    const now = performance.now();
+    const wallMs = this.scheduler.clock.wallMs(now);
     for (const s of this.streams.values()) {
       if (s.packetsSent === 0) continue;
-      // The RTP timestamp of "now", extrapolated from the last packet sent, pairs with the wall clock.
-      const clockRate = s.sender.codec?.clockRate ?? 90000;
-      const rtpNow = (s.lastTimestamp + Math.round(((now - s.lastSentAt) * clockRate) / 1000)) >>> 0;
+      const { ntp, rtp } = senderReportTimestamps(s, s.sender.codec?.clockRate ?? 90000, now, wallMs);
       packets.push(
         new RtcpSrPacket({
           ssrc: s.ssrc,
-          senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntpTimestamp(wallMs), rtpTimestamp: rtpNow, packetCount: s.packetsSent >>> 0, octetCount: s.octetsSent >>> 0 }),
+          senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: rtp, packetCount: s.packetsSent >>> 0, octetCount: s.octetsSent >>> 0 }),
         }),
         new RtcpSourceDescriptionPacket({
           chunks: [new SourceDescriptionChunk({ source: s.ssrc, items: [new SourceDescriptionItem({ type: 1, text: (s.sender as unknown as { cname?: string }).cname ?? "sfu" })] })],
@@ -242,10 +241,4 @@ let sendErrors = 0;
 function reportSendError(err: unknown): void {
   // Logged sparsely: a broken socket would otherwise log once per packet.
   if (sendErrors++ % 1000 === 0) log("warn", "rtp send failed", { error: String(err), count: sendErrors });
-}
-
-function ntpTimestamp(wallMs: number): bigint {
-  const seconds = Math.floor(wallMs / 1000) + NTP_EPOCH_OFFSET_S;
-  const fraction = Math.floor(((wallMs % 1000) / 1000) * 0x1_0000_0000);
-  return (BigInt(seconds) << 32n) | BigInt(fraction);
 }
