@@ -103,7 +103,11 @@ export class RoomDO extends DurableObject<Env> {
 
   /** Removes participants whose socket dropped longer than the grace period ago. */
   override async alarm(): Promise<void> {
-    await this.lock.exclusive(() => this.perform(this.core.expire(Date.now())));
+    await this.lock.exclusive(async () => {
+      const now = Date.now();
+      for (const id of this.core.expired(now)) await this.perform(this.core.expire(id));
+      await this.perform(this.core.scheduleExpiry(now));
+    });
   }
 
   // ---- the room's node reports (through the node's object) ----

@@ -286,13 +286,20 @@ export class RoomCore {
     ];
   }
 
-  /** The alarm: participants whose socket dropped longer than the grace period ago are removed. */
-  expire(now: number): Effect[] {
-    const effects: Effect[] = [];
-    for (const p of [...this.participants.values()]) {
-      if (p.disconnectedAt !== null && now - p.disconnectedAt >= this.resumeGraceMs) effects.push(...this.remove(p.id));
-    }
-    return [...effects, ...this.scheduleExpiry(now)];
+  /** For the alarm: participants whose socket dropped longer than the grace period ago. */
+  expired(now: number): string[] {
+    return [...this.participants.values()].filter((p) => p.disconnectedAt !== null && now - p.disconnectedAt >= this.resumeGraceMs).map((p) => p.id);
+  }
+
+  /** A participant's grace period ended: it is removed. */
+  expire(participantId: string): Effect[] {
+    return this.remove(participantId);
+  }
+
+  /** The alarm is set for the next participant whose grace period ends, if any. */
+  scheduleExpiry(now: number): Effect[] {
+    const dropped = [...this.participants.values()].map((p) => p.disconnectedAt).filter((t): t is number => t !== null);
+    return dropped.length ? [{ type: "set-alarm", at: Math.max(now, Math.min(...dropped) + this.resumeGraceMs) }] : [];
   }
 
   // ---- media ----
@@ -508,11 +515,6 @@ export class RoomCore {
       effects.push({ type: "offer-subscriptions", participantIds: [...this.participants.keys()] });
     }
     return effects;
-  }
-
-  private scheduleExpiry(now: number): Effect[] {
-    const dropped = [...this.participants.values()].map((p) => p.disconnectedAt).filter((t): t is number => t !== null);
-    return dropped.length ? [{ type: "set-alarm", at: Math.max(now, Math.min(...dropped) + this.resumeGraceMs) }] : [];
   }
 
   private joined(connection: string, p: ParticipantRecord, resumed: boolean, iceServers: IceServer[]): Effect {
