@@ -463,7 +463,7 @@ describe("errors for bad states", () => {
     const room = new Room();
     const stranger = room.conn("c-stranger");
     expect(refusal(() => room.core.setMuted(stranger, "audio", true))).toBe("not-joined");
-    expect(refusal(() => room.core.requireParticipant(stranger))).toBe("not-joined");
+    expect(refusal(() => room.core.joinedAs(stranger))).toBe("not-joined");
     expect(refusal(() => room.core.admitCandidate(stranger, { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" }))).toBe("not-joined");
     expect(refusal(() => room.core.admitPreferences(stranger))).toBe("not-joined");
   });

@@ -239,7 +239,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async subscriberAnswer(ws: WebSocket, from: Connection, sdp: string): Promise<void> {
-    const participantId = this.core.requireParticipant(from).id;
+    const participantId = this.core.joinedAs(from);
     const reply = await this.callRoomNode("subscriber-answer", { room: this.core.name, participantId, sdp });
     if (reply.next) await this.perform(this.core.subscriberOffered(from.connectionId, reply.next), ws);
   }

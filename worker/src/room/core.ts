@@ -73,8 +73,8 @@ export interface Close {
 }
 
 export const LEFT: Close = { code: CloseCode.normal, reason: "left" };
-export const KICKED: Close = { code: CloseCode.kicked, reason: "removed by an admin" };
-export const ROOM_CLOSED: Close = { code: CloseCode.roomClosed, reason: "the room was closed" };
+const KICKED: Close = { code: CloseCode.kicked, reason: "removed by an admin" };
+const ROOM_CLOSED: Close = { code: CloseCode.roomClosed, reason: "the room was closed" };
 const REPLACED: Close = { code: CloseCode.replaced, reason: "resumed on another connection" };
 const UNSUPPORTED_VERSION: Close = { code: CloseCode.unsupportedVersion, reason: "unsupported protocol version" };
 
@@ -132,7 +132,7 @@ export class RoomCore {
     private readonly resumeGraceMs: number,
   ) {
     this.room = stored.room;
-    for (const p of stored.participants) this.participants.set(p.id, p);
+    for (const p of stored.participants) this.participants.set(p.id, structuredClone(p));
   }
 
   /**
@@ -306,7 +306,7 @@ export class RoomCore {
 
   /** May this connection publish? Returns its participant id. */
   admitPublish(from: Connection): string {
-    const p = this.requireParticipant(from);
+    const p = this.sender(from);
     if (!p.grants.canPublish) throw new RoomError("forbidden", "your room token does not allow publishing");
     return p.id;
   }
@@ -330,22 +330,20 @@ export class RoomCore {
     ];
   }
 
-  /** The connection's participant; a connection that has not joined may do nothing but join or resume. */
-  requireParticipant(from: Connection): ParticipantRecord {
-    const p = from.participantId ? this.participants.get(from.participantId) : undefined;
-    if (!p) throw new RoomError("not-joined", "send a join message first");
-    return structuredClone(p);
+  /** The participant the connection joined as; a connection that has not joined may do nothing but join or resume. */
+  joinedAs(from: Connection): string {
+    return this.sender(from).id;
   }
 
   /** The sender's participant id if its candidate goes to the node, null if the node could not use it. */
   admitCandidate(from: Connection, candidate: IceCandidate): string | null {
-    const p = this.requireParticipant(from);
+    const p = this.sender(from);
     return isForwardableCandidate(candidate.candidate) ? p.id : null;
   }
 
   /** The sender's participant id if its tile sizes go to the node (it subscribes, and there is a node), else null. */
   admitPreferences(from: Connection): string | null {
-    const p = this.requireParticipant(from);
+    const p = this.sender(from);
     return p.grants.canSubscribe && this.room?.node ? p.id : null;
   }
 
@@ -369,7 +367,7 @@ export class RoomCore {
 
   /** The participant mutes or unmutes its own tracks of `kind`; an admin's mute it cannot undo. */
   setMuted(from: Connection, kind: TrackKind, muted: boolean): Effect[] {
-    const p = this.participants.get(this.requireParticipant(from).id)!;
+    const p = this.sender(from);
     if (!muted && p.adminMuted?.includes(kind)) throw new RoomError("forbidden", `an admin muted your ${kind}; only an admin can unmute it`);
     return this.setTracks(p, p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t)));
   }
@@ -379,7 +377,7 @@ export class RoomCore {
    * restart is not used: werift's was seen to lose the selected pair, see notes/werift-probe.md.)
    */
   restartMedia(from: Connection, connected: Connected): Effect[] {
-    const p = this.requireParticipant(from);
+    const p = this.sender(from);
     const node = this.room?.node;
     return [...(node ? [{ type: "free-on-node", node, participantId: p.id, background: false } as const] : []), ...this.withdrawMedia(p.id, connected)];
   }
@@ -531,6 +529,12 @@ export class RoomCore {
         iceServers,
       },
     };
+  }
+
+  private sender(from: Connection): ParticipantRecord {
+    const p = from.participantId ? this.participants.get(from.participantId) : undefined;
+    if (!p) throw new RoomError("not-joined", "send a join message first");
+    return p;
   }
 
   private requireRoom(): RoomRecord {
