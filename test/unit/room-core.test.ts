@@ -1,6 +1,7 @@
 import { CloseCode, DEFAULT_GRANTS, type ErrorCode, type Grants, type ServerMessageBody } from "@sfu/shared";
 import { describe, expect, it } from "vitest";
-import { LEFT, RoomCore, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/core.ts";
+import { RoomCore } from "../../worker/src/room/core.ts";
+import { LEFT, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/model.ts";
 
 const GRACE_MS = 15_000;
 const NODE = { id: "node-1" };

@@ -19,7 +19,7 @@ import {
   type TrackKind,
 } from "@sfu/shared";
 import { expect } from "vitest";
-import type { StoredRoom } from "../../worker/src/room/core.ts";
+import type { StoredRoom } from "../../worker/src/room/model.ts";
 import { RoomStore } from "../../worker/src/room/store.ts";
 
 export const BASE = "http://sfu.test";

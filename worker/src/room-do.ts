@@ -15,7 +15,8 @@ import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
-import { LEFT, RoomCore, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/core.ts";
+import { RoomCore } from "./room/core.ts";
+import { LEFT, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
 import { RoomSockets } from "./room/sockets.ts";
 import { RoomStore } from "./room/store.ts";
 

@@ -1,5 +1,5 @@
 import { serverMessage, type ServerMessageBody } from "@sfu/shared";
-import type { Connected, Connection } from "./core.ts";
+import type { Connected, Connection } from "./model.ts";
 
 /**
  * A room's browser sockets (hibernation API). Each carries its Connection as its attachment, so

@@ -1,4 +1,4 @@
-import type { ParticipantRecord, RoomRecord, StoredRoom } from "./core.ts";
+import type { ParticipantRecord, RoomRecord, StoredRoom } from "./model.ts";
 
 const ROOM_KEY = "room";
 const PARTICIPANT_PREFIX = "p:";
