@@ -44,6 +44,7 @@ export class RoomDO extends DurableObject<Env> {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage);
     this.sockets = new RoomSockets(ctx);
+    // Replaced by the stored room before any event is delivered (blockConcurrencyWhile).
     this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env));
     ctx.blockConcurrencyWhile(async () => {
       const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env));
