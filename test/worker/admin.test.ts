@@ -1,8 +1,7 @@
-import { env, reset, runInDurableObject, SELF } from "cloudflare:test";
-import type { RoomDO } from "../../worker/src/room-do.ts";
+import { env, reset, SELF } from "cloudflare:test";
 import { CloseCode, signAdminToken } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BASE, closeOpenedSockets, openRoomSocket, registerNode, roomToken } from "./helpers.ts";
+import { BASE, closeOpenedSockets, openRoomSocket, registerNode, roomToken, type FakeNode } from "./helpers.ts";
 
 async function call(method: string, path: string, body?: unknown, token?: string | null): Promise<Response> {
   const auth = token === null ? undefined : `Bearer ${token ?? (await signAdminToken(env.ROOM_TOKEN_SECRET, "ops", 300, Date.now()))}`;
@@ -13,9 +12,11 @@ async function call(method: string, path: string, body?: unknown, token?: string
   });
 }
 
+let nodeA: FakeNode;
+
 beforeEach(async () => {
   await reset();
-  await registerNode("node-a");
+  nodeA = await registerNode("node-a");
 });
 
 afterEach(closeOpenedSockets);
@@ -115,9 +116,10 @@ describe("an admin's mute", () => {
   it("cannot be undone by the participant", async () => {
     const alice = await openRoomSocket("admin-muted");
     const { participantId } = await alice.join("Alice");
-    await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName("admin-muted")), async (instance: RoomDO) => {
-      (instance as unknown as { participants: Map<string, { adminMuted?: string[] }> }).participants.get(participantId)!.adminMuted = ["audio"];
-    });
+    nodeA.answer = (req) => (req.action === "mute" ? { body: {} } : { error: "internal" });
+    expect((await call("POST", `/rooms/admin-muted/participants/${participantId}/mute`, { kind: "audio" })).status).toBe(200);
+    expect((await alice.next("force-mute")).kind).toBe("audio");
+    await alice.next("participant-updated");
     alice.send({ v: 1, type: "set-muted", kind: "audio", muted: false });
     expect((await alice.error("forbidden")).inReplyTo).toBe("set-muted");
     alice.send({ v: 1, type: "set-muted", kind: "video", muted: false });

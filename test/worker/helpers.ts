@@ -1,4 +1,4 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import {
   DEFAULT_GRANTS,
   EdgeToNode,
@@ -16,8 +16,11 @@ import {
   type NodeLoad,
   type RoomTokenClaims,
   type ServerMessage,
+  type TrackKind,
 } from "@sfu/shared";
 import { expect } from "vitest";
+import type { StoredRoom } from "../../worker/src/room/model.ts";
+import { RoomStore } from "../../worker/src/room/store.ts";
 
 export const BASE = "http://sfu.test";
 export const IDLE_LOAD: NodeLoad = { rooms: 0, participants: 0, tracks: 0, cpu: 0 };
@@ -249,4 +252,45 @@ export function roomToken(room: string, over: Partial<RoomTokenClaims> = {}, opt
     opts.ttlSeconds ?? 600,
     opts.at ?? Date.now(),
   );
+}
+
+export function roomStub(room: string) {
+  return env.ROOMS.get(env.ROOMS.idFromName(room));
+}
+
+/** The room's records as its storage holds them (read through the room's store). */
+export function storedRoom(room: string): Promise<StoredRoom> {
+  return runInDurableObject(roomStub(room), (_instance, state) => new RoomStore(state.storage).load());
+}
+
+/** The id of the node the room's stored record places it on, or null. */
+export async function storedNode(room: string): Promise<string | null> {
+  return (await storedRoom(room)).room?.node?.id ?? null;
+}
+
+/** The display names in the live room's roster (from its admin summary), sorted. */
+export async function roster(room: string): Promise<string[]> {
+  return (await roomStub(room).summary()).participants.map((p) => p.name).sort();
+}
+
+/**
+ * `publisher` publishes `tracks` through the room: `node` answers the publish with them. Waits for
+ * the publish answer and for the participant-updated carrying them, at the publisher and at each
+ * of `seenBy`.
+ */
+export async function publishTracks(node: FakeNode, publisher: RoomSocket, tracks: Array<{ id: string; kind: TrackKind }>, seenBy: RoomSocket[] = []): Promise<void> {
+  const answer = node.answer;
+  node.answer = (req) =>
+    req.action === "publish" ? { body: { sdp: "v=0 (test answer)", tracks: tracks.map((t, i) => ({ trackId: t.id, mid: String(i), kind: t.kind })) } } : answer(req);
+  try {
+    publisher.send({ v: 1, type: "publish", sdp: "v=0 (test offer)" });
+    await publisher.next("publish-answer");
+  } finally {
+    node.answer = answer;
+  }
+  const sameIds = (a: Array<{ id: string }>, b: Array<{ id: string }>) => a.map((t) => t.id).join() === b.map((t) => t.id).join();
+  const published = tracks.map((t) => ({ ...t, muted: false }));
+  for (const s of [publisher, ...seenBy]) {
+    expect((await s.next("participant-updated", (m) => sameIds(m.participant.tracks, tracks))).participant.tracks).toEqual(published);
+  }
 }

@@ -1,21 +1,13 @@
-import { env, reset, runInDurableObject } from "cloudflare:test";
-import type { ParticipantInfo } from "@sfu/shared";
+import { reset } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RoomDO } from "../../worker/src/room-do.ts";
 import { NodeCloseCode } from "@sfu/shared";
-import { closeOpenedSockets, openRoomSocket, registerNode, type FakeNode } from "./helpers.ts";
+import { closeOpenedSockets, openRoomSocket, publishTracks, registerNode, roomStub, type FakeNode, type RoomSocket } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;
 
-/** Gives a participant published tracks, as a successful publish would. */
-async function givePublishedTracks(room: string, participantId: string): Promise<void> {
-  await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(room)), async (instance: RoomDO, state) => {
-    const p = (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.get(participantId)!;
-    p.tracks = [{ id: "t-video", kind: "video", muted: false }];
-    await state.storage.put(`p:${participantId}`, p);
-  });
-}
+/** The publisher publishes a video track, which the others see. */
+const publishVideo = (publisher: RoomSocket, seenBy: RoomSocket[] = []) => publishTracks(node, publisher, [{ id: "t-video", kind: "video" }], seenBy);
 
 let node: FakeNode;
 
@@ -32,7 +24,7 @@ describe("participant-failed from the node", () => {
     const bob = await open("failing");
     const { participantId: aliceId } = await alice.join("Alice");
     await bob.join("Bob");
-    await givePublishedTracks("failing", aliceId);
+    await publishVideo(alice, [bob]);
 
     node.event({ type: "participant-failed", room: "failing", participantId: aliceId });
     expect((await bob.next("participant-updated", (m) => m.participant.id === aliceId)).participant.tracks).toEqual([]);
@@ -42,14 +34,13 @@ describe("participant-failed from the node", () => {
   it("is ignored when it comes from a node that does not host the room", async () => {
     const alice = await open("other-node");
     const { participantId: aliceId } = await alice.join("Alice");
-    await givePublishedTracks("other-node", aliceId);
+    await publishVideo(alice);
 
     const other = await registerNode("some-other-node");
     other.event({ type: "participant-failed", room: "other-node", participantId: aliceId });
     await expect(alice.error("media-failed", 300)).rejects.toThrow(/no "error" message/);
-    const tracks = await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName("other-node")), (instance: RoomDO) =>
-      (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.get(aliceId)!.tracks);
-    expect(tracks).toHaveLength(1);
+    const { participants } = await roomStub("other-node").summary();
+    expect(participants.find((p) => p.id === aliceId)!.tracks).toHaveLength(1);
   });
 
   it.each([
@@ -69,7 +60,7 @@ describe("restart-media from a browser whose PeerConnection failed", () => {
     const bob = await open("restarting");
     const { participantId: aliceId } = await alice.join("Alice");
     await bob.join("Bob");
-    await givePublishedTracks("restarting", aliceId);
+    await publishVideo(alice, [bob]);
     alice.send({ v: 1, type: "restart-media" });
     expect((await bob.next("participant-updated", (m) => m.participant.id === aliceId)).participant.tracks).toEqual([]);
     await alice.error("media-failed");

@@ -4,13 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MediaNodeDO } from "../../worker/src/node-do.ts";
 import type { NodeRecord } from "../../worker/src/placement.ts";
 import { callNode, NodeCallError } from "../../worker/src/node-link.ts";
-import { closeOpenedSockets, connectNodeSocket, FakeNode, healthyNodes, IDLE_LOAD, openRoomSocket, registerNode } from "./helpers.ts";
+import { closeOpenedSockets, connectNodeSocket, FakeNode, healthyNodes, IDLE_LOAD, openRoomSocket, registerNode, storedNode } from "./helpers.ts";
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 const nodeObject = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
 const storedNodes = () => runInDurableObject(registry(), (_i, state) => state.storage.list<NodeRecord>({ prefix: "node:" }));
-const roomNode = (room: string) =>
-  runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(room)), async (_i, state) => (await state.storage.get<{ node: { id: string } | null }>("room"))?.node?.id ?? null);
 const LOAD = { rooms: 3, participants: 7, tracks: 12, cpu: 0.25 };
 
 beforeEach(async () => {
@@ -169,7 +167,7 @@ describe("losing a node", () => {
     node.close(1011);
     await afterGrace("node-a");
     await alice.error("media-failed");
-    expect(await roomNode("moving")).toBe("node-b");
+    expect(await storedNode("moving")).toBe("node-b");
     expect((await storedNodes()).get("node:node-a")!.connected).toBe(false);
   });
 
@@ -180,7 +178,7 @@ describe("losing a node", () => {
     await registerNode("node-b");
     node.close(1000);
     await alice.error("media-failed");
-    expect(await roomNode("stopping")).toBe("node-b");
+    expect(await storedNode("stopping")).toBe("node-b");
   });
 
   it("the same process reconnecting within the grace keeps its rooms", async () => {
@@ -193,7 +191,7 @@ describe("losing a node", () => {
     expect(welcome.keepRooms).toEqual(["kept"]);
     await afterGrace("node-a");
     await expect(alice.error("media-failed", 300)).rejects.toThrow(/no "error"/);
-    expect(await roomNode("kept")).toBe("node-a");
+    expect(await storedNode("kept")).toBe("node-a");
     back.close();
   });
 
@@ -206,7 +204,7 @@ describe("losing a node", () => {
     const { node: back, welcome } = await FakeNode.connect("node-a", { rooms: ["restarted"] }, { instanceId: "second-process" });
     expect(welcome.keepRooms).toEqual([]);
     await alice.error("media-failed");
-    expect(await roomNode("restarted")).not.toBeNull();
+    expect(await storedNode("restarted")).not.toBeNull();
     back.close();
   });
 
@@ -221,7 +219,7 @@ describe("losing a node", () => {
     await runDurableObjectAlarm(nodeObject("node-a"));
     expect((await node.closed).code).toBe(NodeCloseCode.silent);
     await alice.error("media-failed");
-    expect(await roomNode("silent")).toBe("node-b");
+    expect(await storedNode("silent")).toBe("node-b");
   });
 
   it("a participant who leaves while the room moves off a drained node is freed there at once", async () => {
@@ -243,7 +241,7 @@ describe("losing a node", () => {
     await registerNode("node-b");
     node.event({ type: "drain" });
     await alice.error("media-moved");
-    expect(await roomNode("draining")).toBe("node-b");
+    expect(await storedNode("draining")).toBe("node-b");
     // Make before break: the old node keeps Alice's media until she has republished (or she leaves).
     expect(node.sent("remove")).toEqual([]);
     expect((await storedNodes()).get("node:node-a")).toMatchObject({ draining: true, selfDrained: true });

@@ -1,34 +1,10 @@
 import { abortAllDurableObjects, env, reset, runInDurableObject, SELF } from "cloudflare:test";
-import { CloseCode, MAX_SIGNAL_BYTES, type ParticipantInfo } from "@sfu/shared";
+import { CloseCode, MAX_SIGNAL_BYTES } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RoomDO } from "../../worker/src/room-do.ts";
-import { BASE, closeOpenedSockets, eventually, openRoomSocket, registerNode } from "./helpers.ts";
+import { BASE, closeOpenedSockets, eventually, openRoomSocket, publishTracks, registerNode, roster, storedRoom as stored, type FakeNode } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;
-
-function roomStub(room: string) {
-  return env.ROOMS.get(env.ROOMS.idFromName(room));
-}
-
-interface StoredRoom {
-  room: { name: string; node: { id: string } | null } | undefined;
-  participants: (ParticipantInfo & { joinedAt: number })[];
-}
-
-async function stored(room: string): Promise<StoredRoom> {
-  return runInDurableObject(roomStub(room), async (_instance, state) => ({
-    room: await state.storage.get<StoredRoom["room"]>("room"),
-    participants: [...(await state.storage.list<StoredRoom["participants"][number]>({ prefix: "p:" })).values()],
-  }));
-}
-
-/** The in-memory roster of the live RoomDO instance. */
-async function roster(room: string): Promise<string[]> {
-  return runInDurableObject(roomStub(room), (instance: RoomDO) =>
-    [...(instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.values()].map((p) => p.name).sort(),
-  );
-}
 
 beforeEach(async () => {
   await reset();
@@ -228,8 +204,10 @@ describe("bad messages", () => {
 });
 
 describe("talking to the media node", () => {
+  let node: FakeNode;
+
   beforeEach(async () => {
-    await registerNode(NODE_ID);
+    node = await registerNode(NODE_ID);
   });
 
   it("set-muted is broadcast to everyone as participant-updated and stored", async () => {
@@ -237,16 +215,7 @@ describe("talking to the media node", () => {
     const bob = await open("mute");
     const { participantId: aliceId } = await alice.join("Alice");
     await bob.join("Bob");
-    // Give Alice published tracks, as a successful publish would.
-    await runInDurableObject(roomStub("mute"), async (instance: RoomDO, state) => {
-      const participants = (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants;
-      const p = participants.get(aliceId)!;
-      p.tracks = [
-        { id: "t-audio", kind: "audio", muted: false },
-        { id: "t-video", kind: "video", muted: false },
-      ];
-      await state.storage.put(`p:${aliceId}`, p);
-    });
+    await publishTracks(node, alice, [{ id: "t-audio", kind: "audio" }, { id: "t-video", kind: "video" }], [bob]);
 
     alice.send({ v: 1, type: "set-muted", kind: "audio", muted: true });
     const expected = {
@@ -387,11 +356,14 @@ describe("room state in Durable Object storage", () => {
 
     // The restarted object keeps the room; participants whose sockets are gone may resume for
     // RESUME_GRACE_MS (300 ms in tests), then the alarm removes them.
-    await eventually(async () => expect(await roster("restart")).toEqual([]));
-    const after = await stored("restart");
-    expect(after.participants).toEqual([]);
-    expect(after.room?.name).toBe("restart");
-    expect(after.room?.node).toBeNull();
+    // (The roster empties as the last one is removed; its node is freed and the record stored after that.)
+    await eventually(async () => {
+      expect(await roster("restart")).toEqual([]);
+      const after = await stored("restart");
+      expect(after.participants).toEqual([]);
+      expect(after.room?.name).toBe("restart");
+      expect(after.room?.node).toBeNull();
+    });
 
     // A newcomer gets a room with only themself, placed afresh: "other-node" is now the least loaded
     // (fake-node still counts the room placed on it before the restart).

@@ -1,20 +1,14 @@
-import { env, reset, runInDurableObject } from "cloudflare:test";
-import { NodeCloseCode, type ParticipantInfo } from "@sfu/shared";
+import { reset } from "cloudflare:test";
+import { NodeCloseCode } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RoomDO } from "../../worker/src/room-do.ts";
-import { closeOpenedSockets, openRoomSocket, registerNode, type FakeNode } from "./helpers.ts";
+import { closeOpenedSockets, openRoomSocket, publishTracks, registerNode, type FakeNode, type RoomSocket } from "./helpers.ts";
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;
-const stub = (room: string) => env.ROOMS.get(env.ROOMS.idFromName(room));
 
-async function givePublishedTracks(room: string, participantId: string): Promise<void> {
-  await runInDurableObject(stub(room), async (instance: RoomDO, state) => {
-    const p = (instance as unknown as { participants: Map<string, ParticipantInfo> }).participants.get(participantId)!;
-    p.tracks = [{ id: `${participantId}:0`, kind: "audio", muted: false }, { id: `${participantId}:1`, kind: "video", muted: false }];
-    await state.storage.put(`p:${participantId}`, p);
-  });
-}
+/** The publisher publishes an audio and a video track. */
+const publishAudioAndVideo = (publisher: RoomSocket, participantId: string, seenBy: RoomSocket[] = []) =>
+  publishTracks(node, publisher, [{ id: `${participantId}:0`, kind: "audio" }, { id: `${participantId}:1`, kind: "video" }], seenBy);
 
 let node: FakeNode;
 
@@ -83,7 +77,7 @@ describe("layer-demand from the node", () => {
     const bob = await open("dynacast");
     const { participantId: aliceId } = await alice.join("Alice");
     await bob.join("Bob");
-    await givePublishedTracks("dynacast", aliceId);
+    await publishAudioAndVideo(alice, aliceId, [bob]);
     node.event({ type: "layer-demand", room: "dynacast", participantId: aliceId, trackId: `${aliceId}:1`, rids: ["q", "h"] });
     const msg = await alice.next("publish-layers");
     expect(msg).toEqual({ v: 1, type: "publish-layers", trackId: `${aliceId}:1`, rids: ["q", "h"] });
@@ -93,7 +87,7 @@ describe("layer-demand from the node", () => {
   it("is ignored from another node, for a track the participant does not publish, or for an audio track", async () => {
     const alice = await open("dynacast2");
     const { participantId: aliceId } = await alice.join("Alice");
-    await givePublishedTracks("dynacast2", aliceId);
+    await publishAudioAndVideo(alice, aliceId);
     const event = { type: "layer-demand" as const, room: "dynacast2", participantId: aliceId, trackId: `${aliceId}:1`, rids: ["q"] };
     (await registerNode("other-node")).event(event);
     for (const e of [{ ...event, trackId: "someone-else:1" }, { ...event, trackId: `${aliceId}:0` }, { ...event, participantId: "stranger" }]) node.event(e);

@@ -1,85 +1,38 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   assertNever,
-  CloseCode,
-  isForwardableCandidate,
   parseClientMessage,
-  serverMessage,
+  RoomTokenClaims,
   type ClientMessage,
+  type IceCandidate,
   type NodeAction,
   type NodeRequest,
   type NodeResponse,
-  type ErrorCode,
-  type Grants,
-  RoomTokenClaims,
-  type IceCandidate,
   type PcRole,
-  type ParticipantInfo,
-  type ServerMessageBody,
-  type SubscriberOffer,
   type TrackKind,
-  type TrackPreference,
 } from "@sfu/shared";
 import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
-
-/** The media node a room is placed on. */
-interface PlacedNode {
-  id: string;
-}
-
-interface RoomRecord {
-  name: string;
-  node: PlacedNode | null;
-}
-
-interface ParticipantRecord extends ParticipantInfo {
-  identity: string;
-  grants: Grants;
-  joinedAt: number;
-  resumeSecret: string;
-  /** When its socket dropped; it is removed once the resume grace period has passed. */
-  disconnectedAt: number | null;
-  /** Kinds an admin muted: the participant cannot unmute them, and they stay muted across re-publishes. */
-  adminMuted?: TrackKind[];
-}
-
-/** Per-WebSocket state, kept with `serializeAttachment` so it survives hibernation. */
-interface Attachment {
-  /** Names the socket's lane until it has joined (RoomLock). */
-  connectionId: string;
-  participantId: string | null;
-  claims: RoomTokenClaims;
-  /** The caller's region: a room is placed near whoever joins it first. */
-  region?: string;
-}
+import { RoomCore } from "./room/core.ts";
+import { LEFT, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
+import { RoomSockets } from "./room/sockets.ts";
+import { RoomStore } from "./room/store.ts";
 
 /** The worker passes the verified room-token claims to the room in this header. */
 export const CLAIMS_HEADER = "x-sfu-claims";
 /** ... and where the caller is, for placement. */
 export const REGION_HEADER = "x-sfu-caller-region";
 
-class RoomError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const ROOM_KEY = "room";
-const participantKey = (id: string) => `p:${id}`;
-
 /**
- * One room: its participants and their tracks, the media node hosting it, and the signaling between
- * each browser and that node. Browser WebSockets use the hibernation API; state lives in storage.
+ * One room on the platform: its sockets, storage, node calls and the ordering of its work. What the
+ * room decides is RoomCore's (room/core.ts); this object feeds it inputs and carries out its effects.
  */
 export class RoomDO extends DurableObject<Env> {
-  private room: RoomRecord | null = null;
-  private participants = new Map<string, ParticipantRecord>();
+  private core: RoomCore;
+  private readonly store: RoomStore;
+  private readonly sockets: RoomSockets;
   /** Orders the room's work: per participant, and the whole room for moves and removals. */
   private readonly lock = new RoomLock();
   /** The node the room just left while it still forwards (a drain), until everyone has republished. */
@@ -89,22 +42,14 @@ export class RoomDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.store = new RoomStore(ctx.storage);
+    this.sockets = new RoomSockets(ctx);
+    // Replaced by the stored room before any event is delivered (blockConcurrencyWhile).
+    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env));
     void ctx.blockConcurrencyWhile(async () => {
-      this.room = (await ctx.storage.get<RoomRecord>(ROOM_KEY)) ?? null;
-      const stored = await ctx.storage.list<ParticipantRecord>({ prefix: "p:" });
-      // A participant whose socket did not survive a restart is gone; drop it so the roster stays true.
-      // A participant whose socket did not survive a restart is disconnected: it may still resume
-      // within the grace period, after which the alarm removes it.
-      const live = new Set(ctx.getWebSockets().map((ws) => this.attachment(ws).participantId));
-      const now = Date.now();
-      for (const p of stored.values()) {
-        if (!live.has(p.id) && p.disconnectedAt === null) {
-          p.disconnectedAt = now;
-          await ctx.storage.put(participantKey(p.id), p);
-        }
-        this.participants.set(p.id, p);
-      }
-      if ([...this.participants.values()].some((p) => p.disconnectedAt !== null)) await this.scheduleExpiry(now);
+      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env));
+      this.core = restored.core;
+      await this.perform(restored.effects);
     });
   }
 
@@ -115,26 +60,18 @@ export class RoomDO extends DurableObject<Env> {
     const name = request.headers.get("x-room-name");
     const claims = RoomTokenClaims.safeParse(JSON.parse(request.headers.get(CLAIMS_HEADER) ?? "null"));
     if (!name || !claims.success) return Response.json({ error: "missing room name or token claims" }, { status: 400 });
-    if (!this.room) {
-      this.room = { name, node: null };
-      await this.ctx.storage.put(ROOM_KEY, this.room);
-    }
+    await this.perform(this.core.opened(name));
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ connectionId: crypto.randomUUID(), participantId: null, claims: claims.data, region: request.headers.get(REGION_HEADER) ?? undefined } satisfies Attachment);
+    this.sockets.accept(server, { connectionId: crypto.randomUUID(), participantId: null, claims: claims.data, region: request.headers.get(REGION_HEADER) ?? undefined });
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const parsed = parseClientMessage(raw);
-    if (!parsed.ok) {
-      this.send(ws, { type: "error", code: parsed.code, message: parsed.message, inReplyTo: parsed.inReplyTo });
-      if (parsed.code === "unsupported-version") ws.close(CloseCode.unsupportedVersion, "unsupported protocol version");
-      return;
-    }
+    if (!parsed.ok) return this.perform(this.core.refused(this.sockets.connection(ws), parsed), ws);
     const msg = parsed.value;
-    const { participantId, connectionId } = this.attachment(ws);
+    const { participantId, connectionId } = this.sockets.connection(ws);
     // Leaving changes the room as a whole (the last one out releases the node); the rest is the sender's own.
     const run = <T>(op: () => Promise<T>) => (msg.type === "leave" ? this.lock.exclusive(op) : this.lock.lane(participantId ?? connectionId, op));
     await run(async () => {
@@ -147,156 +84,8 @@ export class RoomDO extends DurableObject<Env> {
             ? (["media-node-error", err.message] as const)
             : (["internal", "internal error"] as const);
         if (!(err instanceof RoomError) && !(err instanceof NodeCallError)) console.error("room error", err);
-        this.send(ws, { type: "error", code, message, inReplyTo: msg.type });
+        this.sockets.send(ws, { type: "error", code, message, inReplyTo: msg.type });
       }
-    });
-  }
-
-  /**
-   * The room's node reports that a participant's media failed and was freed there. The participant
-   * stays in the room; its tracks are withdrawn from everyone, and it is told to publish again and
-   * is offered its subscriptions on fresh PeerConnections.
-   */
-  async mediaFailed(nodeId: string, participantId: string): Promise<void> {
-    await this.lock.lane(participantId, async () => {
-      const p = this.participants.get(participantId);
-      if (!p || this.room?.node?.id !== nodeId) return;
-      await this.withdrawMedia(p);
-    });
-  }
-
-  /** The room's node heard a new loudest participant: tell everyone, for the speaker highlight. */
-  async activeSpeaker(nodeId: string, participantId: string | null): Promise<void> {
-    if (this.room?.node?.id !== nodeId || (participantId !== null && !this.participants.has(participantId))) return;
-    this.broadcast({ type: "active-speaker", participantId });
-  }
-
-  /**
-   * Dynacast: the node found which simulcast layers of a participant's track someone receives; the
-   * participant's app keeps those encodings on and pauses the rest.
-   */
-  async layerDemand(nodeId: string, participantId: string, trackId: string, rids: string[]): Promise<void> {
-    if (this.room?.node?.id !== nodeId) return;
-    const p = this.participants.get(participantId);
-    if (!p?.tracks.some((t) => t.id === trackId && t.kind === "video")) return;
-    const ws = this.socketsByParticipant().get(participantId);
-    if (ws) this.send(ws, { type: "publish-layers", trackId, rids });
-  }
-
-  /**
-   * Starts a participant's media afresh: its tracks are withdrawn from everyone, and it is told to
-   * publish again and is offered its subscriptions on new PeerConnections. (ICE restart is not
-   * used: werift's was seen to lose the selected pair, see notes/werift-probe.md.)
-   */
-  private async withdrawMedia(p: ParticipantRecord): Promise<void> {
-    const ws = this.socketsByParticipant().get(p.id);
-    await this.clearTracks(p);
-    if (ws) this.send(ws, { type: "error", code: "media-failed", message: "the media connection failed; publish again" });
-    await this.offerSubscriptions([...this.participants.keys()]);
-  }
-
-  /** Withdraws a participant's tracks: stored, and everyone is told. */
-  private async clearTracks(p: ParticipantRecord): Promise<void> {
-    p.tracks = [];
-    await this.ctx.storage.put(participantKey(p.id), p);
-    this.broadcast({ type: "participant-updated", participant: info(p) });
-  }
-
-  private muteAtNode(participantId: string, kind: TrackKind, muted: boolean): Promise<unknown> {
-    return this.callNode("mute", { room: this.room!.name, participantId, kind, muted });
-  }
-
-  /**
-   * The room must leave `nodeId` (it went away, or is being drained). The room moves to another
-   * node, keeping everyone in it: tracks are withdrawn, and every participant is told its media
-   * failed (or, when the old node `stillForwarding`, moved), so it publishes again on the new node
-   * and is offered everyone's tracks there. A node that still forwards keeps everyone's media until
-   * they have republished (RetiringNode).
-   */
-  async moveOffNode(nodeId: string, why: string, opts: { stillForwarding?: boolean } = {}): Promise<void> {
-    await this.lock.exclusive(async () => {
-      if (!this.room?.node || this.room.node.id !== nodeId) return;
-      const old = this.room.node;
-      this.room = { ...this.room, node: null };
-      await this.ctx.storage.put(ROOM_KEY, this.room);
-      if (this.participants.size === 0) return;
-      let node: PlacedNode | undefined;
-      try {
-        node = await this.ensureNode();
-      } catch (err) {
-        if (!(err instanceof RoomError)) throw err;
-        this.broadcast({ type: "error", code: err.code, message: `${why} and no other is available` });
-        return;
-      }
-      if (opts.stillForwarding) {
-        // Make before break: the old node keeps forwarding while everyone republishes here.
-        const publishers = [...this.participants.values()].filter((p) => p.tracks.length > 0).map((p) => p.id);
-        this.retiring = new RetiringNode(old, [...this.participants.keys()], publishers, (node, ids) => {
-          for (const id of ids) void this.removeFromNode(node, id);
-          if (this.retiring?.finished) this.retiring = null;
-        });
-      } else {
-        for (const id of this.participants.keys()) void this.removeFromNode(old, id);
-      }
-      for (const p of this.participants.values()) await this.clearTracks(p);
-      this.broadcast({ type: "error", code: opts.stillForwarding ? "media-moved" : "media-failed", message: `${why}; the room moved to ${node.id}: publish again` });
-    });
-  }
-
-  // ---- admin operations (the worker has checked the admin token) ----
-
-  async summary(): Promise<{ room: string; node: PlacedNode | null; participants: Array<ParticipantInfo & { identity: string; connected: boolean }> }> {
-    const connected = this.socketsByParticipant();
-    return {
-      room: this.room?.name ?? "",
-      node: this.room?.node ?? null,
-      participants: [...this.participants.values()].map((p) => ({ ...info(p), identity: p.identity, connected: connected.has(p.id) })),
-    };
-  }
-
-  /** Removes a participant: its socket is closed with `kicked`, everyone else sees it leave. */
-  async kick(participantId: string): Promise<boolean> {
-    return this.lock.exclusive(async () => {
-      const ws = this.socketsByParticipant().get(participantId);
-      if (!ws) return false;
-      await this.leave(ws);
-      ws.close(CloseCode.kicked, "removed by an admin");
-      return true;
-    });
-  }
-
-  /** Mutes a participant's tracks of `kind` at the node (enforced) and tells its app to stop sending. */
-  async adminMute(participantId: string, kind: TrackKind, muted: boolean): Promise<boolean> {
-    return this.lock.lane(participantId, async () => {
-      const p = this.participants.get(participantId);
-      if (!p) return false;
-      if (this.room?.node) await this.muteAtNode(p.id, kind, muted);
-      const ws = this.socketsByParticipant().get(participantId);
-      if (ws && muted) this.send(ws, { type: "force-mute", kind });
-      p.adminMuted = muted ? [...new Set([...(p.adminMuted ?? []), kind])] : (p.adminMuted ?? []).filter((k) => k !== kind);
-      p.tracks = p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t));
-      await this.ctx.storage.put(participantKey(p.id), p);
-      this.broadcast({ type: "participant-updated", participant: info(p) });
-      return true;
-    });
-  }
-
-  /** Test-only: narrows or thins a subscriber's link at the node (refused unless it runs with DEBUG_IMPAIRMENT=1). */
-  async impair(participantId: string, impairment: { kbps?: number; lossPercent?: number }): Promise<boolean> {
-    if (!this.participants.has(participantId) || !this.room?.node) return false;
-    await this.callNode("impair", { room: this.room.name, participantId, ...impairment });
-    return true;
-  }
-
-  /** Ends the room for everyone. */
-  async closeRoom(): Promise<number> {
-    return this.lock.exclusive(async () => {
-      const sockets = [...this.socketsByParticipant().values()];
-      for (const ws of sockets) {
-        await this.leave(ws);
-        ws.close(CloseCode.roomClosed, "the room was closed");
-      }
-      return sockets.length;
     });
   }
 
@@ -318,298 +107,265 @@ export class RoomDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.lock.exclusive(async () => {
       const now = Date.now();
-      const grace = resumeGraceMs(this.env);
-      for (const p of [...this.participants.values()]) {
-        if (p.disconnectedAt !== null && now - p.disconnectedAt >= grace) await this.removeParticipant(p.id);
-      }
-      await this.scheduleExpiry(now);
+      for (const id of this.core.expired(now)) await this.perform(this.core.expire(id));
+      await this.perform(this.core.scheduleExpiry(now));
     });
   }
 
-  private async scheduleExpiry(now: number): Promise<void> {
-    const dropped = [...this.participants.values()].map((p) => p.disconnectedAt).filter((t): t is number => t !== null);
-    if (dropped.length) await this.ctx.storage.setAlarm(Math.max(now, Math.min(...dropped) + resumeGraceMs(this.env)));
+  // ---- the room's node reports (through the node's object) ----
+
+  async mediaFailed(nodeId: string, participantId: string): Promise<void> {
+    await this.lock.lane(participantId, () => this.perform(this.core.mediaFailed(nodeId, participantId, this.sockets.connected())));
   }
 
-  /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
-  private async disconnect(ws: WebSocket): Promise<void> {
-    const { participantId: id } = this.attachment(ws);
-    if (id) await this.lock.lane(id, () => this.markDisconnected(ws, id));
+  async activeSpeaker(nodeId: string, participantId: string | null): Promise<void> {
+    await this.perform(this.core.activeSpeaker(nodeId, participantId));
   }
 
-  private async markDisconnected(ws: WebSocket, id: string): Promise<void> {
-    const p = this.participants.get(id);
-    if (!p || this.attachment(ws).participantId !== id) return;
-    this.attach(ws, null);
-    p.disconnectedAt = Date.now();
-    await this.ctx.storage.put(participantKey(p.id), p);
-    await this.scheduleExpiry(p.disconnectedAt);
+  async layerDemand(nodeId: string, participantId: string, trackId: string, rids: string[]): Promise<void> {
+    await this.perform(this.core.layerDemand(nodeId, participantId, trackId, rids, this.sockets.connected()));
   }
 
-  private async resume(ws: WebSocket, participantId: string, secret: string): Promise<void> {
-    const { participantId: current, claims } = this.attachment(ws);
-    if (current) throw new RoomError("already-joined", "this connection has already joined");
-    const p = this.participants.get(participantId);
-    if (!p || !sameSecret(p.resumeSecret, secret) || p.identity !== claims.sub) {
-      throw new RoomError("resume-failed", "that participant cannot be resumed; join again");
-    }
-    const previous = this.socketsByParticipant().get(p.id);
-    if (previous) {
-      this.attach(previous, null);
-      previous.close(CloseCode.replaced, "resumed on another connection");
-    }
-    p.disconnectedAt = null;
-    await this.ctx.storage.put(participantKey(p.id), p);
-    this.attach(ws, p.id);
-    await this.sendJoined(ws, p, true);
-    // Subscriptions may have changed while it was away.
-    await this.offerSubscriptions([p.id]);
+  /** The room must leave `nodeId` (it went away, or is being drained; see RoomCore.moved). */
+  async moveOffNode(nodeId: string, why: string, opts: { stillForwarding?: boolean } = {}): Promise<void> {
+    await this.lock.exclusive(async () => {
+      const leaving = this.core.leaveNode(nodeId);
+      if (!leaving) return;
+      await this.perform(leaving.effects);
+      if (!leaving.needsNode) return;
+      let node: PlacedNode;
+      try {
+        node = await this.ensureNode();
+      } catch (err) {
+        if (!(err instanceof RoomError)) throw err;
+        await this.perform(this.core.stranded(err.code, why));
+        return;
+      }
+      await this.perform(this.core.moved(leaving.from, node, why, opts.stillForwarding ?? false));
+    });
   }
+
+  // ---- admin operations (the worker has checked the admin token) ----
+
+  async summary(): Promise<RoomSummary> {
+    return this.core.summary(this.sockets.connected());
+  }
+
+  /** Removes a participant: its socket is closed with `kicked`, everyone else sees it leave. */
+  async kick(participantId: string): Promise<boolean> {
+    return this.lock.exclusive(async () => {
+      const effects = this.core.kick(participantId, this.sockets.connected());
+      if (!effects) return false;
+      await this.perform(effects);
+      return true;
+    });
+  }
+
+  /** Mutes a participant's tracks of `kind` at the node (enforced) and tells its app to stop sending. */
+  async adminMute(participantId: string, kind: TrackKind, muted: boolean): Promise<boolean> {
+    return this.lock.lane(participantId, async () => {
+      if (!this.core.has(participantId)) return false;
+      if (this.core.node) await this.muteAtNode(participantId, kind, muted);
+      await this.perform(this.core.adminMuted(participantId, kind, muted, this.sockets.connected()));
+      return true;
+    });
+  }
+
+  /** Test-only: narrows or thins a subscriber's link at the node (refused unless it runs with DEBUG_IMPAIRMENT=1). */
+  async impair(participantId: string, impairment: { kbps?: number; lossPercent?: number }): Promise<boolean> {
+    if (!this.core.has(participantId) || !this.core.node) return false;
+    await this.callRoomNode("impair", { room: this.core.name, participantId, ...impairment });
+    return true;
+  }
+
+  /** Ends the room for everyone. */
+  async closeRoom(): Promise<number> {
+    return this.lock.exclusive(async () => {
+      const connected = [...this.sockets.connected()];
+      for (const [participantId, connection] of connected) await this.perform(this.core.closeFor(participantId, connection));
+      return connected.length;
+    });
+  }
+
+  // ---- a browser's messages ----
 
   private async handle(ws: WebSocket, msg: ClientMessage): Promise<void> {
+    const from = this.sockets.connection(ws);
     switch (msg.type) {
       case "join":
-        return this.join(ws, msg.name);
+        return this.join(ws, from, msg.name);
       case "publish":
-        return this.publish(ws, msg.sdp);
+        return this.publish(ws, from, msg.sdp);
       case "subscriber-answer":
-        return this.subscriberAnswer(ws, msg.sdp);
+        return this.subscriberAnswer(ws, from, msg.sdp);
       case "ice-candidate":
-        return this.forwardCandidate(ws, msg.target, msg.candidate);
+        return this.forwardCandidate(ws, from, msg.target, msg.candidate);
       case "set-muted":
-        return this.setMuted(ws, msg.kind, msg.muted);
+        return this.perform(this.core.setMuted(from, msg.kind, msg.muted), ws);
       case "leave":
-        await this.leave(ws);
-        ws.close(CloseCode.normal, "left");
-        return;
+        return this.perform(this.core.leave(from, LEFT), ws);
       case "resume":
-        return this.resume(ws, msg.participantId, msg.secret);
-      case "subscription-prefs":
-        return this.relayPreferences(ws, msg.tracks);
-      case "restart-media": {
-        // The browser saw a PeerConnection fail: free both on the node and start over.
-        const p = this.requireParticipant(ws);
-        if (this.room?.node) await this.removeFromNode(this.room.node, p.id);
-        return this.withdrawMedia(p);
+        return this.resume(ws, from, msg.participantId, msg.secret);
+      case "subscription-prefs": {
+        // A subscriber's rendered tile sizes go to the node, which picks each track's simulcast layer from them.
+        const participantId = this.core.admitPreferences(from);
+        if (participantId) await this.callRoomNode("preferences", { room: this.core.name, participantId, tracks: msg.tracks });
+        return;
       }
+      case "restart-media":
+        return this.perform(this.core.restartMedia(from, this.sockets.connected()), ws);
       default:
         return assertNever(msg);
     }
   }
 
-  private async join(ws: WebSocket, name: string): Promise<void> {
-    const { participantId, claims, region } = this.attachment(ws);
-    if (participantId) throw new RoomError("already-joined", "this connection has already joined");
+  private async join(ws: WebSocket, from: Connection, name: string): Promise<void> {
+    const region = this.core.admitJoin(from);
     await this.ensureNode(region);
-    const participant: ParticipantRecord = {
-      id: crypto.randomUUID(),
-      name: claims.name ?? name,
-      identity: claims.sub,
-      grants: claims.grants,
-      tracks: [],
-      joinedAt: Date.now(),
-      resumeSecret: crypto.randomUUID(),
-      disconnectedAt: null,
-    };
-    this.participants.set(participant.id, participant);
-    await this.ctx.storage.put(participantKey(participant.id), participant);
-    this.attach(ws, participant.id);
-    await this.sendJoined(ws, participant, false);
-    this.broadcast({ type: "participant-joined", participant: info(participant) }, participant.id);
-    await this.offerSubscriptions([participant.id]);
+    const id = crypto.randomUUID();
+    const iceServers = await iceServersFor(this.env, id, Date.now());
+    await this.perform(this.core.join(from, { id, name, resumeSecret: crypto.randomUUID(), iceServers }, Date.now()), ws);
   }
 
-  private async publish(ws: WebSocket, sdp: string): Promise<void> {
-    const p = this.requireParticipant(ws);
-    if (!p.grants.canPublish) throw new RoomError("forbidden", "your room token does not allow publishing");
-    const answer = await this.callNode("publish", { room: this.room!.name, participantId: p.id, sdp });
-    if (!this.participants.has(p.id)) return;
-    // A re-publish lands on fresh node state: apply the admin's mutes there again.
-    for (const kind of p.adminMuted ?? []) await this.muteAtNode(p.id, kind, true);
-    const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
-    p.tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? p.adminMuted?.includes(t.kind) ?? false }));
-    await this.ctx.storage.put(participantKey(p.id), p);
-    this.retiring?.republished(p.id);
-    this.send(ws, { type: "publish-answer", sdp: answer.sdp });
-    this.broadcast({ type: "participant-updated", participant: info(p) });
-    await this.offerSubscriptions(this.otherIds(p.id));
+  private async resume(ws: WebSocket, from: Connection, participantId: string, secret: string): Promise<void> {
+    this.core.admitResume(from, participantId, secret);
+    const iceServers = await iceServersFor(this.env, participantId, Date.now());
+    await this.perform(this.core.resume(from, participantId, secret, iceServers, this.sockets.connected()), ws);
   }
 
-  private async subscriberAnswer(ws: WebSocket, sdp: string): Promise<void> {
-    const p = this.requireParticipant(ws);
-    const reply = await this.callNode("subscriber-answer", { room: this.room!.name, participantId: p.id, sdp });
-    if (reply.next) this.sendOffer(ws, reply.next);
+  private async publish(ws: WebSocket, from: Connection, sdp: string): Promise<void> {
+    const participantId = this.core.admitPublish(from);
+    const answer = await this.callRoomNode("publish", { room: this.core.name, participantId, sdp });
+    for (const kind of this.core.adminMutes(participantId)) await this.muteAtNode(participantId, kind, true);
+    await this.perform(this.core.published(from, participantId, answer), ws);
+  }
+
+  private async subscriberAnswer(ws: WebSocket, from: Connection, sdp: string): Promise<void> {
+    const participantId = this.core.joinedAs(from);
+    const reply = await this.callRoomNode("subscriber-answer", { room: this.core.name, participantId, sdp });
+    if (reply.next) await this.perform(this.core.subscriberOffered(from.connectionId, reply.next), ws);
   }
 
   /**
    * Candidates go to the node without holding up the room's queue: they are many, order among them
    * does not matter, and the offer they belong to has already been handled by the time they arrive.
    */
-  private forwardCandidate(ws: WebSocket, target: PcRole, candidate: IceCandidate): void {
-    const p = this.requireParticipant(ws);
-    if (!isForwardableCandidate(candidate.candidate)) return;
-    this.callNode("candidate", { room: this.room!.name, participantId: p.id, target, candidate })
-      .catch((err: Error) => this.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
+  private forwardCandidate(ws: WebSocket, from: Connection, target: PcRole, candidate: IceCandidate): void {
+    const participantId = this.core.admitCandidate(from, candidate);
+    if (!participantId) return;
+    this.callRoomNode("candidate", { room: this.core.name, participantId, target, candidate })
+      .catch((err: Error) => this.sockets.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
   }
 
-  /** A subscriber's rendered tile sizes go to the node, which picks each track's simulcast layer from them. */
-  private async relayPreferences(ws: WebSocket, tracks: TrackPreference[]): Promise<void> {
-    const p = this.requireParticipant(ws);
-    if (!this.room?.node || !p.grants.canSubscribe) return;
-    await this.callNode("preferences", { room: this.room!.name, participantId: p.id, tracks });
+  /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
+  private async disconnect(ws: WebSocket): Promise<void> {
+    const { participantId: id } = this.sockets.connection(ws);
+    if (id) await this.lock.lane(id, () => this.perform(this.core.disconnected(this.sockets.connection(ws), id, Date.now()), ws));
   }
 
-  private async setMuted(ws: WebSocket, kind: TrackKind, muted: boolean): Promise<void> {
-    const p = this.requireParticipant(ws);
-    if (!muted && p.adminMuted?.includes(kind)) throw new RoomError("forbidden", `an admin muted your ${kind}; only an admin can unmute it`);
-    p.tracks = p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t));
-    await this.ctx.storage.put(participantKey(p.id), p);
-    this.broadcast({ type: "participant-updated", participant: info(p) });
+  // ---- carrying out the core's effects ----
+
+  /** Carries out effects in order, each finished before the next; `at` is the socket the input came on. */
+  private async perform(effects: Effect[], at?: WebSocket): Promise<void> {
+    for (const effect of effects) await this.performOne(effect, at);
   }
 
-  private async sendJoined(ws: WebSocket, p: ParticipantRecord, resumed: boolean): Promise<void> {
-    const iceServers = await iceServersFor(this.env, p.id, Date.now());
-    this.send(ws, {
-      type: "joined",
-      room: this.room!.name,
-      participantId: p.id,
-      participants: [...this.participants.values()].map(info),
-      resumeSecret: p.resumeSecret,
-      resumed,
-      iceServers,
-    });
-  }
-
-  private async leave(ws: WebSocket): Promise<void> {
-    const { participantId: id } = this.attachment(ws);
-    if (!id) return;
-    this.attach(ws, null);
-    await this.removeParticipant(id);
-  }
-
-  /** Takes a participant out of the room: the others see it leave, the node frees its media. */
-  private async removeParticipant(id: string): Promise<void> {
-    if (!this.participants.delete(id)) return;
-    this.retiring?.left(id);
-    await this.ctx.storage.delete(participantKey(id));
-    this.broadcast({ type: "participant-left", participantId: id });
-    const node = this.room?.node;
-    if (!node) return;
-    await this.removeFromNode(node, id);
-    if (this.participants.size === 0) {
-      // An empty room is placed afresh on its next join, on whichever node is best then.
-      this.room = { ...this.room!, node: null };
-      await this.ctx.storage.put(ROOM_KEY, this.room);
-      await registry(this.env).release(this.room.name, node.id);
-    } else {
-      await this.offerSubscriptions([...this.participants.keys()]);
-    }
-  }
-
-  private async removeFromNode(node: PlacedNode, id: string): Promise<void> {
-    try {
-      await callNode(this.env, node.id, "remove", { room: this.room!.name, participantId: id });
-    } catch (err) {
-      // A node that is gone took the participant's media with it; any other refusal is worth a line.
-      if (!(err instanceof NodeCallError && err.code === "unreachable")) console.warn("media node did not confirm removal", id, (err as Error).message);
+  private async performOne(effect: Effect, at: WebSocket | undefined): Promise<void> {
+    switch (effect.type) {
+      case "send": {
+        const ws = this.sockets.find(effect.connection, at);
+        if (ws) this.sockets.send(ws, effect.message);
+        return;
+      }
+      case "broadcast":
+        return this.sockets.broadcast(effect.message, effect.except);
+      case "bind": {
+        const ws = this.sockets.find(effect.connection, at);
+        if (ws) this.sockets.bind(ws, effect.participantId);
+        return;
+      }
+      case "close": {
+        const ws = this.sockets.find(effect.connection, at);
+        if (ws) this.sockets.close(ws, effect.code, effect.reason);
+        return;
+      }
+      case "store-room":
+        return this.store.putRoom(effect.room);
+      case "store-participant":
+        return this.store.putParticipant(effect.participant);
+      case "delete-participant":
+        return this.store.deleteParticipant(effect.participantId);
+      case "set-alarm":
+        return this.store.setAlarm(effect.at);
+      case "free-on-node": {
+        const freeing = this.freeOnNode(effect.node, effect.participantId);
+        if (!effect.background) await freeing;
+        return;
+      }
+      case "release-node":
+        return registry(this.env).release(this.core.name, effect.node.id);
+      case "offer-subscriptions":
+        return this.offerSubscriptions(effect.participantIds);
+      case "retire-node":
+        // Make before break: the old node keeps forwarding while everyone republishes on the new one.
+        this.retiring = new RetiringNode(effect.node, effect.participantIds, effect.publisherIds, (node, ids) => {
+          for (const id of ids) void this.freeOnNode(node, id);
+          if (this.retiring?.finished) this.retiring = null;
+        });
+        return;
+      case "retiring-republished":
+        return this.retiring?.republished(effect.participantId);
+      case "retiring-left":
+        return this.retiring?.left(effect.participantId);
+      default:
+        return assertNever(effect);
     }
   }
 
   /** Asks the node for a fresh subscriber offer for each participant and sends those that changed. */
   private async offerSubscriptions(ids: string[]): Promise<void> {
-    const sockets = this.socketsByParticipant();
     await Promise.all(
-      ids.map(async (id) => {
-        const ws = sockets.get(id);
-        if (!ws || !this.participants.get(id)?.grants.canSubscribe) return;
+      this.core.subscribers(ids, this.sockets.connected()).map(async ({ participantId, connection }) => {
+        let effects: Effect[];
         try {
-          const reply = await this.callNode("subscriber-offer", { room: this.room!.name, participantId: id });
-          if (reply.status === "offer") this.sendOffer(ws, reply);
+          const reply = await this.callRoomNode("subscriber-offer", { room: this.core.name, participantId });
+          effects = reply.status === "offer" ? this.core.subscriberOffered(connection, reply) : [];
         } catch (err) {
-          const message = err instanceof Error ? err.message : "subscription failed";
-          this.send(ws, { type: "error", code: "media-node-error", message });
+          effects = this.core.subscriberOfferFailed(connection, err instanceof Error ? err.message : "subscription failed");
         }
+        await this.perform(effects);
       }),
     );
   }
 
-  private sendOffer(ws: WebSocket, offer: SubscriberOffer): void {
-    this.send(ws, { type: "subscriber-offer", sdp: offer.sdp, tracks: offer.tracks });
+  private async freeOnNode(node: PlacedNode, participantId: string): Promise<void> {
+    try {
+      await callNode(this.env, node.id, "remove", { room: this.core.name, participantId });
+    } catch (err) {
+      // A node that is gone took the participant's media with it; any other refusal is worth a line.
+      if (!(err instanceof NodeCallError && err.code === "unreachable")) console.warn("media node did not confirm removal", participantId, (err as Error).message);
+    }
+  }
+
+  private muteAtNode(participantId: string, kind: TrackKind, muted: boolean): Promise<unknown> {
+    return this.callRoomNode("mute", { room: this.core.name, participantId, kind, muted });
   }
 
   private ensureNode(preferRegion?: string): Promise<PlacedNode> {
-    if (this.room!.node) return Promise.resolve(this.room!.node);
+    const node = this.core.node;
+    if (node) return Promise.resolve(node);
     this.placing ??= this.place(preferRegion).finally(() => (this.placing = null));
     return this.placing;
   }
 
   private async place(preferRegion?: string): Promise<PlacedNode> {
-    const node = await registry(this.env).place(this.room!.name, Date.now(), preferRegion);
-    if (!node) throw new RoomError("no-media-node", "no media node is available; try again shortly");
-    this.room = { ...this.room!, node };
-    await this.ctx.storage.put(ROOM_KEY, this.room);
-    return node;
+    const node = await registry(this.env).place(this.core.name, Date.now(), preferRegion);
+    await this.perform(this.core.placed(node));
+    return this.core.requireNode();
   }
 
-
-  /** A request to the room's media node. */
-  private callNode<A extends NodeAction>(action: A, body: NodeRequest<A>): Promise<NodeResponse<A>> {
-    const node = this.room?.node;
-    if (!node) throw new RoomError("no-media-node", "the room has no media node");
-    return callNode(this.env, node.id, action, body);
+  /** A request to the room's media node (throws at once when the room has none). */
+  private callRoomNode<A extends NodeAction>(action: A, body: NodeRequest<A>): Promise<NodeResponse<A>> {
+    return callNode(this.env, this.core.requireNode().id, action, body);
   }
-
-  private requireParticipant(ws: WebSocket): ParticipantRecord {
-    const id = this.attachment(ws).participantId;
-    const p = id ? this.participants.get(id) : undefined;
-    if (!p) throw new RoomError("not-joined", "send a join message first");
-    return p;
-  }
-
-  private otherIds(id: string): string[] {
-    return [...this.participants.keys()].filter((other) => other !== id);
-  }
-
-  private attachment(ws: WebSocket): Attachment {
-    return ws.deserializeAttachment() as Attachment;
-  }
-
-  /** Binds a socket to a participant (or unbinds it), keeping the rest of its attachment. */
-  private attach(ws: WebSocket, participantId: string | null): void {
-    ws.serializeAttachment({ ...this.attachment(ws), participantId } satisfies Attachment);
-  }
-
-  private socketsByParticipant(): Map<string, WebSocket> {
-    const map = new Map<string, WebSocket>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const id = this.attachment(ws).participantId;
-      if (id) map.set(id, ws);
-    }
-    return map;
-  }
-
-  private send(ws: WebSocket, body: ServerMessageBody): void {
-    try {
-      ws.send(JSON.stringify(serverMessage(body)));
-    } catch {
-      // The socket closed under us; its close handler cleans up.
-    }
-  }
-
-  private broadcast(body: ServerMessageBody, exceptId?: string): void {
-    for (const [id, ws] of this.socketsByParticipant()) if (id !== exceptId) this.send(ws, body);
-  }
-
-}
-
-function info(p: ParticipantRecord): ParticipantInfo {
-  return { id: p.id, name: p.name, tracks: p.tracks };
-}
-
-/** Compares secrets without an early exit, so timing does not reveal a matching prefix. */
-function sameSecret(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

@@ -1,0 +1,500 @@
+import { CloseCode, DEFAULT_GRANTS, type ErrorCode, type Grants, type ServerMessageBody } from "@sfu/shared";
+import { describe, expect, it } from "vitest";
+import { RoomCore } from "../../worker/src/room/core.ts";
+import { LEFT, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/model.ts";
+
+const GRACE_MS = 15_000;
+const NODE = { id: "node-1" };
+const OTHER_NODE = { id: "node-2" };
+const T0 = 1_000_000;
+const ICE = [{ urls: ["turn:turn.test:3478"], username: "u", credential: "c" }];
+
+/**
+ * A room core and its sockets as the shell keeps them: `bind` effects change which connection
+ * speaks for which participant, as RoomSockets does.
+ */
+class Room {
+  readonly core: RoomCore;
+  /** participant id → connection id */
+  readonly connected = new Map<string, string>();
+  private readonly subs = new Map<string, string>();
+
+  constructor(stored: StoredRoom = { room: { name: "r", node: NODE }, participants: [] }) {
+    this.core = new RoomCore(stored, GRACE_MS);
+  }
+
+  run(effects: Effect[]): Effect[] {
+    for (const e of effects) {
+      if (e.type !== "bind") continue;
+      for (const [p, c] of this.connected) if (c === e.connection) this.connected.delete(p);
+      if (e.participantId) this.connected.set(e.participantId, e.connection);
+    }
+    return effects;
+  }
+
+  /** A connection as its socket's attachment says now (`sub` is its token identity). */
+  conn(connectionId: string, opts: { sub?: string; grants?: Grants; name?: string } = {}): Connection {
+    const sub = opts.sub ?? this.subs.get(connectionId) ?? connectionId;
+    this.subs.set(connectionId, sub);
+    const participantId = [...this.connected].find(([, c]) => c === connectionId)?.[0] ?? null;
+    return { connectionId, participantId, claims: { sub, room: "r", grants: opts.grants ?? DEFAULT_GRANTS, ...(opts.name ? { name: opts.name } : {}) } };
+  }
+
+  join(connectionId: string, name = connectionId, opts: { now?: number; grants?: Grants; sub?: string } = {}): { id: string; secret: string; effects: Effect[] } {
+    const id = `p-${connectionId}`;
+    const secret = `secret-${connectionId}`;
+    const effects = this.run(this.core.join(this.conn(connectionId, opts), { id, name, resumeSecret: secret, iceServers: ICE }, opts.now ?? T0));
+    return { id, secret, effects };
+  }
+
+  publish(connectionId: string, tracks: Array<{ trackId: string; kind: "audio" | "video" }>): Effect[] {
+    const from = this.conn(connectionId);
+    const id = this.core.admitPublish(from);
+    return this.run(this.core.published(from, id, { sdp: "v=0 answer", tracks: tracks.map((t, i) => ({ ...t, mid: String(i) })) }));
+  }
+
+  tracksOf(id: string) {
+    return this.core.summary(this.connected).participants.find((p) => p.id === id)?.tracks;
+  }
+}
+
+function refusal(op: () => unknown): ErrorCode | "none" {
+  try {
+    op();
+  } catch (err) {
+    if (err instanceof RoomError) return err.code;
+    throw err;
+  }
+  return "none";
+}
+
+const broadcasts = (effects: Effect[]) => effects.flatMap((e) => (e.type === "broadcast" ? [e.message] : []));
+const sentTo = (effects: Effect[], connection: string): ServerMessageBody[] => effects.flatMap((e) => (e.type === "send" && e.connection === connection ? [e.message] : []));
+const stored = (effects: Effect[]) => effects.flatMap((e) => (e.type === "store-participant" ? [e.participant] : []));
+
+describe("joining", () => {
+  it("stores the participant, binds the connection, sends it the roster, tells the others and offers it subscriptions", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice");
+    const bob = room.join("c-bob", "Bob", { now: T0 + 10 });
+    expect(bob.effects).toEqual([
+      {
+        type: "store-participant",
+        participant: { id: bob.id, name: "Bob", identity: "c-bob", grants: DEFAULT_GRANTS, tracks: [], joinedAt: T0 + 10, resumeSecret: bob.secret, disconnectedAt: null },
+      },
+      { type: "bind", connection: "c-bob", participantId: bob.id },
+      {
+        type: "send",
+        connection: "c-bob",
+        message: {
+          type: "joined",
+          room: "r",
+          participantId: bob.id,
+          participants: [{ id: alice.id, name: "Alice", tracks: [] }, { id: bob.id, name: "Bob", tracks: [] }],
+          resumeSecret: bob.secret,
+          resumed: false,
+          iceServers: ICE,
+        },
+      },
+      { type: "broadcast", message: { type: "participant-joined", participant: { id: bob.id, name: "Bob", tracks: [] } }, except: bob.id },
+      { type: "offer-subscriptions", participantIds: [bob.id] },
+    ]);
+  });
+
+  it("takes the token's display name over the one in the message", () => {
+    const room = new Room();
+    const effects = room.run(room.core.join(room.conn("c", { name: "Token Name" }), { id: "p", name: "Typed", resumeSecret: "s", iceServers: [] }, T0));
+    expect(broadcasts(effects)).toEqual([{ type: "participant-joined", participant: { id: "p", name: "Token Name", tracks: [] } }]);
+  });
+
+  it("refuses a second join on a joined connection, changing nothing", () => {
+    const room = new Room();
+    room.join("c-alice");
+    expect(refusal(() => room.core.admitJoin(room.conn("c-alice")))).toBe("already-joined");
+    expect(refusal(() => room.join("c-alice"))).toBe("already-joined");
+    expect(room.core.summary(room.connected).participants).toHaveLength(1);
+  });
+
+  it("names the joiner's region for placement; a placement that found no node is refused", () => {
+    const room = new Room({ room: { name: "r", node: null }, participants: [] });
+    expect(room.core.admitJoin({ ...room.conn("c"), region: "EU" })).toBe("EU");
+    expect(refusal(() => room.core.placed(null))).toBe("no-media-node");
+    expect(refusal(() => room.core.requireNode())).toBe("no-media-node");
+    expect(room.core.placed(NODE)).toEqual([{ type: "store-room", room: { name: "r", node: NODE } }]);
+    expect(room.core.requireNode()).toEqual(NODE);
+  });
+});
+
+describe("leaving", () => {
+  it("unbinds the leaver, removes it, tells the others, frees it on the node, re-offers the rest, then closes its socket", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const bob = room.join("c-bob");
+    expect(room.run(room.core.leave(room.conn("c-bob"), LEFT))).toEqual([
+      { type: "bind", connection: "c-bob", participantId: null },
+      { type: "retiring-left", participantId: bob.id },
+      { type: "delete-participant", participantId: bob.id },
+      { type: "broadcast", message: { type: "participant-left", participantId: bob.id } },
+      { type: "free-on-node", node: NODE, participantId: bob.id, background: false },
+      { type: "offer-subscriptions", participantIds: [alice.id] },
+      { type: "close", connection: "c-bob", code: CloseCode.normal, reason: "left" },
+    ]);
+  });
+
+  it("the last one out unplaces the room and releases its node", () => {
+    const room = new Room();
+    room.join("c-alice");
+    const effects = room.run(room.core.leave(room.conn("c-alice"), LEFT));
+    expect(effects).toContainEqual({ type: "store-room", room: { name: "r", node: null } });
+    expect(effects).toContainEqual({ type: "release-node", node: NODE });
+    expect(room.core.node).toBeNull();
+    expect(room.core.isEmpty).toBe(true);
+  });
+
+  it("before joining only closes the socket", () => {
+    const room = new Room();
+    expect(room.core.leave(room.conn("c"), LEFT)).toEqual([{ type: "close", connection: "c", code: CloseCode.normal, reason: "left" }]);
+  });
+
+  it("a kick closes the participant's socket with kicked; someone not connected cannot be kicked", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    expect(room.core.kick("nobody", room.connected)).toBeNull();
+    const effects = room.run(room.core.kick(alice.id, room.connected)!);
+    expect(effects.at(-1)).toEqual({ type: "close", connection: "c-alice", code: CloseCode.kicked, reason: "removed by an admin" });
+    expect(room.core.kick(alice.id, room.connected)).toBeNull();
+  });
+});
+
+describe("a dropped socket and resume", () => {
+  it("keeps the participant, marks when it dropped and sets the alarm for the end of the grace period", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const effects = room.run(room.core.disconnected(room.conn("c-alice"), alice.id, T0 + 100));
+    expect(effects).toEqual([
+      { type: "bind", connection: "c-alice", participantId: null },
+      { type: "store-participant", participant: expect.objectContaining({ id: alice.id, disconnectedAt: T0 + 100 }) },
+      { type: "set-alarm", at: T0 + 100 + GRACE_MS },
+    ]);
+    expect(broadcasts(effects)).toEqual([]);
+  });
+
+  it("within the grace period: the same participant continues on the new connection", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice", { sub: "alice" });
+    room.run(room.core.disconnected(room.conn("c-alice"), alice.id, T0));
+    const again = room.conn("c-again", { sub: "alice" });
+    room.core.admitResume(again, alice.id, alice.secret);
+    const effects = room.run(room.core.resume(again, alice.id, alice.secret, ICE, room.connected));
+    expect(effects).toEqual([
+      { type: "store-participant", participant: expect.objectContaining({ id: alice.id, disconnectedAt: null }) },
+      { type: "bind", connection: "c-again", participantId: alice.id },
+      { type: "send", connection: "c-again", message: expect.objectContaining({ type: "joined", participantId: alice.id, resumed: true, resumeSecret: alice.secret }) },
+      { type: "offer-subscriptions", participantIds: [alice.id] },
+    ]);
+    // Past the grace period nobody expires.
+    expect(room.core.expired(T0 + GRACE_MS * 2)).toEqual([]);
+    expect(room.core.scheduleExpiry(T0 + GRACE_MS * 2)).toEqual([]);
+  });
+
+  it("replaces a connection that is still open, closing it with replaced", () => {
+    const room = new Room();
+    const alice = room.join("c-first", "Alice", { sub: "alice" });
+    const effects = room.run(room.core.resume(room.conn("c-second", { sub: "alice" }), alice.id, alice.secret, ICE, room.connected));
+    expect(effects.slice(0, 2)).toEqual([
+      { type: "bind", connection: "c-first", participantId: null },
+      { type: "close", connection: "c-first", code: CloseCode.replaced, reason: "resumed on another connection" },
+    ]);
+    expect(room.connected.get(alice.id)).toBe("c-second");
+    // The replaced socket's close then changes nothing: it no longer speaks for the participant.
+    expect(room.core.disconnected(room.conn("c-first"), alice.id, T0)).toEqual([]);
+  });
+
+  it("is refused with a wrong secret, another identity's token, an unknown participant, or on a joined connection", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice", { sub: "alice" });
+    room.join("c-bob", "Bob", { sub: "bob" });
+    expect(refusal(() => room.core.admitResume(room.conn("c-x", { sub: "alice" }), alice.id, "wrong"))).toBe("resume-failed");
+    expect(refusal(() => room.core.admitResume(room.conn("c-y", { sub: "mallory" }), alice.id, alice.secret))).toBe("resume-failed");
+    expect(refusal(() => room.core.admitResume(room.conn("c-z", { sub: "alice" }), "nobody", alice.secret))).toBe("resume-failed");
+    expect(refusal(() => room.core.resume(room.conn("c-bob"), alice.id, alice.secret, ICE, room.connected))).toBe("already-joined");
+  });
+
+  it("after the grace period: the alarm removes the participant, the others see it leave, and resume fails", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice", { sub: "alice" });
+    room.join("c-bob");
+    room.run(room.core.disconnected(room.conn("c-alice"), alice.id, T0));
+    expect(room.core.expired(T0 + GRACE_MS - 1)).toEqual([]);
+    expect(room.core.expired(T0 + GRACE_MS)).toEqual([alice.id]);
+    const effects = room.run(room.core.expire(alice.id));
+    expect(broadcasts(effects)).toEqual([{ type: "participant-left", participantId: alice.id }]);
+    expect(effects).toContainEqual({ type: "delete-participant", participantId: alice.id });
+    expect(room.core.scheduleExpiry(T0 + GRACE_MS)).toEqual([]);
+    expect(refusal(() => room.core.admitResume(room.conn("c-again", { sub: "alice" }), alice.id, alice.secret))).toBe("resume-failed");
+  });
+});
+
+describe("the expiry alarm", () => {
+  it("is set for the earliest drop, and each participant expires at its own time", () => {
+    const room = new Room();
+    const a = room.join("c-a");
+    const b = room.join("c-b");
+    room.run(room.core.disconnected(room.conn("c-b"), b.id, T0 + 5000));
+    expect(room.run(room.core.disconnected(room.conn("c-a"), a.id, T0 + 7000))).toContainEqual({ type: "set-alarm", at: T0 + 5000 + GRACE_MS });
+    expect(room.core.expired(T0 + 5000 + GRACE_MS)).toEqual([b.id]);
+    room.run(room.core.expire(b.id));
+    expect(room.core.scheduleExpiry(T0 + 5000 + GRACE_MS)).toEqual([{ type: "set-alarm", at: T0 + 7000 + GRACE_MS }]);
+    // An alarm that runs late is set no earlier than now.
+    expect(room.core.scheduleExpiry(T0 + 60_000)).toEqual([{ type: "set-alarm", at: T0 + 60_000 }]);
+  });
+
+  it("after a restart, participants whose socket did not survive are disconnected from now", () => {
+    const record = (id: string, disconnectedAt: number | null): ParticipantRecord => ({
+      id, name: id, identity: id, grants: DEFAULT_GRANTS, tracks: [], joinedAt: 0, resumeSecret: "s", disconnectedAt,
+    });
+    const stored: StoredRoom = { room: { name: "r", node: NODE }, participants: [record("live", null), record("gone", null), record("dropped", T0 - 1000)] };
+    const { core, effects } = RoomCore.restore(stored, new Map([["live", "c-live"]]), T0, GRACE_MS);
+    expect(effects).toEqual([
+      { type: "store-participant", participant: record("gone", T0) },
+      { type: "set-alarm", at: T0 - 1000 + GRACE_MS },
+    ]);
+    expect(core.expired(T0 + GRACE_MS)).toEqual(["gone", "dropped"]);
+  });
+});
+
+describe("publishing", () => {
+  it("answers the publisher, tells everyone its tracks, stores them and re-offers the others", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice");
+    const bob = room.join("c-bob");
+    const effects = room.publish("c-alice", [{ trackId: "a1", kind: "audio" }, { trackId: "v1", kind: "video" }]);
+    const tracks = [{ id: "a1", kind: "audio", muted: false }, { id: "v1", kind: "video", muted: false }];
+    expect(effects).toEqual([
+      { type: "retiring-republished", participantId: alice.id },
+      { type: "send", connection: "c-alice", message: { type: "publish-answer", sdp: "v=0 answer" } },
+      { type: "store-participant", participant: expect.objectContaining({ id: alice.id, tracks }) },
+      { type: "broadcast", message: { type: "participant-updated", participant: { id: alice.id, name: "Alice", tracks } } },
+      { type: "offer-subscriptions", participantIds: [bob.id] },
+    ]);
+  });
+
+  it("keeps a kind muted across a re-publish", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.publish("c-alice", [{ trackId: "a1", kind: "audio" }]);
+    room.run(room.core.setMuted(room.conn("c-alice"), "audio", true));
+    room.publish("c-alice", [{ trackId: "a2", kind: "audio" }, { trackId: "v2", kind: "video" }]);
+    expect(room.tracksOf(alice.id)).toEqual([{ id: "a2", kind: "audio", muted: true }, { id: "v2", kind: "video", muted: false }]);
+  });
+
+  it("is refused before join and without the publish grant", () => {
+    const room = new Room();
+    expect(refusal(() => room.core.admitPublish(room.conn("c")))).toBe("not-joined");
+    room.join("c-viewer", "Viewer", { grants: { ...DEFAULT_GRANTS, canPublish: false } });
+    expect(refusal(() => room.core.admitPublish(room.conn("c-viewer")))).toBe("forbidden");
+  });
+
+  it("a publish answered after the participant left changes nothing", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const from = room.conn("c-alice");
+    room.run(room.core.leave(from, LEFT));
+    expect(room.core.published(from, alice.id, { sdp: "v=0", tracks: [] })).toEqual([]);
+  });
+});
+
+describe("muting", () => {
+  it("a participant's mute changes its tracks of that kind, stored and broadcast", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice");
+    room.publish("c-alice", [{ trackId: "a1", kind: "audio" }, { trackId: "v1", kind: "video" }]);
+    const effects = room.run(room.core.setMuted(room.conn("c-alice"), "audio", true));
+    const tracks = [{ id: "a1", kind: "audio", muted: true }, { id: "v1", kind: "video", muted: false }];
+    expect(effects).toEqual([
+      { type: "store-participant", participant: expect.objectContaining({ id: alice.id, tracks }) },
+      { type: "broadcast", message: { type: "participant-updated", participant: { id: alice.id, name: "Alice", tracks } } },
+    ]);
+  });
+
+  it("an admin's mute tells the participant to stop sending, and only an admin can undo it", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice");
+    room.publish("c-alice", [{ trackId: "a1", kind: "audio" }, { trackId: "v1", kind: "video" }]);
+
+    const muting = room.run(room.core.adminMuted(alice.id, "audio", true, room.connected));
+    expect(sentTo(muting, "c-alice")).toEqual([{ type: "force-mute", kind: "audio" }]);
+    expect(stored(muting)).toEqual([expect.objectContaining({ adminMuted: ["audio"], tracks: [{ id: "a1", kind: "audio", muted: true }, { id: "v1", kind: "video", muted: false }] })]);
+    expect(broadcasts(muting)).toHaveLength(1);
+
+    expect(refusal(() => room.core.setMuted(room.conn("c-alice"), "audio", false))).toBe("forbidden");
+    expect(refusal(() => room.core.setMuted(room.conn("c-alice"), "video", true))).toBe("none");
+    // A re-publish keeps the admin's mute: muted at the node again, and muted in the roster.
+    expect(room.core.adminMutes(alice.id)).toEqual(["audio"]);
+
+    const unmuting = room.run(room.core.adminMuted(alice.id, "audio", false, room.connected));
+    expect(sentTo(unmuting, "c-alice")).toEqual([]);
+    expect(stored(unmuting)).toEqual([expect.objectContaining({ adminMuted: [] })]);
+    expect(refusal(() => room.core.setMuted(room.conn("c-alice"), "audio", false))).toBe("none");
+  });
+
+  it("an admin-muted kind starts muted on a first publish", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.run(room.core.adminMuted(alice.id, "video", true, room.connected));
+    room.publish("c-alice", [{ trackId: "v1", kind: "video" }]);
+    expect(room.tracksOf(alice.id)).toEqual([{ id: "v1", kind: "video", muted: true }]);
+  });
+
+  it("an admin's mute of someone unknown changes nothing", () => {
+    expect(new Room().core.adminMuted("nobody", "audio", true, new Map())).toEqual([]);
+  });
+});
+
+describe("failed media", () => {
+  it("from the room's node: the participant's tracks are withdrawn, it is told to publish again, and everyone is re-offered", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice");
+    const bob = room.join("c-bob");
+    room.publish("c-alice", [{ trackId: "v1", kind: "video" }]);
+    expect(room.run(room.core.mediaFailed(NODE.id, alice.id, room.connected))).toEqual([
+      { type: "store-participant", participant: expect.objectContaining({ id: alice.id, tracks: [] }) },
+      { type: "broadcast", message: { type: "participant-updated", participant: { id: alice.id, name: "Alice", tracks: [] } } },
+      { type: "send", connection: "c-alice", message: { type: "error", code: "media-failed", message: "the media connection failed; publish again" } },
+      { type: "offer-subscriptions", participantIds: [alice.id, bob.id] },
+    ]);
+  });
+
+  it("from another node, or about someone not in the room, changes nothing", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.publish("c-alice", [{ trackId: "v1", kind: "video" }]);
+    expect(room.core.mediaFailed(OTHER_NODE.id, alice.id, room.connected)).toEqual([]);
+    expect(room.core.mediaFailed(NODE.id, "nobody", room.connected)).toEqual([]);
+    expect(room.tracksOf(alice.id)).toHaveLength(1);
+  });
+
+  it("restart-media frees the participant on the node first, then starts its media afresh", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const effects = room.run(room.core.restartMedia(room.conn("c-alice"), room.connected));
+    expect(effects[0]).toEqual({ type: "free-on-node", node: NODE, participantId: alice.id, background: false });
+    expect(sentTo(effects, "c-alice")).toEqual([expect.objectContaining({ type: "error", code: "media-failed" })]);
+    expect(refusal(() => room.core.restartMedia(room.conn("c-stranger"), room.connected))).toBe("not-joined");
+  });
+});
+
+describe("moving off a node", () => {
+  function roomOfTwo() {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice");
+    const bob = room.join("c-bob", "Bob");
+    room.publish("c-alice", [{ trackId: "v1", kind: "video" }]);
+    return { room, alice, bob };
+  }
+
+  it("only when the room is on that node; the room is unplaced and, with participants, needs a node", () => {
+    const { room } = roomOfTwo();
+    expect(room.core.leaveNode(OTHER_NODE.id)).toBeNull();
+    expect(room.core.leaveNode(NODE.id)).toEqual({ from: NODE, effects: [{ type: "store-room", room: { name: "r", node: null } }], needsNode: true });
+    expect(room.core.node).toBeNull();
+    expect(new Room().core.leaveNode(NODE.id)?.needsNode).toBe(false);
+  });
+
+  it("a node that went away: everyone is freed there, tracks are withdrawn, and everyone is told media-failed", () => {
+    const { room, alice, bob } = roomOfTwo();
+    room.core.leaveNode(NODE.id);
+    room.run(room.core.placed(OTHER_NODE));
+    const effects = room.run(room.core.moved(NODE, OTHER_NODE, "node-1 went away", false));
+    expect(effects.filter((e) => e.type === "free-on-node")).toEqual([
+      { type: "free-on-node", node: NODE, participantId: alice.id, background: true },
+      { type: "free-on-node", node: NODE, participantId: bob.id, background: true },
+    ]);
+    expect(broadcasts(effects)).toEqual([
+      { type: "participant-updated", participant: { id: alice.id, name: "Alice", tracks: [] } },
+      { type: "participant-updated", participant: { id: bob.id, name: "Bob", tracks: [] } },
+      { type: "error", code: "media-failed", message: "node-1 went away; the room moved to node-2: publish again" },
+    ]);
+    expect(effects.some((e) => e.type === "retire-node")).toBe(false);
+  });
+
+  it("a drained node that still forwards retires, waiting for those who published; everyone is told media-moved", () => {
+    const { room, alice, bob } = roomOfTwo();
+    room.core.leaveNode(NODE.id);
+    const effects = room.run(room.core.moved(NODE, OTHER_NODE, "node-1 is draining", true));
+    expect(effects[0]).toEqual({ type: "retire-node", node: NODE, participantIds: [alice.id, bob.id], publisherIds: [alice.id] });
+    expect(effects.some((e) => e.type === "free-on-node")).toBe(false);
+    expect(broadcasts(effects).at(-1)).toEqual({ type: "error", code: "media-moved", message: "node-1 is draining; the room moved to node-2: publish again" });
+    expect(room.tracksOf(alice.id)).toEqual([]);
+  });
+
+  it("with no node to move to, everyone is told", () => {
+    expect(new Room().core.stranded("no-media-node", "node-1 went away")).toEqual([
+      { type: "broadcast", message: { type: "error", code: "no-media-node", message: "node-1 went away and no other is available" } },
+    ]);
+  });
+});
+
+describe("the node's other events", () => {
+  it("active-speaker from the room's node is broadcast; from another node or about a stranger it is not", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    expect(room.core.activeSpeaker(NODE.id, alice.id)).toEqual([{ type: "broadcast", message: { type: "active-speaker", participantId: alice.id } }]);
+    expect(room.core.activeSpeaker(NODE.id, null)).toEqual([{ type: "broadcast", message: { type: "active-speaker", participantId: null } }]);
+    expect(room.core.activeSpeaker(OTHER_NODE.id, alice.id)).toEqual([]);
+    expect(room.core.activeSpeaker(NODE.id, "stranger")).toEqual([]);
+  });
+
+  it("layer-demand reaches only the publisher of that video track", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.join("c-bob");
+    room.publish("c-alice", [{ trackId: "a1", kind: "audio" }, { trackId: "v1", kind: "video" }]);
+    expect(room.core.layerDemand(NODE.id, alice.id, "v1", ["q"], room.connected)).toEqual([
+      { type: "send", connection: "c-alice", message: { type: "publish-layers", trackId: "v1", rids: ["q"] } },
+    ]);
+    expect(room.core.layerDemand(NODE.id, alice.id, "a1", ["q"], room.connected)).toEqual([]);
+    expect(room.core.layerDemand(NODE.id, alice.id, "someone-else", ["q"], room.connected)).toEqual([]);
+    expect(room.core.layerDemand(OTHER_NODE.id, alice.id, "v1", ["q"], room.connected)).toEqual([]);
+  });
+});
+
+describe("errors for bad states", () => {
+  it("a connection that has not joined may only join or resume", () => {
+    const room = new Room();
+    const stranger = room.conn("c-stranger");
+    expect(refusal(() => room.core.setMuted(stranger, "audio", true))).toBe("not-joined");
+    expect(refusal(() => room.core.joinedAs(stranger))).toBe("not-joined");
+    expect(refusal(() => room.core.admitCandidate(stranger, { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" }))).toBe("not-joined");
+    expect(refusal(() => room.core.admitPreferences(stranger))).toBe("not-joined");
+  });
+
+  it("candidates the node cannot use are not forwarded; preferences only from a subscriber of a placed room", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    expect(room.core.admitCandidate(room.conn("c-alice"), { candidate: "candidate:1 1 udp 2122260223 abcd.local 50000 typ host" })).toBeNull();
+    expect(room.core.admitCandidate(room.conn("c-alice"), { candidate: "candidate:3 1 udp 2122260223 10.0.0.1 50000 typ host" })).toBe(alice.id);
+    expect(room.core.admitPreferences(room.conn("c-alice"))).toBe(alice.id);
+    room.join("c-viewer", "V", { grants: { ...DEFAULT_GRANTS, canSubscribe: false } });
+    expect(room.core.admitPreferences(room.conn("c-viewer"))).toBeNull();
+    expect(room.core.subscribers([alice.id, "p-c-viewer", "nobody"], room.connected)).toEqual([{ participantId: alice.id, connection: "c-alice" }]);
+  });
+
+  it("an unparsable message gets its error; a wrong protocol version also closes the socket", () => {
+    const room = new Room();
+    const from = room.conn("c");
+    expect(room.core.refused(from, { code: "bad-message", message: "bad", inReplyTo: "dance" })).toEqual([
+      { type: "send", connection: "c", message: { type: "error", code: "bad-message", message: "bad", inReplyTo: "dance" } },
+    ]);
+    expect(room.core.refused(from, { code: "unsupported-version", message: "v2" }).at(-1)).toEqual({
+      type: "close", connection: "c", code: CloseCode.unsupportedVersion, reason: "unsupported protocol version",
+    });
+  });
+
+  it("a socket opened to a new room creates its record once", () => {
+    const core = new RoomCore({ room: null, participants: [] }, GRACE_MS);
+    expect(core.opened("lobby")).toEqual([{ type: "store-room", room: { name: "lobby", node: null } }]);
+    expect(core.opened("lobby")).toEqual([]);
+    expect(core.name).toBe("lobby");
+  });
+});

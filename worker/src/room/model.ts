@@ -1,0 +1,98 @@
+/** What the room's core (core.ts) works on and answers with: its records, connections and effects. */
+import { CloseCode, type ErrorCode, type Grants, type IceServer, type ParticipantInfo, type RoomTokenClaims, type ServerMessageBody, type TrackKind } from "@sfu/shared";
+
+/** The media node a room is placed on. */
+export interface PlacedNode {
+  id: string;
+}
+
+export interface RoomRecord {
+  name: string;
+  node: PlacedNode | null;
+}
+
+export interface ParticipantRecord extends ParticipantInfo {
+  identity: string;
+  grants: Grants;
+  joinedAt: number;
+  resumeSecret: string;
+  /** When its socket dropped; it is removed once the resume grace period has passed. */
+  disconnectedAt: number | null;
+  /** Kinds an admin muted: the participant cannot unmute them, and they stay muted across re-publishes. */
+  adminMuted?: TrackKind[];
+}
+
+/** What storage holds for a room. */
+export interface StoredRoom {
+  room: RoomRecord | null;
+  participants: ParticipantRecord[];
+}
+
+/** A browser's connection to the room, as its socket carries it (and as it survives hibernation). */
+export interface Connection {
+  /** Names the connection, and its lane until it has joined (RoomLock). */
+  connectionId: string;
+  participantId: string | null;
+  claims: RoomTokenClaims;
+  /** The caller's region: a room is placed near whoever joins it first. */
+  region?: string;
+}
+
+/** Connected participants: participant id → id of the connection it speaks on. */
+export type Connected = ReadonlyMap<string, string>;
+
+export interface Close {
+  code: CloseCode;
+  reason: string;
+}
+
+export const LEFT: Close = { code: CloseCode.normal, reason: "left" };
+export const KICKED: Close = { code: CloseCode.kicked, reason: "removed by an admin" };
+export const ROOM_CLOSED: Close = { code: CloseCode.roomClosed, reason: "the room was closed" };
+export const REPLACED: Close = { code: CloseCode.replaced, reason: "resumed on another connection" };
+export const UNSUPPORTED_VERSION: Close = { code: CloseCode.unsupportedVersion, reason: "unsupported protocol version" };
+
+export type Effect =
+  | { type: "send"; connection: string; message: ServerMessageBody }
+  /** To every connected participant (but `except`), whoever is connected when it is sent. */
+  | { type: "broadcast"; message: ServerMessageBody; except?: string }
+  /** Makes a connection speak for a participant, or for nobody. */
+  | { type: "bind"; connection: string; participantId: string | null }
+  | ({ type: "close"; connection: string } & Close)
+  | { type: "store-room"; room: RoomRecord }
+  | { type: "store-participant"; participant: ParticipantRecord }
+  | { type: "delete-participant"; participantId: string }
+  | { type: "set-alarm"; at: number }
+  /** Frees a participant's media on a node; `background`: the room does not wait for it. */
+  | { type: "free-on-node"; node: PlacedNode; participantId: string; background: boolean }
+  /** Tells the registry the room no longer needs `node`. */
+  | { type: "release-node"; node: PlacedNode }
+  /** Asks the node for fresh subscriber offers (see `subscribers`, `subscriberOffered`). */
+  | { type: "offer-subscriptions"; participantIds: string[] }
+  /** The room left `node`, which keeps forwarding until the publishers have republished elsewhere (RetiringNode). */
+  | { type: "retire-node"; node: PlacedNode; participantIds: string[]; publisherIds: string[] }
+  /** News for the retiring node, if there is one. */
+  | { type: "retiring-republished" | "retiring-left"; participantId: string };
+
+export class RoomError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RoomSummary {
+  room: string;
+  node: PlacedNode | null;
+  participants: Array<ParticipantInfo & { identity: string; connected: boolean }>;
+}
+
+/** A participant to create on `join`: ids and secrets are made by the shell. */
+export interface Joiner {
+  id: string;
+  name: string;
+  resumeSecret: string;
+  iceServers: IceServer[];
+}
