@@ -6,7 +6,7 @@ import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { AudioLevelSink } from "./participant.ts";
 import { Track } from "./track.ts";
-import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete, type RtcNetwork } from "./webrtc.ts";
+import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 const REMB_INTERVAL_MS = 1000;
