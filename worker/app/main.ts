@@ -2,11 +2,11 @@
  * The browser app: join a room, publish camera + mic, show everyone else. Speaks the room protocol
  * of shared/src/room-protocol.ts. `/` is a lobby; `/<room>?name=Alice` joins directly.
  */
+import type { ParticipantInfo, PcRole } from "@sfu/shared/room-protocol";
 import { page, showNotice } from "./page.ts";
 import { Session } from "./session.ts";
 import type { EncodingStats, RemoteStats, SelectedPair } from "./stats.ts";
 import { firstRemoteFrameMs, timeline } from "./timeline.ts";
-import type { ParticipantInfo } from "@sfu/shared/room-protocol";
 
 const opened = new URLSearchParams(location.search);
 /**
@@ -66,7 +66,7 @@ window.addEventListener("pagehide", () => session?.leave());
 export interface SfuHook {
   state(): { selfId: string | undefined; participants: ParticipantInfo[]; connection: string | undefined };
   remoteStats(): Promise<Record<string, RemoteStats>> | Record<string, never>;
-  selectedCandidates(): Promise<Record<"publisher" | "subscriber", SelectedPair | null>> | Record<string, never>;
+  selectedCandidates(): Promise<Record<PcRole, SelectedPair | null>> | Record<string, never>;
   publisherStats(): Promise<EncodingStats[]> | never[];
   publishedLayers(): string[] | null;
   firstFrameMs(): number | null;

@@ -1,5 +1,5 @@
 /** One visit to a room: the signaling socket, our media, and a tile per participant. */
-import { assertNever, type ParticipantInfo, type ServerMessage, type TrackKind } from "@sfu/shared/room-protocol";
+import { assertNever, type ParticipantInfo, type PcRole, type ServerMessage, type TrackKind } from "@sfu/shared/room-protocol";
 import { Media } from "./media.ts";
 import { page, showConnection, showNotice } from "./page.ts";
 import { Signaling } from "./signaling.ts";
@@ -92,7 +92,7 @@ export class Session {
     return publisherStats(this.#media.publisher);
   }
 
-  selectedCandidates(): Promise<Record<"publisher" | "subscriber", SelectedPair | null>> {
+  selectedCandidates(): Promise<Record<PcRole, SelectedPair | null>> {
     return selectedCandidates({ publisher: this.#media.publisher, subscriber: this.#media.subscriber });
   }
 
