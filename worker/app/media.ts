@@ -112,15 +112,19 @@ export class Media {
         this.#held.add(track);
         this.#holding++;
         mark(`holding ${track.kind} from ${participantId}`);
-        track.addEventListener("unmute", async () => {
-          if (track.kind === "video") await decoding(transceiver.receiver);
-          mark(`media on new ${track.kind} from ${participantId}`);
-          if (this.subscriber === subscriber && this.subscribed.get(info.mid)?.trackId === info.trackId) this.host.tile(participantId)?.addTrack(track, info.mid);
-          // Every new track has taken over: the old subscriber has nothing left to show.
-          if (--this.#holding === 0 && this.subscriber === subscriber) this.#retire("subscriber");
-        }, { once: true });
+        track.addEventListener("unmute", () => void this.#takeOver(subscriber, transceiver.receiver, info), { once: true });
       } else tile.addTrack(track, info.mid);
     }
+  }
+
+  /** A held track carries media (video: decodes, or DECODE_WAIT_MS passed): it replaces the old one on its tile. */
+  async #takeOver(subscriber: RTCPeerConnection, receiver: RTCRtpReceiver, info: SubscribedTrack): Promise<void> {
+    const { track } = receiver;
+    if (track.kind === "video") await decoding(receiver);
+    mark(`media on new ${track.kind} from ${info.participantId}`);
+    if (this.subscriber === subscriber && this.subscribed.get(info.mid)?.trackId === info.trackId) this.host.tile(info.participantId)?.addTrack(track, info.mid);
+    // Every new track has taken over: the old subscriber has nothing left to show.
+    if (--this.#holding === 0 && this.subscriber === subscriber) this.#retire("subscriber");
   }
 
   /**
