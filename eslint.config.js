@@ -9,7 +9,7 @@ export default tseslint.config(
     extends: [tseslint.configs.recommended],
     languageOptions: {
       parserOptions: {
-        project: ["./tsconfig.json", "./worker/tsconfig.json"],
+        project: ["./tsconfig.json", "./worker/tsconfig.json", "./worker/app/tsconfig.json"],
         tsconfigRootDir: import.meta.dirname,
       },
     },

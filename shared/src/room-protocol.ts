@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Version of the browser ↔ room protocol. Every message carries it; a mismatch is a typed error. */
 export const ROOM_PROTOCOL_VERSION = 1;

@@ -1,0 +1,113 @@
+/** Our camera and mic: acquiring them, sending them (simulcast), pausing unneeded layers, muting. */
+import type { TrackKind } from "@sfu/shared/room-protocol";
+
+/**
+ * Simulcast: three VP8 layers of the camera (160×120, 320×240, 640×480 from a 640×480 camera),
+ * lowest first. The media node forwards each subscriber the layer that fits its tile and tells us
+ * (publish-layers) which ones nobody needs, which we then pause.
+ */
+const SIMULCAST: RTCRtpEncodingParameters[] = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
+const isKind = (kind: string): kind is TrackKind => kind === "audio" || kind === "video";
+
+export class LocalMedia {
+  /** Camera and mic (either may be missing); null when there are none: receive-only. */
+  stream: MediaStream | null = null;
+  readonly muted: Record<TrackKind, boolean> = { audio: false, video: false };
+  /** The kind last turned back on, while it stays on (an admin's mute may refuse it). */
+  lastUnmuted: TrackKind | null = null;
+  /** The rids the node last asked us to send (null: all). */
+  publishedLayers: string[] | null = null;
+  #senders: Partial<Record<TrackKind, RTCRtpSender>> = {};
+
+  /** Camera and mic if possible, else whichever exists (asked once per visit). */
+  async acquire(): Promise<MediaStream | null> {
+    this.stream ??= await getLocalMedia();
+    return this.stream;
+  }
+
+  /** Puts our tracks on a new publisher PeerConnection (a muted one as an empty sender). */
+  addTo(pc: RTCPeerConnection): void {
+    if (!this.stream) return;
+    for (const track of this.stream.getTracks()) {
+      if (!isKind(track.kind)) continue;
+      const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [this.stream] };
+      const sent = this.muted[track.kind] ? null : track;
+      let transceiver: RTCRtpTransceiver;
+      try {
+        transceiver = pc.addTransceiver(sent ?? track.kind, track.kind === "video" ? { ...init, sendEncodings: SIMULCAST } : init);
+      } catch {
+        // No simulcast here: one layer.
+        transceiver = pc.addTransceiver(sent ?? track.kind, init);
+      }
+      this.#senders[track.kind] = transceiver.sender;
+    }
+    this.publishedLayers = null;
+  }
+
+  /** The publisher they were on is gone. */
+  dropSenders(): void {
+    this.#senders = {};
+  }
+
+  /** Simulcast refused (the answer kept one encoding, the lowest): send that one at full size instead. */
+  async singleLayerFallback(): Promise<void> {
+    const sender = this.#senders.video;
+    if (!sender) return;
+    const params = sender.getParameters();
+    const only = params.encodings?.length === 1 ? params.encodings[0] : undefined;
+    if (!only || (only.scaleResolutionDownBy ?? 1) === 1) return;
+    only.scaleResolutionDownBy = 1;
+    only.maxBitrate = SIMULCAST[SIMULCAST.length - 1]?.maxBitrate;
+    await sender.setParameters(params);
+  }
+
+  /** Dynacast: keep sending only the simulcast layers of the camera someone receives. */
+  async setVideoLayers(rids: string[]): Promise<void> {
+    const sender = this.#senders.video;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const e of params.encodings) {
+      const active = e.rid !== undefined && rids.includes(e.rid);
+      if (e.active !== active) [e.active, changed] = [active, true];
+    }
+    this.publishedLayers = rids;
+    if (changed) await sender.setParameters(params);
+  }
+
+  /** Mutes or unmutes the mic or camera; the new state, or null when there is no such track being sent. */
+  async toggle(kind: TrackKind): Promise<boolean | null> {
+    const sender = this.#senders[kind];
+    const track = this.stream?.getTracks().find((t) => t.kind === kind);
+    if (!sender || !track) return null;
+    const muted = (this.muted[kind] = !this.muted[kind]);
+    this.lastUnmuted = muted ? null : kind;
+    // Replacing the track with null stops sending packets entirely, unlike `enabled = false`.
+    await sender.replaceTrack(muted ? null : track);
+    track.enabled = !muted;
+    return muted;
+  }
+
+  stop(): void {
+    this.stream?.getTracks().forEach((t) => t.stop());
+  }
+}
+
+async function getLocalMedia(): Promise<MediaStream | null> {
+  if (!navigator.mediaDevices?.getUserMedia) return null;
+  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+  for (const constraints of [{ audio: true, video }, { audio: false, video }, { audio: true, video: false }]) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch {
+      // try the next combination
+    }
+  }
+  return null;
+}

@@ -1,0 +1,37 @@
+/** The page's fixed elements (index.html) and the two things every part of the app shows on it. */
+
+function element<T extends HTMLElement>(selector: string, type: { new (): T; prototype: T }): T {
+  const el = document.querySelector(selector);
+  if (!(el instanceof type)) throw new Error(`index.html has no ${type.name} ${selector}`);
+  return el;
+}
+
+export const page = {
+  roomLabel: element("#room-label", HTMLElement),
+  connection: element("#conn", HTMLElement),
+  controls: element("#controls", HTMLElement),
+  mic: element("#mic", HTMLButtonElement),
+  cam: element("#cam", HTMLButtonElement),
+  leave: element("#leave", HTMLButtonElement),
+  lobby: element("#lobby", HTMLFormElement),
+  notice: element("#notice", HTMLElement),
+  grid: element("#grid", HTMLElement),
+};
+
+/** The connection badge's states (style.css colours them). */
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "failed" | "closed";
+
+export function showConnection(state: ConnectionState, label: string): void {
+  page.connection.dataset.state = state;
+  page.connection.textContent = label;
+}
+
+export function showNotice(text: string): void {
+  page.notice.textContent = text;
+  page.notice.hidden = false;
+}
+
+/** Hides the notice if it still says `text` (a later notice stays). */
+export function clearNotice(text: string): void {
+  if (page.notice.textContent === text) page.notice.hidden = true;
+}

@@ -1,0 +1,260 @@
+/** One visit to a room: the signaling socket, our media, and a tile per participant. */
+import { assertNever, type ParticipantInfo, type PcRole, type ServerMessage, type TrackKind } from "@sfu/shared/room-protocol";
+import { Media } from "./media.ts";
+import { page, showConnection, showNotice } from "./page.ts";
+import { Signaling } from "./signaling.ts";
+import { publisherStats, remoteStats, selectedCandidates, type EncodingStats, type RemoteStats, type SelectedPair } from "./stats.ts";
+import { Tile } from "./tile.ts";
+import { TileSizes } from "./tile-sizes.ts";
+import { mark } from "./timeline.ts";
+
+type Message<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
+
+const STATS_INTERVAL_MS = 1000;
+
+export class Session {
+  selfId = "";
+  #resumeSecret = "";
+  readonly participants = new Map<string, ParticipantInfo>();
+  readonly #tiles = new Map<string, Tile>();
+  #left = false;
+  readonly #media: Media;
+  /** Remote tiles' sizes are reported to the room (the node picks simulcast layers from them). */
+  readonly #tileSizes: TileSizes;
+  readonly #signaling: Signaling;
+  readonly #statsTimer: ReturnType<typeof setInterval>;
+
+  constructor(
+    room: string,
+    private readonly name: string,
+    token: string,
+    relayOnly: boolean,
+  ) {
+    this.#media = new Media({
+      send: (body) => this.#signaling.send(body),
+      tile: (id) => this.#tiles.get(id),
+      tiles: () => this.#tiles.values(),
+      active: () => !this.#left,
+      connectionChanged: () => this.#renderConnection(),
+      subscriberOpened: () => this.#tileSizes.forget(),
+      subscriptionsChanged: () => this.#tileSizes.schedule(),
+    }, relayOnly);
+    this.#tileSizes = new TileSizes({
+      subscribed: () => this.#media.subscribed.values(),
+      tile: (id) => this.#tiles.get(id),
+      send: (body) => this.#signaling.send(body),
+    });
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws?token=${encodeURIComponent(token)}`;
+    this.#signaling = new Signaling(url, {
+      greeting: () => (this.selfId && this.#resumeSecret ? { type: "resume", participantId: this.selfId, secret: this.#resumeSecret } : { type: "join", name: this.name }),
+      admitted: () => this.selfId !== "",
+      receive: (msg) => this.#receive(msg),
+      ended: (reason) => this.#ended(reason),
+      fail: (err) => this.#fail(err),
+    });
+    showConnection("connecting", "connecting…");
+    this.#statsTimer = setInterval(() => this.#updateStats().catch(() => {}), STATS_INTERVAL_MS);
+  }
+
+  /** The rids the node last asked us to send (null: all). */
+  get publishedLayers(): string[] | null {
+    return this.#media.local.publishedLayers;
+  }
+
+  async toggle(kind: TrackKind): Promise<void> {
+    const muted = await this.#media.local.toggle(kind);
+    if (muted === null) return;
+    const button = kind === "audio" ? page.mic : page.cam;
+    button.setAttribute("aria-pressed", String(muted));
+    button.textContent = kind === "audio" ? (muted ? "Unmute mic" : "Mute mic") : muted ? "Start camera" : "Stop camera";
+    this.#signaling.send({ type: "set-muted", kind, muted });
+  }
+
+  leave(): void {
+    this.#left = true;
+    this.#signaling.send({ type: "leave" });
+    this.#close();
+    showConnection("idle", "left the room");
+  }
+
+  /** Drops the signaling socket as a network blip would (the app reconnects and resumes). */
+  dropSignaling(): void {
+    this.#signaling.drop();
+  }
+
+  /** Per remote participant: decoded video and received audio. */
+  remoteStats(): Promise<Record<string, RemoteStats>> {
+    const others = [...this.participants.values()].filter((p) => p.id !== this.selfId);
+    return remoteStats(this.#media.subscriber, others, this.#media.subscribed);
+  }
+
+  publisherStats(): Promise<EncodingStats[]> {
+    return publisherStats(this.#media.publisher);
+  }
+
+  selectedCandidates(): Promise<Record<PcRole, SelectedPair | null>> {
+    return selectedCandidates({ publisher: this.#media.publisher, subscriber: this.#media.subscriber });
+  }
+
+  async #receive(msg: ServerMessage): Promise<void> {
+    switch (msg.type) {
+      case "joined":
+        return this.#joined(msg);
+      case "participant-joined":
+      case "participant-updated":
+        this.#upsert(msg.participant);
+        return;
+      case "participant-left":
+        this.#drop(msg.participantId);
+        return;
+      case "publish-answer":
+        mark("publish answer");
+        await this.#media.publisher?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        await this.#media.local.singleLayerFallback();
+        return;
+      case "publish-layers":
+        return this.#setPublishedLayers(msg.trackId, msg.rids);
+      case "subscriber-offer":
+        mark("subscriber offer");
+        return this.#media.answerSubscriber(msg.sdp, msg.tracks);
+      case "active-speaker":
+        for (const [id, tile] of this.#tiles) tile.setSpeaking(id === msg.participantId);
+        return;
+      case "force-mute":
+        if (!this.#media.local.muted[msg.kind]) await this.toggle(msg.kind);
+        showNotice(`An admin turned off your ${msg.kind === "audio" ? "microphone" : "camera"}.`);
+        return;
+      case "error":
+        return this.#error(msg);
+      default:
+        assertNever(msg);
+    }
+  }
+
+  async #joined(msg: Message<"joined">): Promise<void> {
+    mark(msg.resumed ? "resumed" : "joined");
+    this.selfId = msg.participantId;
+    this.#resumeSecret = msg.resumeSecret;
+    // Fresh credentials on every joined: the PeerConnections made from now on use them.
+    this.#media.iceServers = msg.iceServers;
+    this.#signaling.admittedNow();
+    const present = new Set(msg.participants.map((p) => p.id));
+    for (const id of [...this.participants.keys()]) if (!present.has(id)) this.#drop(id);
+    for (const p of msg.participants) this.#upsert(p);
+    this.#renderConnection();
+    page.controls.hidden = false;
+    if (!msg.resumed) await this.#publish();
+  }
+
+  async #error(msg: Message<"error">): Promise<void> {
+    if (msg.code === "media-failed" || msg.code === "media-moved") return this.#media.restart(msg.code === "media-moved");
+    // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
+    if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
+    if (msg.code === "resume-failed") return this.#rejoin();
+    const unmuted = this.#media.local.lastUnmuted;
+    if (msg.code === "forbidden" && msg.inReplyTo === "set-muted" && unmuted) {
+      // An admin's mute stands: turn it back off here too.
+      await this.toggle(unmuted);
+      showNotice(msg.message);
+      return;
+    }
+    showNotice(`${msg.code}: ${msg.message}`);
+    if (msg.code === "no-media-node") showConnection("failed", "no media server available");
+  }
+
+  async #publish(): Promise<void> {
+    const local = await this.#media.local.acquire();
+    mark("local media");
+    if (local) this.#tiles.get(this.selfId)?.setStream(local);
+    if (!local || local.getTracks().length === 0) {
+      showNotice("No camera or microphone: you are receive-only.");
+      page.mic.hidden = page.cam.hidden = true;
+      return;
+    }
+    page.mic.hidden = local.getAudioTracks().length === 0;
+    page.cam.hidden = local.getVideoTracks().length === 0;
+    await this.#media.publish();
+  }
+
+  /** Dynacast: the node says which layers of our camera someone receives. */
+  async #setPublishedLayers(trackId: string, rids: string[]): Promise<void> {
+    const kind = this.participants.get(this.selfId)?.tracks.find((t) => t.id === trackId)?.kind;
+    if (kind === "video") await this.#media.local.setVideoLayers(rids);
+  }
+
+  /** The room no longer knows us (the grace period passed): join again as a new participant. */
+  #rejoin(): void {
+    mark("rejoin");
+    this.#media.reset();
+    for (const id of [...this.participants.keys()]) this.#drop(id);
+    this.selfId = this.#resumeSecret = "";
+    this.#signaling.send({ type: "join", name: this.name });
+  }
+
+  #upsert(p: ParticipantInfo): void {
+    this.participants.set(p.id, p);
+    let tile = this.#tiles.get(p.id);
+    if (!tile) {
+      tile = new Tile(p, p.id === this.selfId);
+      this.#tiles.set(p.id, tile);
+      const local = this.#media.local.stream;
+      if (tile.local && local) tile.setStream(local);
+      else this.#tileSizes.observe(tile);
+      this.#media.attachSubscribed(p.id);
+    }
+    tile.update(p);
+    // A camera turned off or on hides or shows the tile's video without resizing it.
+    if (!tile.local) this.#tileSizes.schedule();
+  }
+
+  #drop(id: string): void {
+    this.participants.delete(id);
+    const tile = this.#tiles.get(id);
+    if (tile) {
+      this.#tileSizes.unobserve(tile);
+      tile.remove();
+    }
+    this.#tiles.delete(id);
+    this.#tileSizes.schedule();
+  }
+
+  #renderConnection(): void {
+    const states = this.#media.connectionStates();
+    if (states.includes("failed")) showConnection("failed", "media connection failed");
+    else if (states.includes("disconnected")) showConnection("reconnecting", "media interrupted…");
+    else if (states.length && states.every((s) => s === "connected")) showConnection("connected", "connected");
+    else if (this.#signaling.open) {
+      if (states.length) showConnection("connecting", "connecting media…");
+      else showConnection("connected", "connected");
+    }
+  }
+
+  async #updateStats(): Promise<void> {
+    const stats = await this.remoteStats();
+    for (const [id, s] of Object.entries(stats)) this.#tiles.get(id)?.showStats(s);
+  }
+
+  /** Kicked, replaced, the room was closed, or this app is too old: this visit is over. */
+  #ended(reason: string): void {
+    this.#left = true;
+    this.#close();
+    showNotice(reason);
+    showConnection("closed", "not in a room");
+    page.lobby.hidden = false;
+  }
+
+  #close(): void {
+    clearInterval(this.#statsTimer);
+    this.#tileSizes.close();
+    this.#media.close();
+    this.#signaling.close();
+    for (const tile of this.#tiles.values()) tile.remove();
+    this.#tiles.clear();
+    page.controls.hidden = true;
+  }
+
+  #fail(err: unknown): void {
+    console.error(err);
+    showNotice(String(err instanceof Error ? err.message : err));
+  }
+}

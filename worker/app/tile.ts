@@ -1,0 +1,106 @@
+/** A participant's tile in the grid: video (with the audio), name, mute flags and live stats. */
+import { MAX_TILE_PX, type ParticipantInfo } from "@sfu/shared/room-protocol";
+import { page, showNotice } from "./page.ts";
+import { StatsText, type RemoteStats } from "./stats.ts";
+import { mark, remoteFrameShown } from "./timeline.ts";
+
+export class Tile {
+  readonly el = document.createElement("div");
+  readonly video = document.createElement("video");
+  readonly #stream = new MediaStream();
+  /** The received track each subscriber mid puts on this tile. */
+  readonly #byMid = new Map<string, MediaStreamTrack>();
+  readonly #name = document.createElement("span");
+  readonly #flags = document.createElement("div");
+  readonly #stats = document.createElement("div");
+  readonly #statsText = new StatsText();
+
+  constructor(
+    p: ParticipantInfo,
+    readonly local: boolean,
+  ) {
+    this.el.className = `tile${local ? " local" : ""} no-video`;
+    this.el.dataset.participantId = p.id;
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = local;
+    this.video.srcObject = this.#stream;
+    this.#name.className = "name";
+    this.#flags.className = "flags";
+    this.#stats.className = "stats";
+    this.el.append(this.video, this.#name, this.#flags, this.#stats);
+    page.grid.append(this.el);
+  }
+
+  update(p: ParticipantInfo): void {
+    this.#name.textContent = this.local ? `${p.name} (you)` : p.name;
+    this.el.dataset.initial = p.name.slice(0, 1).toUpperCase();
+    this.#flags.replaceChildren(
+      ...p.tracks.filter((t) => t.muted).map((t) => Object.assign(document.createElement("span"), { textContent: t.kind === "audio" ? "mic off" : "camera off" })),
+    );
+    const videoMuted = p.tracks.some((t) => t.kind === "video" && t.muted);
+    const hasVideo = this.#stream.getVideoTracks().length > 0;
+    this.el.classList.toggle("no-video", videoMuted || !hasVideo);
+  }
+
+  /** Shows our own camera (and carries our mic, muted here). */
+  setStream(stream: MediaStream): void {
+    for (const t of stream.getTracks()) this.#stream.addTrack(t);
+    this.el.classList.toggle("no-video", stream.getVideoTracks().length === 0);
+  }
+
+  addTrack(track: MediaStreamTrack, mid: string): void {
+    if (this.#byMid.get(mid) === track) return;
+    // One track of each kind: a new one (another m-line, or a new connection after a move) replaces the old.
+    for (const [m, t] of [...this.#byMid]) {
+      if (m === mid || t.kind === track.kind) {
+        this.#byMid.delete(m);
+        this.#stream.removeTrack(t);
+      }
+    }
+    this.#byMid.set(mid, track);
+    this.#stream.addTrack(track);
+    if (track.kind === "video") {
+      this.el.classList.remove("no-video");
+      this.video.requestVideoFrameCallback?.(() => {
+        remoteFrameShown();
+        // Each newly received video track's first frame on screen (after a media restart too).
+        if (this.#byMid.get(mid) === track) mark(`frame from ${this.el.dataset.participantId}`);
+      });
+    }
+    this.video.play().catch(() => showNotice("Click anywhere to hear the others."));
+  }
+
+  removeTrack(mid: string): void {
+    const track = this.#byMid.get(mid);
+    if (!track) return;
+    this.#byMid.delete(mid);
+    this.#stream.removeTrack(track);
+    if (this.#stream.getVideoTracks().length === 0) this.el.classList.add("no-video");
+  }
+
+  /** Takes `track` off the tile if it is still showing it. */
+  dropTrack(track: MediaStreamTrack): void {
+    for (const [mid, t] of this.#byMid) if (t === track) return this.removeTrack(mid);
+  }
+
+  /** The video's rendered size in device pixels; 0×0 when it is not shown. */
+  renderedSize(): [width: number, height: number] {
+    if (!this.el.isConnected || this.el.classList.contains("no-video")) return [0, 0];
+    const r = this.video.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    return [Math.min(MAX_TILE_PX, Math.round(r.width * dpr)), Math.min(MAX_TILE_PX, Math.round(r.height * dpr))];
+  }
+
+  showStats(s: RemoteStats): void {
+    this.#stats.textContent = this.#statsText.of(s);
+  }
+
+  setSpeaking(speaking: boolean): void {
+    this.el.classList.toggle("speaking", speaking);
+  }
+
+  remove(): void {
+    this.el.remove();
+  }
+}
