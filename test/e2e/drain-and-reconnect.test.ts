@@ -1,18 +1,18 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { adminFetch } from "../support/admin.ts";
 import { hostingNode, joinRoom } from "../support/browser.ts";
 import { useChromium, useSystem } from "../support/hooks.ts";
 import { decodesAll, longestFrameGap, marks, remoteStats, until, watchFrameGaps } from "../support/page-stats.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
 
-// node-1 reaches the edge through a relay the test can cut; node-2 directly. The relay goes last.
 let proxy: TcpProxy;
-beforeAll(async () => {
-  proxy = await TcpProxy.start(() => system.workerPort);
+afterAll(() => proxy?.close()); // registered first, it runs last: after the system stopped
+const system = useSystem(async ({ workerPort }) => {
+  // node-1 reaches the edge through a relay the test can cut; node-2 directly.
+  proxy = await TcpProxy.start(workerPort);
+  return { nodes: 2, nodeWorkerUrl: (i) => (i === 0 ? proxy.url : undefined) };
 });
-afterAll(() => proxy?.close());
-const system = useSystem({ nodes: 2, nodeWorkerUrl: (i) => (i === 0 ? proxy.url : undefined) });
 const browser = useChromium();
 
 const framesFrom = async (page: Page) => Object.values(await remoteStats(page)).map((e) => e.video?.framesDecoded ?? 0);

@@ -5,17 +5,17 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { launchChromium } from "./browser.ts";
-import { startTestSystem, type TestSystem, type TestSystemOptions } from "./test-system.ts";
+import { startTestSystem, type TestSystem, type TestSystemSetup } from "./test-system.ts";
 import { WeriftPeer } from "./werift-peer.ts";
 
 /**
- * The system for the tests of this file (or of the describe it is called in). `options` can be a
- * function, read when the system starts (after earlier beforeAll hooks ran).
+ * The system for the tests of this file (or of the describe it is called in), on free ports. Given as
+ * a function, the options are read when the system starts: after earlier beforeAll hooks ran.
  */
-export function useSystem(options: TestSystemOptions | (() => TestSystemOptions) = {}): TestSystem {
+export function useSystem(setup: TestSystemSetup = {}): TestSystem {
   let system: TestSystem | undefined;
   beforeAll(async () => {
-    system = await startTestSystem(typeof options === "function" ? options() : options);
+    system = await startTestSystem(setup);
   });
   afterAll(async () => {
     await system?.stop();

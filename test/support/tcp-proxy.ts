@@ -3,7 +3,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 /**
  * A TCP relay on 127.0.0.1 (on a free port) that a test can cut: every connection through it is torn
  * down at once (both ends reset), as a NAT or load balancer dropping the flow would. New connections
- * still pass. The target port is asked for at each connection, so it may be known only after the start.
+ * still pass.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
@@ -11,11 +11,11 @@ export class TcpProxy {
 
   private constructor(private readonly server: Server) {}
 
-  static async start(targetPort: () => number): Promise<TcpProxy> {
+  static async start(targetPort: number): Promise<TcpProxy> {
     const server = createServer();
     const proxy = new TcpProxy(server);
     server.on("connection", (client) => {
-      const upstream = connect(targetPort(), "127.0.0.1");
+      const upstream = connect(targetPort, "127.0.0.1");
       for (const s of [client, upstream]) {
         proxy.sockets.add(s);
         s.on("close", () => proxy.sockets.delete(s));

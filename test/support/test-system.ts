@@ -5,6 +5,9 @@ import { freeTcpPorts, freeUdpRange } from "./ports.ts";
 /** startSystem's options, less the ports: those are found free on 127.0.0.1 at each start. */
 export type TestSystemOptions = Omit<SystemOptions, "workerPort" | "inspectorPort" | "healthPortBase" | "rtcPortBase">;
 
+/** The options, or a function that gives them once the worker's port is chosen (before anything starts). */
+export type TestSystemSetup = TestSystemOptions | ((chosen: { workerPort: number }) => TestSystemOptions | Promise<TestSystemOptions>);
+
 /** A running system whose media nodes serve /healthz and /metrics, node i on healthPortBase + i. */
 export interface TestSystem extends RunningSystem {
   workerPort: number;
@@ -16,11 +19,11 @@ export interface TestSystem extends RunningSystem {
 const RTC_PORTS_PER_NODE = 1000;
 
 /** Starts the system on free ports (worker, inspector and health ports together; RTC ports 1000 a node); VERBOSE streams its output. */
-export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+export async function startTestSystem(setup: TestSystemSetup = {}): Promise<TestSystem> {
+  const workerPort = await freeTcpPorts(2);
+  const options = typeof setup === "function" ? await setup({ workerPort }) : setup;
   const nodes = options.nodes ?? 1;
-  // One block for all TCP ports, so that no two of them are handed out twice.
-  const workerPort = await freeTcpPorts(2 + nodes);
-  const healthPortBase = workerPort + 2;
+  const healthPortBase = await freeTcpPorts(Math.max(nodes, 1));
   const rtcPortBase = await freeUdpRange(Math.max(nodes, 1) * RTC_PORTS_PER_NODE);
   const system = await startSystem({
     verbose: Boolean(process.env.VERBOSE),
