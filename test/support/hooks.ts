@@ -13,28 +13,12 @@ import { WeriftPeer } from "./werift-peer.ts";
  * a function, the options are read when the system starts: after earlier beforeAll hooks ran.
  */
 export function useSystem(setup: TestSystemSetup = {}): TestSystem {
-  let system: TestSystem | undefined;
-  beforeAll(async () => {
-    system = await startTestSystem(setup);
-  });
-  afterAll(async () => {
-    await system?.stop();
-    system = undefined;
-  });
-  return whileStarted("the system", () => system);
+  return useStarted("the system", () => startTestSystem(setup), (system) => system.stop());
 }
 
 /** A headless Chromium for the tests of this file (see launchChromium). */
 export function useChromium(extraArgs: readonly string[] = []): Browser {
-  let browser: Browser | undefined;
-  beforeAll(async () => {
-    browser = await launchChromium(extraArgs);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    browser = undefined;
-  });
-  return whileStarted("Chromium", () => browser);
+  return useStarted("Chromium", () => launchChromium(extraArgs), (browser) => browser.close());
 }
 
 /** Werift participants in `system`'s rooms, all closed after the tests (before the system stops when registered after it). */
@@ -52,11 +36,22 @@ export function useWeriftPeers(system: { url: string }): { join: (room: string, 
   };
 }
 
-/** Stands for what a beforeAll starts: every property is read from `current()` when used, which must be running then. */
-function whileStarted<T extends object>(what: string, current: () => T | undefined): T {
+/**
+ * Starts a thing in beforeAll and stops it in afterAll. What it returns stands for the thing: every
+ * property is read from it when used, which must be between the two hooks.
+ */
+function useStarted<T extends object>(what: string, start: () => Promise<T>, stop: (started: T) => Promise<void>): T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    if (started) await stop(started);
+    started = undefined;
+  });
   return new Proxy({} as T, {
     get(_, key) {
-      const target = current();
+      const target = started;
       if (!target) throw new Error(`${what} is used outside the tests that started it (before its beforeAll or after its afterAll)`);
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;

@@ -18,7 +18,7 @@ export interface TestSystem extends RunningSystem {
 
 const RTC_PORTS_PER_NODE = 1000;
 
-/** Starts the system on free ports (worker, inspector and health ports together; RTC ports 1000 a node); VERBOSE streams its output. */
+/** Starts the system on free ports (TCP: worker and inspector, then a health port a node; UDP: 1000 RTC ports a node); VERBOSE streams its output. */
 export async function startTestSystem(setup: TestSystemSetup = {}): Promise<TestSystem> {
   const workerPort = await freeTcpPorts(2);
   const options = typeof setup === "function" ? await setup({ workerPort }) : setup;
