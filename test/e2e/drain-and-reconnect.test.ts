@@ -1,54 +1,25 @@
-import type { Browser, Page } from "playwright-core";
-import { signAdminToken } from "@sfu/shared";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { hostingNode, joinRoom, launchChromium } from "../support/browser.ts";
-import { longestFrameGap, remoteStats, until, watchFrameGaps, type RemoteStats } from "../support/page-stats.ts";
+import type { Page } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { adminFetch } from "../support/admin.ts";
+import { hostingNode, joinRoom } from "../support/browser.ts";
+import { useChromium, useSystem } from "../support/hooks.ts";
+import { decodesAll, longestFrameGap, marks, remoteStats, until, watchFrameGaps } from "../support/page-stats.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
 
-const WORKER_PORT = 18840;
-const PROXY_PORT = 18841;
-const HEALTH_BASE = 17700;
-let system: RunningSystem;
 let proxy: TcpProxy;
-let browser: Browser;
-
-beforeAll(async () => {
+afterAll(() => proxy?.close()); // registered first, it runs last: after the system stopped
+const system = useSystem(async ({ workerPort }) => {
   // node-1 reaches the edge through a relay the test can cut; node-2 directly.
-  proxy = await TcpProxy.start(PROXY_PORT, WORKER_PORT);
-  system = await startSystem({
-    workerPort: WORKER_PORT,
-    inspectorPort: 19280,
-    healthPortBase: HEALTH_BASE,
-    rtcPortBase: 53000,
-    nodes: 2,
-    nodeWorkerUrl: (i) => (i === 0 ? `http://127.0.0.1:${PROXY_PORT}` : undefined),
-    verbose: process.env.VERBOSE === "1",
-  });
-  browser = await launchChromium();
+  proxy = await TcpProxy.start(workerPort);
+  return { nodes: 2, nodeWorkerUrl: (i) => (i === 0 ? proxy.url : undefined) };
 });
+const browser = useChromium();
 
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-  await proxy?.close();
-});
-
-const decodesAll = (others: number) => (s: Record<string, RemoteStats>) =>
-  Object.keys(s).length === others && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
 const framesFrom = async (page: Page) => Object.values(await remoteStats(page)).map((e) => e.video?.framesDecoded ?? 0);
-const restarts = (page: Page) =>
-  page.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === "media restart").length);
-const marks = (page: Page, what: string) =>
-  page.evaluate((what) => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().filter(([w]) => w === what).length, what);
+const restarts = (page: Page) => marks(page, "media restart");
 
-
-
-const nodeHealth = async (i: number) => (await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/healthz`)).json()) as { connected: boolean; rooms: number };
-const metric = async (i: number, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`http://127.0.0.1:${HEALTH_BASE + i}/metrics`)).text())?.[1]);
 async function roomNodeId(room: string): Promise<string | undefined> {
-  const token = await signAdminToken(system.tokenSecret, "test", 60, Date.now());
-  const res = await fetch(`${system.url}/admin/rooms/${room}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await adminFetch(system, "GET", `/rooms/${room}`);
   return ((await res.json()) as { node: { id: string } | null }).node?.id;
 }
 
@@ -57,12 +28,12 @@ describe("the node's socket to the edge", () => {
     const room = `blip-${Date.now()}`;
     const pages = await joinRoom(browser, system.url, room, ["Ada", "Grace"]);
     for (const page of pages) await until("decoding", () => remoteStats(page), decodesAll(1), { page });
-    expect(await hostingNode(HEALTH_BASE, 2)).toBe(0);
-    const reconnectsBefore = await metric(0, "sfu_node_reconnects_total");
+    expect(await hostingNode(system.healthPortBase, 2)).toBe(0);
+    const reconnectsBefore = await system.nodeMetric(0, "sfu_node_reconnects_total");
 
     proxy.cut();
-    await until("node-1 reconnected", () => metric(0, "sfu_node_reconnects_total"), (n) => n > reconnectsBefore);
-    await until("node-1 connected", () => nodeHealth(0), (h) => h.connected);
+    await until("node-1 reconnected", () => system.nodeMetric(0, "sfu_node_reconnects_total"), (n) => n > reconnectsBefore);
+    await until("node-1 connected", () => system.nodeHealth(0), (h) => h.connected);
 
     // Media kept flowing through the blip and keeps flowing after it, on the same node, with no restart.
     for (const page of pages) {
@@ -71,7 +42,7 @@ describe("the node's socket to the edge", () => {
       expect(await restarts(page)).toBe(0);
     }
     expect(await roomNodeId(room)).toBe("node-1");
-    expect((await nodeHealth(0)).rooms).toBe(1);
+    expect((await system.nodeHealth(0)).rooms).toBe(1);
     await Promise.all(pages.map((p) => p.context().close()));
   });
 });
@@ -97,7 +68,7 @@ describe("a node that vanishes without closing its socket (SIGSTOP: no heartbeat
       node.kill("SIGCONT");
     }
     // Back, it finds its socket closed, redials, and is told to keep nothing: the stale room goes.
-    await until("the resumed node reconnected and holds no room", () => nodeHealth(victim).catch(() => undefined), (h) => h?.connected === true && h.rooms === 0);
+    await until("the resumed node reconnected and holds no room", () => system.nodeHealth(victim).catch(() => undefined), (h) => h?.connected === true && h.rooms === 0);
     await Promise.all(pages.map((p) => p.context().close()));
   });
 });

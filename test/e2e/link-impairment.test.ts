@@ -1,24 +1,12 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { joinRoom, launchChromium, openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { useChromium, useSystem } from "../support/hooks.ts";
+import { joinRoom, openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
 import { impairLink } from "../support/node-control.ts";
-import { remoteStats, until } from "../support/page-stats.ts";
+import { remoteStats, selfId, timeline, until } from "../support/page-stats.ts";
 
-let system: RunningSystem;
-let browser: Browser;
-
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18797, inspectorPort: 19238, rtcPortBase: 55000, debugImpairment: true, verbose: !!process.env.VERBOSE });
-  browser = await launchChromium([THREE_SIMULCAST_LAYERS]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
-
-const selfId = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { state(): { selfId?: string } } }).__sfu.state().selfId);
+const system = useSystem({ debugImpairment: true });
+const browser = useChromium([THREE_SIMULCAST_LAYERS]);
 
 async function videoFrom(page: Page) {
   const stats = Object.values(await remoteStats(page));
@@ -60,8 +48,7 @@ describe("a lossy link between the node and a Chromium subscriber", () => {
     console.log(`[metric] link narrowed to 350 kbps: viewer moved from ${full!.frameWidth} to ${down!.frameWidth} px wide after ${Date.now() - started} ms`);
     // It keeps decoding at the lower layer (what a 350 kbps link can carry).
     const later = await until("the viewer keeps decoding", () => videoFrom(viewer), (v) => (v?.framesDecoded ?? 0) > down!.framesDecoded + 30, { page: viewer });
-    const timeline = await viewer.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline());
-    expect(later!.frameWidth, `viewer timeline: ${JSON.stringify(timeline)}`).toBeLessThan(full!.frameWidth);
+    expect(later!.frameWidth, `viewer timeline: ${JSON.stringify(await timeline(viewer))}`).toBeLessThan(full!.frameWidth);
   });
 
   it("refuses a bad impairment body with 400 and an unknown participant with 404", async () => {

@@ -1,30 +1,10 @@
-import type { Browser, BrowserContext } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium } from "../support/browser.ts";
+import { describe, expect, it } from "vitest";
+import { useChromium, useSystem } from "../support/hooks.ts";
+import { openPage } from "../support/browser.ts";
 import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
 
-let system: RunningSystem;
-let browser: Browser;
-
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18790, inspectorPort: 19232, rtcPortBase: 47000 });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
-
-/** A browser context whose page has no camera or microphone at all. */
-async function deviceless(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  await context.addInitScript(() => {
-    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
-  });
-  return context;
-}
+const system = useSystem();
+const browser = useChromium();
 
 const decodes = (name: string) => (s: Record<string, RemoteStats>) =>
   Object.values(s).some((e) => e.name === name && (e.video?.framesDecoded ?? 0) > 5 && (e.video?.frameWidth ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
@@ -32,8 +12,7 @@ const decodes = (name: string) => (s: Record<string, RemoteStats>) =>
 describe("a receive-only viewer and a publisher who comes and goes", () => {
   it("the viewer decodes the publisher, sees mute state, and picks the publisher up again after a rejoin", async () => {
     const room = `viewer-${Date.now()}`;
-    const viewer = await (await deviceless()).newPage();
-    await viewer.goto(`${system.url}/${room}?name=Viewer`);
+    const viewer = await openPage(browser, system.url, room, "Viewer", { viewer: true });
     await expect.poll(() => viewer.locator("#notice").textContent()).toContain("receive-only");
 
     const publisherContext = await browser.newContext();

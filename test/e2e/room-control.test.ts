@@ -1,31 +1,14 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signAdminToken } from "@sfu/shared";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { joinRoom, launchChromium } from "../support/browser.ts";
-import { remoteStats, until } from "../support/page-stats.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { adminFetch } from "../support/admin.ts";
+import { joinRoom } from "../support/browser.ts";
+import { useChromium, useSystem } from "../support/hooks.ts";
+import { marks, remoteStats, selfId, until } from "../support/page-stats.ts";
 
-let system: RunningSystem;
-let browser: Browser;
+const system = useSystem();
+const browser = useChromium();
 
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18793, inspectorPort: 19235, rtcPortBase: 54000 });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
-
-async function adminCall(path: string, body?: unknown): Promise<Response> {
-  const token = await signAdminToken(system.tokenSecret, "e2e", 300, Date.now());
-  return fetch(`${system.url}/admin${path}`, {
-    method: body === undefined && !path.endsWith("kick") ? "GET" : "POST",
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-  });
-}
+const adminCall = (path: string, body?: unknown) => adminFetch(system, body === undefined && !path.endsWith("kick") ? "GET" : "POST", path, body);
 
 const audioPackets = async (page: Page, name: string) => Object.values(await remoteStats(page)).find((e) => e.name === name)?.audio?.packetsReceived ?? 0;
 
@@ -66,13 +49,12 @@ describe("a dropped signaling socket", () => {
     const [ada, grace] = pages as [Page, Page];
     const frames = async (page: Page, name: string) => Object.values(await remoteStats(page)).find((e) => e.name === name)?.video?.framesDecoded ?? 0;
     await until("Ada sees Grace", () => frames(ada, "Grace"), (n) => n > 10, { page: ada });
-    const selfId = () => grace.evaluate(() => (window as unknown as { __sfu: { state(): { selfId: string } } }).__sfu.state().selfId);
-    const before = await selfId();
+    const before = await selfId(grace);
 
     await grace.evaluate(() => (window as unknown as { __sfu: { dropSignaling(): void } }).__sfu.dropSignaling());
-    await until("Grace resumed", () => grace.evaluate(() => (window as unknown as { __sfu: { timeline(): Array<[string, number]> } }).__sfu.timeline().some(([w]) => w === "resumed")), (r) => r, { page: grace });
+    await until("Grace resumed", () => marks(grace, "resumed"), (n) => n > 0, { page: grace });
 
-    expect(await selfId()).toBe(before);
+    expect(await selfId(grace)).toBe(before);
     const summary = (await (await adminCall(`/rooms/${room}`)).json()) as { participants: Array<{ name: string; connected: boolean }> };
     expect(summary.participants.map((p) => `${p.name}:${p.connected}`).sort()).toEqual(["Ada:true", "Grace:true"]);
     expect(await ada.locator(".tile").count()).toBe(2);

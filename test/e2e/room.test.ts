@@ -1,22 +1,12 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { joinRoom, launchChromium } from "../support/browser.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { useChromium, useSystem } from "../support/hooks.ts";
+import { joinRoom } from "../support/browser.ts";
 import { firstFrameMs, remoteStats, until } from "../support/page-stats.ts";
 import { cpuShare } from "../support/proc-cpu.ts";
 
-let system: RunningSystem;
-let browser: Browser;
-
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18788, inspectorPort: 19230, rtcPortBase: 43000 });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+const system = useSystem();
+const browser = useChromium();
 
 describe("three Chromium participants in one room", () => {
   it("each decodes video and audio from both others, and sees a leaver's tile go", async () => {

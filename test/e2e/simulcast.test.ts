@@ -1,21 +1,11 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium, openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { useChromium, useSystem } from "../support/hooks.ts";
+import { openPage, THREE_SIMULCAST_LAYERS } from "../support/browser.ts";
 import { remoteStats, until, type RemoteStats } from "../support/page-stats.ts";
 
-let system: RunningSystem;
-let browser: Browser;
-
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18796, inspectorPort: 19237, rtcPortBase: 56000, verbose: !!process.env.VERBOSE });
-  browser = await launchChromium([THREE_SIMULCAST_LAYERS]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+const system = useSystem();
+const browser = useChromium([THREE_SIMULCAST_LAYERS]);
 
 interface EncodingStats {
   rid: string;

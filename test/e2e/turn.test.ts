@@ -3,42 +3,29 @@
  * a relay-only browser reaching the node through TURN over TCP, as behind a network that blocks UDP;
  * expired credentials refused; and the app's plain-words message when even the relay cannot be used.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { turnCredentials } from "@sfu/shared";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { launchChromium } from "../support/browser.ts";
+import { openPage } from "../support/browser.ts";
 import { startCoturn, type Coturn } from "../support/coturn.ts";
+import { useChromium, useSystem } from "../support/hooks.ts";
 import { remoteStats, until } from "../support/page-stats.ts";
 
-const TURN_PORT = 34780;
-/** Only TURN over TCP is offered: the relay-only page then never sends UDP itself. */
-const TURN_TCP = `turn:127.0.0.1:${TURN_PORT}?transport=tcp`;
-const PORTS = { workerPort: 18820, inspectorPort: 19262, rtcPortBase: 59000 };
-
 let coturn: Coturn;
-let browser: Browser;
-
 beforeAll(async () => {
-  coturn = await startCoturn({ port: TURN_PORT, minPort: 35000, maxPort: 35100 });
-  browser = await launchChromium();
+  coturn = await startCoturn();
 });
-
 afterAll(async () => {
-  await browser?.close();
   await coturn?.stop();
 });
+const browser = useChromium();
+
+/** Only TURN over TCP is offered: the relay-only page then never sends UDP itself. */
+const turnTcp = () => `turn:127.0.0.1:${coturn.port}?transport=tcp`;
 
 interface Selected { local: string; remote: string; protocol: string }
 const selectedCandidates = (page: Page) =>
   page.evaluate(() => (window as unknown as { __sfu: { selectedCandidates(): Promise<Record<string, Selected | null>> } }).__sfu.selectedCandidates());
-
-async function open(baseUrl: string, room: string, name: string, query = ""): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
-  await page.goto(`${baseUrl}/${room}?name=${name}${query}`);
-  return page;
-}
 
 /**
  * Gathers candidates on a fresh relay-only RTCPeerConnection in `page` with one TURN server:
@@ -63,16 +50,12 @@ function gatherRelay(page: Page, server: RTCIceServer) {
 }
 
 describe("TURN (coturn, REST-API credentials)", () => {
-  let system: RunningSystem;
-  beforeAll(async () => {
-    system = await startSystem({ ...PORTS, turn: { urls: [TURN_TCP], secret: coturn.secret } });
-  });
-  afterAll(async () => system?.stop());
+  const system = useSystem(() => ({ turn: { urls: [turnTcp()], secret: coturn.secret } }));
 
   it("a relay-only participant behind TURN over TCP and a direct one decode each other", async () => {
     const room = `turn-${Date.now()}`;
-    const relayed = await open(system.url, room, "Rosa", "&relay=1");
-    const direct = await open(system.url, room, "Dan");
+    const relayed = await openPage(browser, system.url, room, "Rosa", { query: "&relay=1" });
+    const direct = await openPage(browser, system.url, room, "Dan");
     for (const [page, other] of [[relayed, "Dan"], [direct, "Rosa"]] as const) {
       const stats = await until(`${other}'s audio and video decoded`, () => remoteStats(page), (s) => {
         const e = Object.values(s);
@@ -92,12 +75,12 @@ describe("TURN (coturn, REST-API credentials)", () => {
     await page.goto(`${system.url}/`);
     const now = Date.now();
     // Expired a minute ago: minted two minutes ago with a one-minute lifetime.
-    const expired = await turnCredentials(coturn.secret, [TURN_TCP], "late", 60, now - 120_000);
+    const expired = await turnCredentials(coturn.secret, [turnTcp()], "late", 60, now - 120_000);
     const refused = await gatherRelay(page, expired);
     expect(refused.types).toEqual([]);
     expect(refused.errors).toContain(401);
 
-    const fresh = await turnCredentials(coturn.secret, [TURN_TCP], "fresh", 60, now);
+    const fresh = await turnCredentials(coturn.secret, [turnTcp()], "fresh", 60, now);
     const allocated = await gatherRelay(page, fresh);
     expect(allocated.types).toContain("relay");
     expect(allocated.errors).toEqual([]);
@@ -105,15 +88,11 @@ describe("TURN (coturn, REST-API credentials)", () => {
 });
 
 describe("TURN that cannot be used", () => {
-  let system: RunningSystem;
-  beforeAll(async () => {
-    // The worker mints credentials with a secret coturn does not share: every allocation gets 401.
-    system = await startSystem({ ...PORTS, turn: { urls: [TURN_TCP], secret: "not-the-turn-servers-secret" } });
-  });
-  afterAll(async () => system?.stop());
+  // The worker mints credentials with a secret coturn does not share: every allocation gets 401.
+  const system = useSystem(() => ({ turn: { urls: [turnTcp()], secret: "not-the-turn-servers-secret" } }));
 
   it("a relay-only page says in plain words that media cannot connect, even through the relay", async () => {
-    const page = await open(system.url, `turn-refused-${Date.now()}`, "Vera", "&relay=1");
+    const page = await openPage(browser, system.url, `turn-refused-${Date.now()}`, "Vera", { query: "&relay=1" });
     await until("the relay notice", () => page.locator("#notice").textContent(), (t) => /cannot connect, even through the relay/.test(t ?? ""), { page });
     expect(await page.locator("#notice").isVisible()).toBe(true);
     expect(await page.locator("#conn").textContent()).toBe("media cannot connect");

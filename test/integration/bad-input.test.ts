@@ -1,31 +1,19 @@
 import { createSocket } from "node:dgram";
 import { RtpHeader, RtpPacket } from "werift";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { WeriftPeer } from "../support/werift-peer.ts";
+import { describe, expect, it } from "vitest";
+import { useSystem, useWeriftPeers } from "../support/hooks.ts";
 
 // Bad requests from the edge are node-link.test.ts's; this file throws garbage at the media ports.
-const HEALTH = "http://127.0.0.1:17300";
-let system: RunningSystem;
-const peers: WeriftPeer[] = [];
+const system = useSystem();
+const peers = useWeriftPeers(system);
 
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18789, inspectorPort: 19231, healthPortBase: 17300, rtcPortBase: 45000 });
-});
-
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await system?.stop();
-});
-
-const nodeAlive = async () => (await fetch(`${HEALTH}/healthz`)).ok;
+const nodeAlive = async () => (await system.nodeHealth(0)).status === 200;
 
 describe("garbage on the media ports", () => {
   it("is dropped without disturbing a live call", async () => {
     const room = `garbage-${Date.now()}`;
-    const bob = await WeriftPeer.join(system.url, room, "Bob");
-    const alice = await WeriftPeer.join(system.url, room, "Alice");
-    peers.push(bob, alice);
+    const bob = await peers.join(room, "Bob");
+    const alice = await peers.join(room, "Alice");
     await alice.publish();
     await bob.subscriberConnected();
 

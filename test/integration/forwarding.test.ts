@@ -1,7 +1,6 @@
 import { RtpHeader, RtpPacket } from "werift";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { WeriftPeer } from "../support/werift-peer.ts";
+import { describe, expect, it } from "vitest";
+import { useSystem, useWeriftPeers } from "../support/hooks.ts";
 
 /** A VP8 payload: a payload descriptor (start of partition) then bytes that identify the packet. */
 function vp8Payload(i: number): Buffer {
@@ -15,25 +14,15 @@ function opusPayload(i: number): Buffer {
   return body;
 }
 
-let system: RunningSystem;
-const peers: WeriftPeer[] = [];
-
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18787, inspectorPort: 19229, rtcPortBase: 41000 });
-});
-
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await system?.stop();
-});
+const system = useSystem();
+const peers = useWeriftPeers(system);
 
 describe("worker in workerd + media node + werift peers", () => {
   it("forwards a publisher's audio and video RTP intact to two subscribers", async () => {
     const room = `fwd-${Date.now()}`;
-    const bob = await WeriftPeer.join(system.url, room, "Bob");
-    const carol = await WeriftPeer.join(system.url, room, "Carol");
-    const alice = await WeriftPeer.join(system.url, room, "Alice");
-    peers.push(bob, carol, alice);
+    const bob = await peers.join(room, "Bob");
+    const carol = await peers.join(room, "Carol");
+    const alice = await peers.join(room, "Alice");
 
     await alice.publish();
     await Promise.all([bob.subscriberConnected(), carol.subscriberConnected()]);
@@ -70,9 +59,8 @@ describe("worker in workerd + media node + werift peers", () => {
     // More than 65,536 packets: the publisher's sequence numbers wrap, and so do the subscriber's,
     // whatever random start the node's rewriter picked; SRTP's rollover counter must follow on both.
     const room = `wrap-${Date.now()}`;
-    const bob = await WeriftPeer.join(system.url, room, "Bob");
-    const alice = await WeriftPeer.join(system.url, room, "Alice");
-    peers.push(bob, alice);
+    const bob = await peers.join(room, "Bob");
+    const alice = await peers.join(room, "Alice");
     await alice.publish();
     await bob.subscriberConnected();
     const count = 66_000;

@@ -1,26 +1,14 @@
 import { RtpHeader, RtpPacket } from "werift";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSystem, type RunningSystem } from "../../scripts/system.ts";
-import { WeriftPeer } from "../support/werift-peer.ts";
+import { describe, expect, it } from "vitest";
+import { useSystem, useWeriftPeers } from "../support/hooks.ts";
 
-let system: RunningSystem;
-const peers: WeriftPeer[] = [];
-
-beforeAll(async () => {
-  system = await startSystem({ workerPort: 18794, inspectorPort: 19236, rtcPortBase: 58000 });
-});
-
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await system?.stop();
-});
+const peers = useWeriftPeers(useSystem());
 
 describe("loss between the node and a subscriber", () => {
   it("is repaired by NACK retransmission from the node, through the sequence rewriting", async () => {
     const room = `lossy-${Date.now()}`;
-    const bob = await WeriftPeer.join(system.url, room, "Bob", { subscriberLossPercent: 5 });
-    const alice = await WeriftPeer.join(system.url, room, "Alice");
-    peers.push(bob, alice);
+    const bob = await peers.join(room, "Bob", { subscriberLossPercent: 5 });
+    const alice = await peers.join(room, "Alice");
     await alice.publish();
     await bob.subscriberConnected();
 

@@ -1,21 +1,17 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, startSystem, terminate, type RunningSystem } from "../../scripts/system.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT, terminate } from "../../scripts/system.ts";
+import { useSystem } from "../support/hooks.ts";
+import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
 
 /** The container's entrypoint (`node media-node.mjs`), built as the Dockerfile builds it and run as a plain process. */
 const BUNDLE = join(ROOT, "media-node/dist/media-node.mjs");
 
-let system: RunningSystem;
-
-beforeAll(async () => {
+beforeAll(() => {
   execFileSync("npm", ["run", "build", "-w", "@sfu/media-node"], { cwd: ROOT, stdio: "pipe" });
-  system = await startSystem({ workerPort: 18791, inspectorPort: 19233, rtcPortBase: 48000, nodes: 0 });
 });
-
-afterAll(async () => {
-  await system?.stop();
-});
+const system = useSystem({ nodes: 0 });
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -26,31 +22,16 @@ function run(env: Record<string, string>) {
 
 const healthyNodes = async () => ((await (await fetch(`${system.url}/healthz`)).json()) as { healthyNodes: number }).healthyNodes;
 
-interface Health {
-  status: number;
-  ok: boolean;
-  connected: boolean;
-  nodeId: string;
-  pid: number;
-  rooms: number;
-  workers?: Array<{ connected: boolean }>;
-}
-const health = async (port: number): Promise<Health> => {
-  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-  return { status: res.status, ...((await res.json()) as Omit<Health, "status">) };
-};
-const healthOrNothing = (port: number) => health(port).catch(() => undefined);
-
 describe("media node entrypoint", () => {
   it("connects to the worker and heartbeats", async () => {
     expect(await healthyNodes()).toBe(0);
     const node = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "bundle-node", HEALTH_PORT: "17550", RTC_MIN_PORT: "48500", RTC_MAX_PORT: "48599", HEARTBEAT_MS: "500" });
     try {
       await expect.poll(healthyNodes, { timeout: 15_000, interval: 200 }).toBe(1);
-      await expect.poll(async () => (await healthOrNothing(17550))?.connected, { timeout: 15_000, interval: 200 }).toBe(true);
-      expect(await health(17550)).toMatchObject({ status: 200, ok: true, connected: true, nodeId: "bundle-node", rooms: 0 });
+      await expect.poll(async () => (await nodeHealthOrNothing(17550))?.connected, { timeout: 15_000, interval: 200 }).toBe(true);
+      expect(await nodeHealth(17550)).toMatchObject({ status: 200, ok: true, connected: true, nodeId: "bundle-node", rooms: 0 });
       await expect.poll(() => node.stderr(), { timeout: 5000 }).toContain("connected to the edge");
-      const metrics = await (await fetch("http://127.0.0.1:17550/metrics")).text();
+      const metrics = await nodeMetrics(17550);
       expect(metrics).toMatch(/^sfu_node_connected 1$/m);
       expect(metrics).toMatch(/^sfu_node_rooms 0$/m);
     } finally {
@@ -64,7 +45,7 @@ describe("media node entrypoint", () => {
     try {
       const refusals = () => node.stderr().split("Unexpected server response: 401").length - 1;
       await expect.poll(refusals, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(3);
-      expect(await health(17551)).toMatchObject({ status: 503, ok: false, connected: false, nodeId: "forged" });
+      expect(await nodeHealth(17551)).toMatchObject({ status: 503, ok: false, connected: false, nodeId: "forged" });
       expect(await healthyNodes()).toBe(before);
       expect(node.child.exitCode).toBeNull();
     } finally {
@@ -75,20 +56,20 @@ describe("media node entrypoint", () => {
   it("with WORKERS=2 runs two connected node processes, restarts one that dies, and reports both on the supervisor's health port", async () => {
     const supervisor = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "multi", WORKERS: "2", HEALTH_PORT: "17560", RTC_MIN_PORT: "48600", RTC_MAX_PORT: "48799", HEARTBEAT_MS: "500" });
     try {
-      await expect.poll(async () => (await healthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
-      expect((await health(17560)).workers).toHaveLength(2);
-      const [first, second] = [await health(17561), await health(17562)];
+      await expect.poll(async () => (await nodeHealthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
+      expect((await nodeHealth(17560)).workers).toHaveLength(2);
+      const [first, second] = [await nodeHealth(17561), await nodeHealth(17562)];
       expect([first.nodeId, second.nodeId]).toEqual(["multi-0", "multi-1"]);
       expect([first.connected, second.connected]).toEqual([true, true]);
       process.kill(second.pid, "SIGKILL");
-      await expect.poll(async () => (await healthOrNothing(17560))?.status, { timeout: 5000, interval: 50 }).toBe(503);
+      await expect.poll(async () => (await nodeHealthOrNothing(17560))?.status, { timeout: 5000, interval: 50 }).toBe(503);
       const restarted = async () => {
-        const h = await healthOrNothing(17562);
+        const h = await nodeHealthOrNothing(17562);
         return h !== undefined && h.pid !== second.pid && h.connected;
       };
       await expect.poll(restarted, { timeout: 15_000, interval: 200 }).toBe(true);
-      expect((await health(17562)).nodeId).toBe("multi-1");
-      await expect.poll(async () => (await healthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
+      expect((await nodeHealth(17562)).nodeId).toBe("multi-1");
+      await expect.poll(async () => (await nodeHealthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
     } finally {
       await terminate(supervisor.child);
     }

@@ -3,10 +3,11 @@ import { MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
 import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
+import { freeTcpPorts } from "../support/ports.ts";
+import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
 
 /** The real media node entrypoint against a fake edge: the node's side of the dial-out protocol. */
 const SECRET = "node-link-test-fleet-secret";
-const EDGE_PORT = 17640;
 let edge: FakeEdge;
 const started: ChildProcess[] = [];
 
@@ -32,21 +33,6 @@ function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<st
   return child;
 }
 
-interface Health {
-  status: number;
-  ok: boolean;
-  connected: boolean;
-  draining: boolean;
-  rooms: number;
-  participants: number;
-  pid: number;
-  instanceId: string;
-}
-async function health(port: number): Promise<Health> {
-  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-  return { status: res.status, ...((await res.json()) as Omit<Health, "status">) };
-}
-
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve, reject) => {
@@ -66,7 +52,7 @@ async function addParticipant(conn: EdgeConn, room: string, participantId: strin
 }
 
 beforeAll(async () => {
-  edge = await FakeEdge.start(SECRET, EDGE_PORT);
+  edge = await FakeEdge.start(SECRET, await freeTcpPorts());
 });
 
 afterAll(async () => {
@@ -83,7 +69,7 @@ describe("a media node dialing the edge", () => {
   beforeAll(async () => {
     child = node("link-node", HEALTH, 48800);
     conn = await edge.conn("link-node");
-    for (let i = 0; !(await health(HEALTH).catch(() => undefined))?.connected; i++) {
+    for (let i = 0; !(await nodeHealthOrNothing(HEALTH))?.connected; i++) {
       if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
       await sleep(50);
     }
@@ -95,7 +81,7 @@ describe("a media node dialing the edge", () => {
     expect(Math.abs(Date.now() - conn.proof.issuedAt)).toBeLessThan(15_000);
     expect(await conn.hello()).toMatchObject({ type: "hello", version: NODE_PROTOCOL_VERSION, region: "test-region", capacity: 77, rooms: [] });
     expect(edge.refusals).toEqual([]);
-    const h = await health(HEALTH);
+    const h = await nodeHealth(HEALTH);
     expect(h).toMatchObject({ status: 200, ok: true, connected: true, draining: false, rooms: 0, pid: child.pid, instanceId: conn.proof.instanceId });
   });
 
@@ -111,7 +97,7 @@ describe("a media node dialing the edge", () => {
   });
 
   it("serves Prometheus metrics on the health port", async () => {
-    const text = await (await fetch(`http://127.0.0.1:${HEALTH}/metrics`)).text();
+    const text = await nodeMetrics(HEALTH);
     for (const name of ["sfu_node_connected 1", "sfu_node_rooms 0", "sfu_node_participants 0", "sfu_node_tracks 0", "sfu_node_reconnects_total 0", "sfu_node_draining 0"]) {
       expect(text).toMatch(new RegExp(`^${name}$`, "m"));
     }
@@ -143,7 +129,7 @@ describe("a media node dialing the edge", () => {
       const reply = await call(conn);
       expect(reply).toMatchObject({ type: "error", code });
       expect(reply.type === "error" && reply.message.length).toBeGreaterThan(0);
-      expect(await health(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
+      expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
       expect(child.exitCode).toBeNull();
     });
 
@@ -156,21 +142,21 @@ describe("a media node dialing the edge", () => {
       await sleep(300);
       expect(conn.messages.filter((m) => m.type === "error" || m.type === "result").length).toBe(replies);
       expect(conn.closed).toBe(false);
-      expect(await health(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0 });
+      expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0 });
     });
   });
 
   it("a valid subscriber-offer for a new participant creates it; remove frees it", async () => {
     await addParticipant(conn, "room-a", "alice");
-    expect(await health(HEALTH)).toMatchObject({ rooms: 1, participants: 1 });
+    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 1, participants: 1 });
     // Tile sizes for a participant that exists are accepted.
     expect(await conn.request("preferences", { ...target("room-a", "alice"), tracks: [{ trackId: "t1", width: 320, height: 180 }] })).toMatchObject({ type: "result", body: {} });
     expect(await conn.request("mute", { ...target("room-a", "alice"), kind: "audio", muted: true })).toMatchObject({ type: "result", body: {} });
     expect(await conn.request("remove", target("room-a", "alice"))).toMatchObject({ type: "result", body: { removedTracks: [] } });
-    expect(await health(HEALTH)).toMatchObject({ rooms: 0, participants: 0 });
+    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 0, participants: 0 });
     await addParticipant(conn, "room-a", "alice");
     await addParticipant(conn, "room-b", "bob");
-    expect(await health(HEALTH)).toMatchObject({ rooms: 2, participants: 2 });
+    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 2, participants: 2 });
   });
 
   it("redials within 1 s of an abrupt drop, with a new proof from the same instance, keeps its media meanwhile and frees the rooms the welcome does not keep", async () => {
@@ -183,16 +169,16 @@ describe("a media node dialing the edge", () => {
     expect(again.proof.instanceId).toBe(first.instanceId);
     expect(again.proof.issuedAt).toBeGreaterThan(first.issuedAt);
     expect((await again.hello()).rooms.sort()).toEqual(["room-a", "room-b"]);
-    await expect.poll(async () => (await health(HEALTH)).rooms, { timeout: 3000 }).toBe(1);
-    expect(await health(HEALTH)).toMatchObject({ status: 200, connected: true, participants: 1 });
-    const metrics = await (await fetch(`http://127.0.0.1:${HEALTH}/metrics`)).text();
+    await expect.poll(async () => (await nodeHealth(HEALTH)).rooms, { timeout: 3000 }).toBe(1);
+    expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, participants: 1 });
+    const metrics = await nodeMetrics(HEALTH);
     expect(metrics).toMatch(/^sfu_node_reconnects_total 1$/m);
 
     edge.welcome = () => ({ keepRooms: [], heartbeatMs: 200 });
     again.ws.terminate();
     const third = await edge.conn("link-node", 2, 3000);
     expect((await third.hello()).rooms).toEqual(["room-b"]);
-    await expect.poll(async () => (await health(HEALTH)).rooms, { timeout: 3000 }).toBe(0);
+    await expect.poll(async () => (await nodeHealth(HEALTH)).rooms, { timeout: 3000 }).toBe(0);
     conn = third;
   });
 
@@ -200,12 +186,12 @@ describe("a media node dialing the edge", () => {
     await sleep(1100); // a connection that lasted: the backoff starts over
     conn.silent = true;
     const silencedAt = Date.now();
-    await expect.poll(async () => (await health(HEALTH)).connected, { timeout: 3000, interval: 20 }).toBe(false);
+    await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000, interval: 20 }).toBe(false);
     const next = await edge.conn("link-node", 3, 3000);
     // 3 × 200 ms without a word (the last ack came up to 200 ms before), then a redial after 50-100 ms.
     expect(Date.now() - silencedAt).toBeGreaterThanOrEqual(400);
     expect(Date.now() - silencedAt).toBeLessThan(2000);
-    await expect.poll(async () => (await health(HEALTH)).connected, { timeout: 3000 }).toBe(true);
+    await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000 }).toBe(true);
     conn = next;
   });
 });
@@ -222,7 +208,7 @@ describe("a node with the wrong fleet secret", () => {
     expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
     expect(Math.max(...gaps)).toBeLessThan(5500);
     expect(edge.connsOf("forged-node")).toHaveLength(0);
-    expect(await health(17651)).toMatchObject({ status: 503, ok: false, connected: false });
+    expect(await nodeHealth(17651)).toMatchObject({ status: 503, ok: false, connected: false });
     expect(child.exitCode).toBeNull();
     await terminate(child, "SIGKILL");
   });
@@ -248,7 +234,7 @@ describe("graceful drain on SIGTERM", () => {
     await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 3000);
     await sleep(1500);
     expect(child.exitCode).toBeNull();
-    expect(await health(17653)).toMatchObject({ status: 200, draining: true, rooms: 1 });
+    expect(await nodeHealth(17653)).toMatchObject({ status: 200, draining: true, rooms: 1 });
     // Still serving the edge while it drains.
     expect((await conn.request("preferences", { ...target("busy-room", "carol"), tracks: [{ trackId: "t", width: 1, height: 1 }] })).type).toBe("result");
     const removedAt = Date.now();

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { nodeHealth } from "./node-health.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -30,37 +31,38 @@ export async function launchChromium(extraArgs: readonly string[] = []): Promise
 /** One page per name, each in its own browser context (its own camera, mic and storage), joined to `room`. */
 export async function joinRoom(browser: Browser, baseUrl: string, room: string, names: readonly string[]): Promise<Page[]> {
   const pages: Page[] = [];
-  for (const name of names) {
-    const page = await (await browser.newContext()).newPage();
-    page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
-    await page.goto(`${baseUrl}/${room}?name=${encodeURIComponent(name)}`);
-    pages.push(page);
-  }
+  for (const name of names) pages.push(await enterRoom(await browser.newContext(), baseUrl, room, name));
   return pages;
 }
 
 /** Index of the media node (health ports healthBase, healthBase + 1, …: startSystem's healthPortBase) that hosts a room. */
 export async function hostingNode(healthBase: number, nodes: number): Promise<number> {
-  const rooms = await Promise.all(
-    Array.from({ length: nodes }, async (_, i) => ((await (await fetch(`http://127.0.0.1:${healthBase + i}/healthz`)).json()) as { rooms: number }).rooms),
-  );
+  const rooms = await Promise.all(Array.from({ length: nodes }, async (_, i) => (await nodeHealth(healthBase + i)).rooms));
   return rooms.findIndex((n) => n > 0);
 }
 
 /**
- * One page of `width` CSS px joined to `room` as `name`. A `viewer` has no camera or microphone
- * (receive-only), so only publishers encode.
+ * One page joined to `room` as `name`, in its own browser context: `width` CSS px wide (else
+ * Playwright's default viewport), `query` appended to the room link. A `viewer` has no camera or
+ * microphone (receive-only), so only publishers encode.
  */
-export async function openPage(browser: Browser, baseUrl: string, room: string, name: string, opts: { width: number; viewer: boolean }): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: opts.width, height: 900 }, deviceScaleFactor: 1 });
-  if (opts.viewer) {
-    await context.addInitScript(() => {
-      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
-    });
-  }
+export async function openPage(browser: Browser, baseUrl: string, room: string, name: string, opts: { width?: number; viewer?: boolean; query?: string } = {}): Promise<Page> {
+  const context = await browser.newContext(opts.width === undefined ? {} : { viewport: { width: opts.width, height: 900 }, deviceScaleFactor: 1 });
+  if (opts.viewer) await withoutDevices(context);
+  return enterRoom(context, baseUrl, room, name, opts.query);
+}
+
+/** Pages of this context find no camera or microphone at all. */
+export async function withoutDevices(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
+  });
+}
+
+async function enterRoom(context: BrowserContext, baseUrl: string, room: string, name: string, query = ""): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`[${name}] page error`, err));
-  await page.goto(`${baseUrl}/${room}?name=${name}`);
+  await page.goto(`${baseUrl}/${room}?name=${encodeURIComponent(name)}${query}`);
   return page;
 }
 

@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { outputTail, terminate } from "../../scripts/system.ts";
+import { freeTcpPorts, freeUdpRange } from "./ports.ts";
 
 export const TURNSERVER = process.env.TURNSERVER_PATH ?? "/usr/bin/turnserver";
 
@@ -23,15 +24,13 @@ export interface Coturn {
   stop(): Promise<void>;
 }
 
-export interface CoturnOptions {
-  port: number;
-  /** Relay (allocation) port range. */
-  minPort: number;
-  maxPort: number;
-}
+/** Relay (allocation) ports coturn may use. */
+const RELAY_PORTS = 100;
 
-export async function startCoturn(opts: CoturnOptions): Promise<Coturn> {
+/** Starts coturn on a free port, with a free range of relay ports. */
+export async function startCoturn(): Promise<Coturn> {
   if (!existsSync(TURNSERVER)) throw new Error(`coturn not found at ${TURNSERVER}: apt-get install -y coturn, or set TURNSERVER_PATH`);
+  const opts = { port: await freeTcpPorts(), minPort: await freeUdpRange(RELAY_PORTS) };
   const secret = randomBytes(24).toString("hex");
   const realm = "sfu.test";
   const dir = mkdtempSync(join(tmpdir(), "sfu-coturn-"));
@@ -39,7 +38,7 @@ export async function startCoturn(opts: CoturnOptions): Promise<Coturn> {
     "-n", // no configuration file: everything is on this command line
     "--use-auth-secret", `--static-auth-secret=${secret}`, `--realm=${realm}`,
     "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", `--listening-port=${opts.port}`,
-    `--min-port=${opts.minPort}`, `--max-port=${opts.maxPort}`,
+    `--min-port=${opts.minPort}`, `--max-port=${opts.minPort + RELAY_PORTS - 1}`,
     // The media node is on 127.0.0.1 too; coturn refuses loopback peers unless told otherwise.
     "--allow-loopback-peers",
     "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--no-software-attribute",

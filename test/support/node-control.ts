@@ -1,5 +1,5 @@
-import { signAdminToken } from "@sfu/shared";
 import type { RunningSystem } from "../../scripts/system.ts";
+import { adminFetch } from "./admin.ts";
 
 /**
  * Narrows or makes lossy one subscriber's link, through the worker's admin API (the worker asks the
@@ -12,11 +12,6 @@ export async function impairLink(
   participantId: string,
   body: { kbps?: number; lossPercent?: number },
 ): Promise<{ status: number; body: unknown }> {
-  const token = await signAdminToken(system.tokenSecret, "test", 60, Date.now());
-  const res = await fetch(`${system.url}/admin/rooms/${room}/participants/${participantId}/impair`, {
-    method: "POST",
-    body: JSON.stringify(body),
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-  });
+  const res = await adminFetch(system, "POST", `/rooms/${room}/participants/${participantId}/impair`, body);
   return { status: res.status, body: await res.json() };
 }

@@ -11,10 +11,21 @@ interface SfuHook {
   remoteStats(): Promise<Record<string, RemoteStats>>;
   timeline(): Array<[string, number]>;
   firstFrameMs(): number | null;
+  state(): { selfId?: string };
 }
 
 export const remoteStats = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: SfuHook }).__sfu.remoteStats());
 export const firstFrameMs = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: SfuHook }).__sfu.firstFrameMs());
+/** The app's signaling and media events so far, each `[what, ms]`. */
+export const timeline = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: SfuHook }).__sfu.timeline());
+/** How many times the timeline has `what`. */
+export const marks = async (page: Page, what: string) => (await timeline(page)).filter(([w]) => w === what).length;
+/** The page's own participant id, once it joined. */
+export const selfId = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: SfuHook }).__sfu.state().selfId);
+
+/** For `until`: the page decodes video and audio from exactly `others` participants. */
+export const decodesAll = (others: number) => (s: Record<string, RemoteStats>) =>
+  Object.keys(s).length === others && Object.values(s).every((e) => (e.video?.framesDecoded ?? 0) > 0 && (e.audio?.totalSamplesReceived ?? 0) > 0);
 
 /**
  * Polls `probe` until `ok` holds; on timeout the error carries the last value and, when `page` is

@@ -1,8 +1,9 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 
 /**
- * A TCP relay on 127.0.0.1 that a test can cut: every connection through it is torn down at once
- * (both ends reset), as a NAT or load balancer dropping the flow would. New connections still pass.
+ * A TCP relay on 127.0.0.1 (on a free port) that a test can cut: every connection through it is torn
+ * down at once (both ends reset), as a NAT or load balancer dropping the flow would. New connections
+ * still pass.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
@@ -10,7 +11,7 @@ export class TcpProxy {
 
   private constructor(private readonly server: Server) {}
 
-  static async start(port: number, targetPort: number): Promise<TcpProxy> {
+  static async start(targetPort: number): Promise<TcpProxy> {
     const server = createServer();
     const proxy = new TcpProxy(server);
     server.on("connection", (client) => {
@@ -24,8 +25,12 @@ export class TcpProxy {
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
     });
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return proxy;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   /** Resets every connection open through the relay. */
