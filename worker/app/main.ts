@@ -51,7 +51,9 @@ page.leave.onclick = () => {
   session = null;
   page.lobby.hidden = false;
 };
-document.addEventListener("click", () => document.querySelectorAll("video").forEach((v) => v.paused && v.play().catch(() => {})));
+document.addEventListener("click", () => {
+  for (const v of document.querySelectorAll("video")) if (v.paused) v.play().catch(() => {});
+});
 page.lobby.onsubmit = (e) => {
   e.preventDefault();
   const data = new FormData(page.lobby);
