@@ -11,6 +11,7 @@ import {
   type RTCRtpTransceiver,
 } from "werift";
 import type { Scheduler } from "./clock.ts";
+import { acceptFromStranger } from "./stun-gate.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
 export interface RtcNetwork {
@@ -168,13 +169,18 @@ interface Datagrams {
   onData: (data: Buffer, addr: [string, number]) => void;
 }
 interface IceInternals {
+  localUsername: string;
+  localPassword: string;
   checkList: Array<{ state: number; requestsReceived: number; remoteAddr: [string, number] }>;
   protocols: Array<{ transport?: Datagrams }>;
 }
 const PAIR_SUCCEEDED = 3; // werift's CandidatePairState.SUCCEEDED
 const guarded = new WeakSet<Datagrams>();
 
-/** True if ICE has verified `addr` (a check to it succeeded, or it sent us an authenticated check). */
+/**
+ * True if ICE has verified `addr`: a check to it succeeded, or it sent us a check, which (through
+ * the gate below) only an authenticated one reaches werift as.
+ */
 function isVerifiedPeer(ice: IceInternals, addr: [string, number]): boolean {
   for (const pair of ice.checkList) {
     const [host, port] = pair.remoteAddr;
@@ -186,8 +192,10 @@ function isVerifiedPeer(ice: IceInternals, addr: [string, number]): boolean {
 /**
  * werift hands every non-STUN datagram on a media socket to DTLS/SRTP, whatever address it came
  * from, and a burst of random datagrams from a stranger was seen to stop forwarding on a connected
- * subscriber. As RFC 8445 asks, DTLS and RTP are taken only from addresses ICE has verified; STUN
- * (first byte 0-3, RFC 7983) stays open to all, because that is how addresses get verified.
+ * subscriber. As RFC 8445 asks, DTLS and RTP are taken only from addresses ICE has verified; from
+ * any other address only STUN werift can authenticate passes (stun-gate.ts): anything else that
+ * merely looked like STUN (first byte 0-3) used to reach DTLS when it failed to parse, and werift
+ * answered, and counted as verified, checks without a valid MESSAGE-INTEGRITY.
  * This reaches into werift internals and so lives here, in the adapter; call it after gathering.
  */
 export function dropDatagramsFromStrangers(pc: RTCPeerConnection): void {
@@ -199,8 +207,7 @@ export function dropDatagramsFromStrangers(pc: RTCPeerConnection): void {
       guarded.add(socket);
       const deliver = socket.onData;
       socket.onData = (data, addr) => {
-        if (data.length > 0 && data[0]! > 3 && !isVerifiedPeer(ice, addr)) return;
-        deliver(data, addr);
+        if (isVerifiedPeer(ice, addr) || acceptFromStranger(data, { ufrag: ice.localUsername, password: ice.localPassword })) deliver(data, addr);
       };
     }
   }

@@ -42,6 +42,8 @@ describe("garbage on the media ports", () => {
       () => Buffer.from([0x16, 0xfe, 0xfd, ...Array(30).fill(9)]), // DTLS-looking
       () => Buffer.alloc(0),
       () => Buffer.from(Array.from({ length: 1200 }, () => Math.floor(Math.random() * 256))),
+      // First byte in STUN's range (RFC 7983) but not STUN: werift passed these to DTLS when they failed to parse.
+      () => Buffer.from(Array.from({ length: 300 }, (_, k) => (k === 0 ? k % 4 : Math.floor(Math.random() * 256)))),
     ];
     // Several rounds: before strangers' datagrams were filtered, about one round in three stopped forwarding.
     for (let round = 1; round <= 3; round++) {
