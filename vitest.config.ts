@@ -28,7 +28,8 @@ export default defineConfig({
         test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
       },
       {
-        // Real processes (workerd, media nodes, Chromium) on fixed loopback ports: one file at a time.
+        // Real processes (workerd, media nodes, Chromium) on loopback: one file at a time, because each
+        // loads both cores (frame-gap and forwarding assertions need the CPU), not for ports (test/support/ports.ts).
         test: {
           name: "system",
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
