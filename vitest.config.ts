@@ -29,7 +29,7 @@ export default defineConfig({
       },
       {
         // Real processes (workerd, media nodes, Chromium) on loopback: one file at a time, because each
-        // loads both cores (frame-gap and forwarding assertions need the CPU), not for ports (test/support/ports.ts).
+        // loads both cores (frame-gap and forwarding assertions need the CPU); ports are found free (test/support/ports.ts).
         test: {
           name: "system",
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
