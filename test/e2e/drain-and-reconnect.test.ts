@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { adminFetch } from "../support/admin.ts";
 import { hostingNode, joinRoom } from "../support/browser.ts";
 import { useChromium, useSystem } from "../support/hooks.ts";
-import { decodesAll, longestFrameGap, marks, remoteStats, until, watchFrameGaps } from "../support/page-stats.ts";
+import { decodesAll, longestFrameGap, marks, remoteStats, timeline, until, watchFrameGaps } from "../support/page-stats.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
 
 let proxy: TcpProxy;
@@ -96,13 +96,21 @@ describe("SIGTERM to the node hosting a call", () => {
       await until("the old connections closed", () => marks(page, "old media closed"), (n) => n > 0, { page });
     }
     console.log(`[metric] SIGTERM of the room's node → every browser decoding again: ${Date.now() - t0} ms`);
-    // Make before break: the drained node forwarded until the new connections carried media, so no
-    // remote tile stopped showing frames for long (a failed node leaves a gap of about two seconds).
+    // Make before break, asserted as an order rather than in milliseconds: on every page the old
+    // connections, which the drained node kept forwarding, closed only after the new subscriber had
+    // connected (a failed node's media closes at the restart). How long tiles went without a new frame
+    // is a timing: it is printed here and measured by `npm run bench:failover` (bench/RESULTS.md).
+    for (const page of pages) {
+      const events = (await timeline(page)).map(([what]) => what);
+      const sinceRestart = events.slice(events.lastIndexOf("media restart"));
+      expect(sinceRestart[0]).toBe("media restart");
+      const connected = sinceRestart.indexOf("subscriber connected");
+      expect(connected, JSON.stringify(sinceRestart)).toBeGreaterThan(0);
+      expect(sinceRestart.indexOf("old media closed"), JSON.stringify(sinceRestart)).toBeGreaterThan(connected);
+    }
     const gaps = (await Promise.all(pages.map(longestFrameGap))).flat();
     console.log(`[metric] longest gap between frames shown during the drain, per remote tile: ${gaps.map((g) => Math.round(g)).join(", ")} ms`);
     expect(gaps).toHaveLength(6);
-    // Frames come every 100–300 ms on this loaded machine; a break before make leaves ≥ 1.5 s.
-    expect(Math.max(...gaps)).toBeLessThan(1000);
     expect(await roomNodeId(room)).toBe(`node-${2 - victim}`);
     // It left once its rooms had moved, well before DRAIN_TIMEOUT_MS (15 s), and cleanly.
     expect(await exited).toBe(0);
