@@ -158,8 +158,10 @@ export class MediaNodeDO extends DurableObject<Env> {
     const nodeId = this.state!.nodeId;
     switch (event.type) {
       case "heartbeat":
+        // Acknowledged once the registry holds the load: the ack means "recorded", not "arrived".
+        await registry(this.env).heartbeat(nodeId, event.load, Date.now());
         send(ws, { type: "heartbeat-ack" });
-        return registry(this.env).heartbeat(nodeId, event.load, Date.now());
+        return;
       case "drain":
         await registry(this.env).setDraining(nodeId, true, "node");
         return;
