@@ -6,7 +6,7 @@ import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { AudioLevelSink } from "./participant.ts";
 import { Track } from "./track.ts";
-import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, dropDatagramsFromStrangers, pinPublisherCodec, waitForGatheringComplete } from "./webrtc.ts";
+import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, guardMediaSockets, onDtlsSessionLost, pinPublisherCodec, waitForGatheringComplete } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 const REMB_INTERVAL_MS = 1000;
@@ -31,7 +31,7 @@ export class Publisher {
     this.pc = createPeerConnection(ctx.net);
     this.bitrate = new PublisherBitrate(maxBps);
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === "failed" && !this.closed) ctx.events.emit("connection-failed", { room: owner.roomId, participantId: owner.id });
+      if (state === "failed") this.failed();
     });
     this.stopRemb = ctx.scheduler.every(REMB_INTERVAL_MS, (now) => this.sendRemb(this.bitrate.tick(now)));
   }
@@ -91,9 +91,15 @@ export class Publisher {
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
-    dropDatagramsFromStrangers(this.pc);
+    guardMediaSockets(this.pc);
+    onDtlsSessionLost(this.pc, () => this.failed());
     const tracks = [...this.tracks.values()].map((t) => ({ trackId: t.id, mid: t.mid, kind: t.kind }));
     return { answer: { sdp: this.pc.localDescription!.sdp, tracks }, added, removed };
+  }
+
+  /** The PeerConnection's ICE or DTLS is gone for good (not by our own close): the node frees the participant. */
+  private failed(): void {
+    if (!this.closed) this.ctx.events.emit("connection-failed", { room: this.owner.roomId, participantId: this.owner.id });
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {

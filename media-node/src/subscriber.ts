@@ -12,7 +12,8 @@ import {
   addRemoteCandidate,
   assertWebRtcSdp,
   createPeerConnection,
-  dropDatagramsFromStrangers,
+  guardMediaSockets,
+  onDtlsSessionLost,
   subscriberCodec,
   transportCcExtensionId,
   waitForGatheringComplete,
@@ -56,7 +57,7 @@ export class Subscriber {
   private closed = false;
 
   constructor(
-    owner: { readonly id: string; readonly roomId: string },
+    private readonly owner: { readonly id: string; readonly roomId: string },
     private readonly ctx: NodeContext,
   ) {
     this.pc = createPeerConnection(ctx.net, "subscriber");
@@ -74,7 +75,7 @@ export class Subscriber {
     };
     this.pc.connectionStateChange.subscribe((state) => {
       if (this.closed) return;
-      if (state === "failed") ctx.events.emit("connection-failed", { room: owner.roomId, participantId: owner.id });
+      if (state === "failed") this.failed();
       if (state !== "connected") return;
       this.egress.start();
       const now = ctx.scheduler.clock.now();
@@ -101,7 +102,8 @@ export class Subscriber {
       this.offeredAt = undefined;
       throw err;
     }
-    dropDatagramsFromStrangers(this.pc);
+    guardMediaSockets(this.pc);
+    onDtlsSessionLost(this.pc, () => this.failed());
     return { status: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.mapping() };
   }
 
@@ -118,6 +120,11 @@ export class Subscriber {
     if (!this.dirty) return {};
     const next = await this.offer(tracks, now);
     return next.status === "offer" ? { next } : {};
+  }
+
+  /** The PeerConnection's ICE or DTLS is gone for good (not by our own close): the node frees the participant. */
+  private failed(): void {
+    if (!this.closed) this.ctx.events.emit("connection-failed", { room: this.owner.roomId, participantId: this.owner.id });
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {

@@ -8,9 +8,12 @@ import {
   useSdesMid,
   useSdesRTPStreamId,
   useTransportWideCC,
+  type DtlsSocket,
+  type RTCDtlsTransport,
   type RTCRtpTransceiver,
 } from "werift";
 import type { Scheduler } from "./clock.ts";
+import { isDtlsDatagram, screenDtlsDatagram, type DtlsSessionView } from "./dtls-guard.ts";
 import { acceptFromStranger } from "./stun-gate.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
@@ -174,6 +177,17 @@ interface IceInternals {
   checkList: Array<{ state: number; requestsReceived: number; remoteAddr: [string, number] }>;
   protocols: Array<{ transport?: Datagrams }>;
 }
+/** werift's DtlsSocket, as far as the guard reads it: whether the handshake is done, its epoch, its AEAD cipher. */
+interface DtlsSocketInternals {
+  connected: boolean;
+  dtls: { epoch: number };
+  cipher: {
+    decryptPacket(pkt: {
+      recordLayerHeader: { contentType: number; protocolVersion: { major: number; minor: number }; epoch: number; sequenceNumber: number };
+      fragment: Buffer;
+    }): Buffer;
+  };
+}
 const PAIR_SUCCEEDED = 3; // werift's CandidatePairState.SUCCEEDED
 const guarded = new WeakSet<Datagrams>();
 
@@ -189,26 +203,74 @@ function isVerifiedPeer(ice: IceInternals, addr: [string, number]): boolean {
   return false;
 }
 
+/** A werift DTLS session (RTCDtlsTransport.dtls, absent until the handshake starts) as the guard sees it (see dtls-guard.ts). */
+export function dtlsSessionView(session: DtlsSocket | undefined): DtlsSessionView {
+  const socket = session as unknown as DtlsSocketInternals | undefined;
+  if (!socket?.connected) return { established: false };
+  return {
+    established: true,
+    epoch: socket.dtls.epoch,
+    authenticates: (record) => {
+      try {
+        socket.cipher.decryptPacket({ recordLayerHeader: { contentType: record.contentType, protocolVersion: record.version, epoch: record.epoch, sequenceNumber: record.sequenceNumber }, fragment: record.fragment });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
 /**
+ * The I/O edge of a PeerConnection's media sockets, where two guards run before werift sees a datagram.
+ *
  * werift hands every non-STUN datagram on a media socket to DTLS/SRTP, whatever address it came
  * from, and a burst of random datagrams from a stranger was seen to stop forwarding on a connected
  * subscriber. As RFC 8445 asks, DTLS and RTP are taken only from addresses ICE has verified; from
  * any other address only STUN werift can authenticate passes (stun-gate.ts): anything else that
  * merely looked like STUN (first byte 0-3) used to reach DTLS when it failed to parse, and werift
  * answered, and counted as verified, checks without a valid MESSAGE-INTEGRITY.
+ *
+ * A verified address can be spoofed too: from it, DTLS records pass only as dtls-guard.ts allows
+ * (after the handshake: the current epoch, known types, alerts that authenticate).
+ *
  * This reaches into werift internals and so lives here, in the adapter; call it after gathering.
  */
-export function dropDatagramsFromStrangers(pc: RTCPeerConnection): void {
-  for (const transport of pc.iceTransports) {
-    const ice = transport.connection as unknown as IceInternals;
+export function guardMediaSockets(pc: RTCPeerConnection): void {
+  for (const transport of pc.dtlsTransports) {
+    const ice = transport.iceTransport.connection as unknown as IceInternals;
     for (const protocol of ice.protocols ?? []) {
       const socket = protocol.transport;
       if (!socket || guarded.has(socket)) continue;
       guarded.add(socket);
       const deliver = socket.onData;
       socket.onData = (data, addr) => {
-        if (isVerifiedPeer(ice, addr) || acceptFromStranger(data, { ufrag: ice.localUsername, password: ice.localPassword })) deliver(data, addr);
+        if (!isVerifiedPeer(ice, addr)) {
+          if (acceptFromStranger(data, { ufrag: ice.localUsername, password: ice.localPassword })) deliver(data, addr);
+          return;
+        }
+        if (!isDtlsDatagram(data)) return deliver(data, addr);
+        const allowed = screenDtlsDatagram(data, dtlsSessionView(transport.dtls));
+        if (allowed) deliver(allowed, addr);
       };
     }
+  }
+}
+
+const watched = new WeakSet<RTCDtlsTransport>();
+
+/**
+ * Calls `lost` once a PeerConnection's DTLS session is over: closed by the peer's (authenticated)
+ * close_notify, or failed. werift keeps the PeerConnection "connected" then and silently stops
+ * sending, so the connection state alone does not tell. Call it after each negotiation (transports
+ * appear there); also fires when the node closes the PeerConnection itself, which callers ignore.
+ */
+export function onDtlsSessionLost(pc: RTCPeerConnection, lost: () => void): void {
+  for (const transport of pc.dtlsTransports) {
+    if (watched.has(transport)) continue;
+    watched.add(transport);
+    transport.onStateChange.subscribe((state) => {
+      if (state === "closed" || state === "failed") lost();
+    });
   }
 }
