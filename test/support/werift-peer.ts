@@ -39,31 +39,56 @@ export interface ReceivedPacket {
   packet: RtpPacket;
 }
 
-/** A headless participant: a werift publisher and subscriber PeerConnection driven through the room. */
+/**
+ * A headless participant: a werift publisher and subscriber PeerConnection driven through the room.
+ * Like the browser app, it starts its media over on `media-failed`: new PeerConnections, answering
+ * the room's fresh subscriber offer and publishing again if it had published.
+ */
 export class WeriftPeer {
-  readonly publisherPc = loopbackPeer();
-  readonly subscriberPc: RTCPeerConnection;
+  publisherPc = loopbackPeer();
+  subscriberPc: RTCPeerConnection;
   readonly received: ReceivedPacket[] = [];
   readonly subscribed = new Map<string, SubscribedTrack>();
   readonly audio = new MediaStreamTrack({ kind: "audio" });
   readonly video = new MediaStreamTrack({ kind: "video" });
   participantId = "";
+  /** How many times the room told it `media-failed` and it started its media over. */
+  mediaRestarts = 0;
+  private published = false;
 
   private constructor(
     readonly client: RoomClient,
-    subscriberLossPercent = 0,
+    private readonly subscriberLossPercent = 0,
   ) {
-    this.subscriberPc = loopbackPeer(subscriberLossPercent);
+    this.subscriberPc = this.newSubscriberPc();
     client.onMessage((msg) => {
+      // Handled before the subscriber offer that follows it, which then lands on the new PeerConnection.
+      if (msg.type === "error" && msg.code === "media-failed") this.restartMedia();
       if (msg.type === "subscriber-offer") this.answer(msg.sdp, msg.tracks).catch((e) => { if (process.env.DEBUG_PEER) console.error("answer failed", e); }); // closed meanwhile
     });
-    this.subscriberPc.onTrack.subscribe((track) => {
-      const mid = this.subscriberPc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.mid;
+  }
+
+  private newSubscriberPc(): RTCPeerConnection {
+    const pc = loopbackPeer(this.subscriberLossPercent);
+    pc.onTrack.subscribe((track) => {
+      const mid = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.mid;
       track.onReceiveRtp.subscribe((packet) => {
         const info = mid ? this.subscribed.get(mid) : undefined;
         if (info) this.received.push({ trackId: info.trackId, participantId: info.participantId, kind: info.kind, packet });
       });
     });
+    return pc;
+  }
+
+  private restartMedia(): void {
+    this.mediaRestarts++;
+    void this.subscriberPc.close().catch(() => undefined);
+    this.subscriberPc = this.newSubscriberPc();
+    if (!this.published) return;
+    void this.publisherPc.close().catch(() => undefined);
+    this.publisherPc = loopbackPeer();
+    this.published = false;
+    this.publish().catch((e) => { if (process.env.DEBUG_PEER) console.error("republish failed", e); });
   }
 
   static async join(baseUrl: string, room: string, name: string, opts: { subscriberLossPercent?: number } = {}): Promise<WeriftPeer> {
@@ -74,6 +99,7 @@ export class WeriftPeer {
   }
 
   async publish(): Promise<void> {
+    this.published = true;
     this.publisherPc.addTransceiver(this.audio, { direction: "sendonly" });
     this.publisherPc.addTransceiver(this.video, { direction: "sendonly" });
     await this.publisherPc.setLocalDescription(await this.publisherPc.createOffer());
@@ -85,11 +111,12 @@ export class WeriftPeer {
   }
 
   private async answer(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
+    const pc = this.subscriberPc;
     for (const t of tracks) this.subscribed.set(t.mid, t);
-    await this.subscriberPc.setRemoteDescription({ type: "offer", sdp });
-    await this.subscriberPc.setLocalDescription(await this.subscriberPc.createAnswer());
-    await gathered(this.subscriberPc);
-    this.client.send({ type: "subscriber-answer", sdp: this.subscriberPc.localDescription!.sdp });
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    this.client.send({ type: "subscriber-answer", sdp: pc.localDescription!.sdp });
   }
 
   async subscriberConnected(timeoutMs = 10_000): Promise<void> {

@@ -65,9 +65,12 @@ describe("screenDtlsDatagram (pure)", () => {
 
 /** One side of a datagram link: what werift's DtlsSocket takes as its transport. */
 class LinkEnd {
+  readonly type = "memory";
+  readonly address = { address: "memory", port: 0, family: "memory" };
+  closed = false;
   onData: (data: Buffer) => void = () => {};
   peer!: LinkEnd;
-  /** On the wire from this side: return undefined to lose the datagram. */
+  /** On the wire from this side: true loses the datagram. */
   lose: (data: Buffer) => boolean = () => false;
   /** In front of this side's session, like the node's I/O edge. */
   guard: ((data: Buffer) => Buffer | undefined) | undefined;
@@ -80,7 +83,9 @@ class LinkEnd {
     const passed = this.guard ? this.guard(data) : data;
     if (passed) this.onData(passed);
   }
-  close(): void {}
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 interface Session {
@@ -98,7 +103,7 @@ async function connectedPair(setup: (server: Session, client: Session) => void =
   const clientEnd = new LinkEnd();
   serverEnd.peer = clientEnd;
   clientEnd.peer = serverEnd;
-  const options = { cert: cert.certPem, key: cert.keyPem, signatureHash: cert.signatureHash, srtpProfiles: [1], extendedMasterSecret: true };
+  const options = { cert: cert.certPem, key: cert.keyPem, signatureHash: cert.signatureHash, srtpProfiles: [1 as const], extendedMasterSecret: true };
   const session = (socket: DtlsSocket, end: LinkEnd): Session => {
     const s: Session = { socket, end, closed: false, errors: [], data: [] };
     socket.onClose.subscribe(() => void (s.closed = true));
