@@ -39,7 +39,7 @@ export interface DtlsRecord {
 /** What the guard needs to know of the DTLS session behind a socket, read at the I/O edge. */
 export type DtlsSessionView =
   | { established: false }
-  | { established: true; epoch: number; authenticates: (record: DtlsRecord) => boolean };
+  | { established: true; epoch: number; open: (record: DtlsRecord) => Buffer | undefined };
 
 /** RFC 7983: a datagram whose first byte is 20..63 is DTLS. */
 export function isDtlsDatagram(data: Uint8Array): boolean {
@@ -84,5 +84,17 @@ export function screenDtlsDatagram(data: Buffer, session: DtlsSessionView): Buff
 function acceptEstablished(record: DtlsRecord, session: Extract<DtlsSessionView, { established: true }>): boolean {
   if (record.epoch !== session.epoch) return false;
   if (record.contentType < ContentType.changeCipherSpec || record.contentType > ContentType.applicationData) return false;
-  return record.contentType !== ContentType.alert || session.authenticates(record);
+  return record.contentType !== ContentType.alert || session.open(record) !== undefined;
+}
+
+const FATAL = 2;
+
+/**
+ * True if a screened datagram carries an authenticated fatal alert: the peer has ended the session
+ * (RFC 5246 §7.2.2). werift 0.24.4 ignores fatal alerts (it closes only on warnings), so the caller
+ * ends the session itself.
+ */
+export function carriesFatalAlert(data: Buffer, session: DtlsSessionView): boolean {
+  if (!session.established) return false;
+  return parseDtlsRecords(data).some((r) => r.contentType === ContentType.alert && r.epoch === session.epoch && session.open(r)?.[0] === FATAL);
 }

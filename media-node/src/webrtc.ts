@@ -13,7 +13,7 @@ import {
   type RTCRtpTransceiver,
 } from "werift";
 import type { Scheduler } from "./clock.ts";
-import { isDtlsDatagram, screenDtlsDatagram, type DtlsSessionView } from "./dtls-guard.ts";
+import { carriesFatalAlert, isDtlsDatagram, screenDtlsDatagram, type DtlsSessionView } from "./dtls-guard.ts";
 import { acceptFromStranger } from "./stun-gate.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
@@ -210,12 +210,11 @@ export function dtlsSessionView(session: DtlsSocket | undefined): DtlsSessionVie
   return {
     established: true,
     epoch: socket.dtls.epoch,
-    authenticates: (record) => {
+    open: (record) => {
       try {
-        socket.cipher.decryptPacket({ recordLayerHeader: { contentType: record.contentType, protocolVersion: record.version, epoch: record.epoch, sequenceNumber: record.sequenceNumber }, fragment: record.fragment });
-        return true;
+        return socket.cipher.decryptPacket({ recordLayerHeader: { contentType: record.contentType, protocolVersion: record.version, epoch: record.epoch, sequenceNumber: record.sequenceNumber }, fragment: record.fragment });
       } catch {
-        return false;
+        return undefined;
       }
     },
   };
@@ -232,7 +231,8 @@ export function dtlsSessionView(session: DtlsSocket | undefined): DtlsSessionVie
  * answered, and counted as verified, checks without a valid MESSAGE-INTEGRITY.
  *
  * A verified address can be spoofed too: from it, DTLS records pass only as dtls-guard.ts allows
- * (after the handshake: the current epoch, known types, alerts that authenticate).
+ * (after the handshake: the current epoch, known types, alerts that authenticate). An authenticated
+ * fatal alert, which werift ignores, fails the DTLS transport here (see onDtlsSessionLost).
  *
  * This reaches into werift internals and so lives here, in the adapter; call it after gathering.
  */
@@ -250,8 +250,11 @@ export function guardMediaSockets(pc: RTCPeerConnection): void {
           return;
         }
         if (!isDtlsDatagram(data)) return deliver(data, addr);
-        const allowed = screenDtlsDatagram(data, dtlsSessionView(transport.dtls));
-        if (allowed) deliver(allowed, addr);
+        const session = dtlsSessionView(transport.dtls);
+        const allowed = screenDtlsDatagram(data, session);
+        if (!allowed) return;
+        deliver(allowed, addr);
+        if (carriesFatalAlert(allowed, session)) (transport as unknown as { setState(state: "failed"): void }).setState("failed");
       };
     }
   }

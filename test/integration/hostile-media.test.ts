@@ -21,6 +21,8 @@ interface Call {
   bob: WeriftPeer;
   /** Sends a batch of video from alice; resolves to how many of its packets bob received. */
   batch(): Promise<number>;
+  /** Sends single packets from alice until one reaches bob (false if none did within 15 s). */
+  flowing(): Promise<boolean>;
 }
 
 /** Alice publishes, Bob subscribes, and a first batch gets through. */
@@ -31,6 +33,23 @@ async function liveCall(name: string): Promise<Call> {
   await alice.publish();
   await bob.subscriberConnected();
   let sent = 0;
+  const writeVideo = () => {
+    const payload = Buffer.alloc(40);
+    payload[0] = 0x10;
+    payload.writeUInt32BE(sent, 1);
+    alice.video.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: sent & 0xffff, timestamp: sent * 3000, ssrc: 7 }), payload));
+    sent++;
+  };
+  const fromAlice = (from: number) => bob.received.some((r) => r.kind === "video" && r.participantId === alice.participantId && r.packet.payload.readUInt32BE(1) >= from);
+  const flowing = async (): Promise<boolean> => {
+    const from = sent;
+    const deadline = Date.now() + 15_000;
+    while (!fromAlice(from) && Date.now() < deadline) {
+      writeVideo();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return fromAlice(from);
+  };
   const batch = async (): Promise<number> => {
     const first = sent;
     const got = new Set<number>();
@@ -47,11 +66,7 @@ async function liveCall(name: string): Promise<Call> {
     // overflows no socket buffer; a window that does not arrive at all ends the batch (the call is dead).
     const window = 20;
     for (let i = 0; i < BATCH; i++) {
-      const payload = Buffer.alloc(40);
-      payload[0] = 0x10;
-      payload.writeUInt32BE(sent, 1);
-      alice.video.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: sent & 0xffff, timestamp: sent * 3000, ssrc: 7 }), payload));
-      sent++;
+      writeVideo();
       if (i % window !== window - 1) continue;
       const deadline = Date.now() + 2000;
       while (seen() < i + 1 - 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
@@ -63,7 +78,7 @@ async function liveCall(name: string): Promise<Call> {
   };
   const warmUp = await batch();
   expect(warmUp, "packets of the first batch, before any attack").toBeGreaterThanOrEqual(BATCH - 2);
-  return { alice, bob, batch };
+  return { alice, bob, batch, flowing };
 }
 
 /** The node's UDP ports in this call and the ICE ufrag it gave each, from the SDP it sent the peers. */
@@ -194,8 +209,25 @@ describe("a DTLS session the peer really closes", () => {
     // Recovery, not silence: bob answers the room's fresh offer on a new PeerConnection.
     expect(call.bob.mediaRestarts).toBe(1);
     await call.bob.subscriberConnected();
+    expect(await call.flowing(), "alice's video reaches bob again").toBe(true);
     const got = await call.batch();
     console.log(`[hostile-media] after bob's real close_notify and restart: bob received ${got} of ${BATCH}`);
     expect(got, "packets bob received on its new subscriber PeerConnection").toBeGreaterThanOrEqual(BATCH - 2);
+  });
+
+  it("a fatal alert (which werift ignores) is reported too: the publisher is told media-failed, publishes again, and bob receives again", async () => {
+    const call = await liveCall("fatal-alert");
+    const session = call.alice.publisherPc.dtlsTransports[0]!.dtls!;
+    const HANDSHAKE_FAILURE = 40;
+    await fromPeerAddress(call.alice.publisherPc, [sealedRecord(session, ALERT, [2, HANDSHAKE_FAILURE])]);
+    const failed = await call.alice.client.next("error", (m) => m.code === "media-failed", 10_000).catch(() => undefined);
+    expect(failed, "media-failed for alice after its authenticated fatal alert").toBeDefined();
+    expect(mediaFailed(call.bob), "bob's media is not affected").toBe(0);
+
+    expect(call.alice.mediaRestarts).toBe(1);
+    expect(await call.flowing(), "alice's republished video reaches bob").toBe(true);
+    const got = await call.batch();
+    console.log(`[hostile-media] after alice's fatal alert and republish: bob received ${got} of ${BATCH}`);
+    expect(got, "packets bob received from alice's republished track").toBeGreaterThanOrEqual(BATCH - 2);
   });
 });

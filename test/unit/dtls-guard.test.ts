@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { CipherContext, DtlsClient, DtlsServer, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm, type DtlsSocket } from "werift";
 import { describe, expect, it } from "vitest";
-import { ContentType, isDtlsDatagram, parseDtlsRecords, screenDtlsDatagram, type DtlsSessionView } from "../../media-node/src/dtls-guard.ts";
+import { carriesFatalAlert, ContentType, isDtlsDatagram, parseDtlsRecords, screenDtlsDatagram, type DtlsSessionView } from "../../media-node/src/dtls-guard.ts";
 import { dtlsSessionView } from "../../media-node/src/webrtc.ts";
 import { ALERT, CLOSE_NOTIFY, dtlsRecord, plaintextCloseNotify, sealedRecord } from "../support/dtls-records.ts";
 
 const HEARTBEAT = 24;
-const established = (authentic: (fragment: Buffer) => boolean = () => true): DtlsSessionView => ({ established: true, epoch: 1, authenticates: (r) => authentic(r.fragment) });
+/** An established session whose `open` takes a fragment as authentic, and its plaintext as the fragment itself, when `authentic` says so. */
+const established = (authentic: (fragment: Buffer) => boolean = () => true): DtlsSessionView => ({ established: true, epoch: 1, open: (r) => (authentic(r.fragment) ? r.fragment : undefined) });
 /** A handshake message header (RFC 6347 §4.2.2) for a ClientHello with an empty body. */
 const EMPTY_CLIENT_HELLO = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -53,6 +54,16 @@ describe("screenDtlsDatagram (pure)", () => {
     const flight = Buffer.concat([dtlsRecord(ContentType.handshake, 0, 3, randomBytes(30)), dtlsRecord(ContentType.changeCipherSpec, 0, 4, [1]), finished]);
     expect(parseDtlsRecords(flight).map((r) => [r.contentType, r.epoch, r.sequenceNumber])).toEqual([[22, 0, 3], [20, 0, 4], [22, 1, 0]]);
     expect(screenDtlsDatagram(flight, established())).toEqual(finished);
+  });
+
+  it("carriesFatalAlert: an authenticated current-epoch alert of level fatal, nothing else", () => {
+    const fatal = dtlsRecord(ALERT, 1, 5, [2, 40]);
+    expect(carriesFatalAlert(fatal, established())).toBe(true);
+    expect(carriesFatalAlert(Buffer.concat([dtlsRecord(ContentType.applicationData, 1, 4, [9, 9]), fatal]), established())).toBe(true);
+    expect(carriesFatalAlert(fatal, established(() => false))).toBe(false);
+    expect(carriesFatalAlert(dtlsRecord(ALERT, 1, 5, CLOSE_NOTIFY), established())).toBe(false);
+    expect(carriesFatalAlert(dtlsRecord(ALERT, 0, 5, [2, 40]), established())).toBe(false);
+    expect(carriesFatalAlert(fatal, { established: false })).toBe(false);
   });
 
   it("isDtlsDatagram: first byte 20..63 (RFC 7983)", () => {
@@ -200,6 +211,16 @@ describe("werift's DTLS session, unguarded and behind the guard", () => {
     guard(server);
     inject(server, sealedRecord(client.socket, ALERT, CLOSE_NOTIFY));
     expect(server.closed).toBe(true);
+  });
+
+  it("an authenticated fatal alert is ignored by werift; carriesFatalAlert tells the edge to end the session", async () => {
+    const { server, client } = await connectedPair();
+    const fatal = sealedRecord(client.socket, ALERT, [2, 40]);
+    expect(carriesFatalAlert(fatal, dtlsSessionView(server.socket))).toBe(true);
+    guard(server);
+    inject(server, fatal);
+    expect(await delivers(client, server, "after fatal alert")).toBe(true);
+    expect(server.closed).toBe(false);
   });
 
   it("a final flight retransmitted because our Finished was lost still completes the peer's handshake behind the guard", async () => {
