@@ -17,7 +17,7 @@ import { callNode, NodeCallError } from "./node-link.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
 import { RoomCore } from "./room/core.ts";
-import { LEFT, nodeRefusal, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
+import { ABUSIVE, LEFT, nodeRefusal, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
 import { RoomSockets } from "./room/sockets.ts";
 import { RoomStore } from "./room/store.ts";
 
@@ -71,24 +71,33 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    // Frames still in flight when the room closed this socket (e.g. for abuse) are not handled.
-    if (ws.readyState !== WebSocket.OPEN) return;
+    // What a socket sends once it is closing, or once it sent too many bad frames, is not handled.
+    if (ws.readyState !== WebSocket.OPEN || this.sockets.abusive(ws)) return;
     const now = Date.now();
     const parsed = this.sockets.admitFrame(ws, now) ? parseClientMessage(raw) : RATE_LIMITED;
     if (!parsed.ok) {
-      await this.perform(this.core.refused(this.sockets.connection(ws), parsed), ws);
-      if (this.sockets.badFrame(ws, now) && ws.readyState === WebSocket.OPEN) {
-        await this.lock.exclusive(() => this.perform(this.core.abusive(this.sockets.connection(ws)), ws));
+      const from = this.sockets.connection(ws);
+      const abusive = this.sockets.badFrame(ws, now);
+      await this.perform(this.core.refused(from, parsed), ws);
+      if (abusive) {
+        // Closed at once, so the runtime stops delivering the rest of a flood; the participant then
+        // leaves in its turn (its close event, if it comes first, waits for that and changes nothing).
+        this.sockets.close(ws, ABUSIVE.code, ABUSIVE.reason);
+        await this.lock.exclusive(() => this.perform(this.core.abusive(from), ws));
       }
       return;
     }
     const msg = parsed.value;
     const { participantId, connectionId, claims } = this.sockets.connection(ws);
     // Leaving changes the room as a whole (the last one out releases the node), and so does a join
-    // that replaces its identity's participant; the rest is the sender's own.
+    // that replaces its identity's participant; joins of one identity take turns (each may replace
+    // the one before); the rest is the sender's own.
     const wholeRoom = msg.type === "leave" || (msg.type === "join" && this.core.hasIdentity(claims.sub));
-    const run = <T>(op: () => Promise<T>) => (wholeRoom ? this.lock.exclusive(op) : this.lock.lane(participantId ?? connectionId, op));
+    const lane = msg.type === "join" ? `identity:${claims.sub}` : (participantId ?? connectionId);
+    const run = <T>(op: () => Promise<T>) => (wholeRoom ? this.lock.exclusive(op) : this.lock.lane(lane, op));
     await run(async () => {
+      // What a socket queued before it was found abusive is dropped with it.
+      if (this.sockets.abusive(ws)) return;
       try {
         await this.handle(ws, msg);
       } catch (err) {

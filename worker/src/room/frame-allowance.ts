@@ -49,3 +49,8 @@ export function countBadFrame(a: FrameAllowance, now: number, limits: FrameLimit
   const allowance = { ...a, badFrames, badSince: windowOpen ? a.badSince : now };
   return { allowance, abusive: badFrames >= limits.maxBadFrames };
 }
+
+/** Once abusive, a socket stays so: the room ignores what else it sends while it closes it. */
+export function isAbusive(a: FrameAllowance | undefined, limits: FrameLimits = FRAME_LIMITS): boolean {
+  return (a?.badFrames ?? 0) >= limits.maxBadFrames;
+}

@@ -1,5 +1,5 @@
 import { serverMessage, type ServerMessageBody } from "@sfu/shared";
-import { countBadFrame, freshAllowance, takeToken, type FrameAllowance } from "./frame-allowance.ts";
+import { countBadFrame, freshAllowance, isAbusive, takeToken, type FrameAllowance } from "./frame-allowance.ts";
 import type { Connected, Connection } from "./model.ts";
 
 /**
@@ -55,6 +55,11 @@ export class RoomSockets {
     const { allowance, abusive } = countBadFrame(this.allowance(ws, now), now);
     this.setAllowance(ws, allowance);
     return abusive;
+  }
+
+  /** Whether `ws` has sent too many bad frames already (it is being closed). */
+  abusive(ws: WebSocket): boolean {
+    return isAbusive(this.connection(ws).allowance);
   }
 
   private allowance(ws: WebSocket, now: number): FrameAllowance {
