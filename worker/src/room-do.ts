@@ -76,14 +76,13 @@ export class RoomDO extends DurableObject<Env> {
     const now = Date.now();
     const parsed = this.sockets.admitFrame(ws, now) ? parseClientMessage(raw) : RATE_LIMITED;
     if (!parsed.ok) {
-      const from = this.sockets.connection(ws);
       const abusive = this.sockets.badFrame(ws, now);
-      await this.perform(this.core.refused(from, parsed), ws);
+      await this.perform(this.core.refused(this.sockets.connection(ws), parsed), ws);
       if (abusive) {
-        // Closed at once, so the runtime stops delivering the rest of a flood; the participant then
-        // leaves in its turn (its close event, if it comes first, waits for that and changes nothing).
+        // Closed at once, so the runtime stops delivering the rest of a flood; the participant it
+        // speaks for then leaves in its turn (its close event queues behind that and finds it gone).
         this.sockets.close(ws, ABUSIVE.code, ABUSIVE.reason);
-        await this.lock.exclusive(() => this.perform(this.core.abusive(from), ws));
+        await this.lock.exclusive(() => this.perform(this.core.abusive(this.sockets.connection(ws)), ws));
       }
       return;
     }
