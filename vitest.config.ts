@@ -20,6 +20,7 @@ export default defineConfig({
               NODE_STALE_MS: "15000",
               RESUME_GRACE_MS: "300",
               NODE_RECONNECT_GRACE_MS: "200",
+              MAX_PARTICIPANTS_PER_ROOM: "8",
               TURN_URLS: "turn:turn.sfu.test:3478?transport=udp, turns:turn.sfu.test:443?transport=tcp",
               TURN_SECRET: "test-turn-secret-not-for-production",
             } },

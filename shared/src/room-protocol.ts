@@ -4,6 +4,22 @@ import * as z from "zod";
 export const ROOM_PROTOCOL_VERSION = 1;
 /** Largest signaling message the room accepts (an SDP offer with many m-lines stays well below). */
 export const MAX_SIGNAL_BYTES = 64 * 1024;
+/**
+ * Messages per second per socket: a token bucket refilled at SIGNAL_RATE_PER_S and holding
+ * SIGNAL_BURST. A joining browser sends a few dozen messages at once (join, publish, ICE candidates,
+ * a subscriber answer, tile sizes) and then a few per minute; a message over the rate gets
+ * `rate-limited` and has no effect.
+ */
+export const SIGNAL_RATE_PER_S = 20;
+export const SIGNAL_BURST = 50;
+/**
+ * A socket that sends MAX_BAD_FRAMES bad frames (malformed, oversized, or over the rate) within
+ * BAD_FRAME_WINDOW_MS of the first of them is closed with CloseCode.policyViolation.
+ */
+export const MAX_BAD_FRAMES = 20;
+export const BAD_FRAME_WINDOW_MS = 10_000;
+/** Most participants in one room unless MAX_PARTICIPANTS_PER_ROOM says otherwise; a join beyond gets `room-full`. */
+export const DEFAULT_MAX_PARTICIPANTS_PER_ROOM = 100;
 
 const v = z.literal(ROOM_PROTOCOL_VERSION);
 
@@ -110,6 +126,10 @@ export const ErrorCode = z.enum([
    * there; the old connections keep carrying media until the new ones do.
    */
   "media-moved",
+  /** More messages than the socket's rate allows (SIGNAL_RATE_PER_S): this one was dropped. */
+  "rate-limited",
+  /** The room holds its most participants (MAX_PARTICIPANTS_PER_ROOM): nobody joined. */
+  "room-full",
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -163,6 +183,10 @@ export const CloseCode = {
   replaced: 4002,
   roomClosed: 4003,
   kicked: 4004,
+  /** Too many bad frames (malformed, oversized, over the rate): the participant is removed. */
+  policyViolation: 4008,
+  /** The same identity joined again on another connection, which replaced this one (as LiveKit does). */
+  identityReplaced: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -1,7 +1,7 @@
 import { CloseCode, DEFAULT_GRANTS, type ErrorCode, type Grants, type ServerMessageBody } from "@sfu/shared";
 import { describe, expect, it } from "vitest";
 import { RoomCore } from "../../worker/src/room/core.ts";
-import { LEFT, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/model.ts";
+import { LEFT, nodeRefusal, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/model.ts";
 
 const GRACE_MS = 15_000;
 const NODE = { id: "node-1" };
@@ -19,8 +19,8 @@ class Room {
   readonly connected = new Map<string, string>();
   private readonly subs = new Map<string, string>();
 
-  constructor(stored: StoredRoom = { room: { name: "r", node: NODE }, participants: [] }) {
-    this.core = new RoomCore(stored, GRACE_MS);
+  constructor(stored: StoredRoom = { room: { name: "r", node: NODE }, participants: [] }, maxParticipants?: number) {
+    this.core = new RoomCore(stored, GRACE_MS, maxParticipants);
   }
 
   run(effects: Effect[]): Effect[] {
@@ -43,7 +43,7 @@ class Room {
   join(connectionId: string, name = connectionId, opts: { now?: number; grants?: Grants; sub?: string } = {}): { id: string; secret: string; effects: Effect[] } {
     const id = `p-${connectionId}`;
     const secret = `secret-${connectionId}`;
-    const effects = this.run(this.core.join(this.conn(connectionId, opts), { id, name, resumeSecret: secret, iceServers: ICE }, opts.now ?? T0));
+    const effects = this.run(this.core.join(this.conn(connectionId, opts), { id, name, resumeSecret: secret, iceServers: ICE }, opts.now ?? T0, this.connected));
     return { id, secret, effects };
   }
 
@@ -103,7 +103,7 @@ describe("joining", () => {
 
   it("takes the token's display name over the one in the message", () => {
     const room = new Room();
-    const effects = room.run(room.core.join(room.conn("c", { name: "Token Name" }), { id: "p", name: "Typed", resumeSecret: "s", iceServers: [] }, T0));
+    const effects = room.run(room.core.join(room.conn("c", { name: "Token Name" }), { id: "p", name: "Typed", resumeSecret: "s", iceServers: [] }, T0, room.connected));
     expect(broadcasts(effects)).toEqual([{ type: "participant-joined", participant: { id: "p", name: "Token Name", tracks: [] } }]);
   });
 
@@ -122,6 +122,94 @@ describe("joining", () => {
     expect(refusal(() => room.core.requireNode())).toBe("no-media-node");
     expect(room.core.placed(NODE)).toEqual([{ type: "store-room", room: { name: "r", node: NODE } }]);
     expect(room.core.requireNode()).toEqual(NODE);
+  });
+});
+
+describe("the participant cap", () => {
+  it("a join beyond it is refused as room-full and changes nothing", () => {
+    const room = new Room(undefined, 2);
+    room.join("c-alice");
+    room.join("c-bob");
+    expect(refusal(() => room.core.admitJoin(room.conn("c-carol")))).toBe("room-full");
+    expect(refusal(() => room.join("c-carol"))).toBe("room-full");
+    expect(room.core.summary(room.connected).participants.map((p) => p.name)).toEqual(["c-alice", "c-bob"]);
+  });
+
+  it("counts participants within their resume grace, and admits one again once someone leaves", () => {
+    const room = new Room(undefined, 2);
+    const alice = room.join("c-alice");
+    room.join("c-bob");
+    room.run(room.core.disconnected(room.conn("c-alice"), alice.id, T0));
+    expect(refusal(() => room.join("c-carol"))).toBe("room-full");
+    room.run(room.core.leave(room.conn("c-bob"), LEFT));
+    expect(refusal(() => room.join("c-carol"))).toBe("none");
+  });
+
+  it("a full room still takes a join that replaces its identity's participant", () => {
+    const room = new Room(undefined, 2);
+    room.join("c-alice", "Alice", { sub: "alice" });
+    room.join("c-bob");
+    expect(refusal(() => room.join("c-alice-2", "Alice", { sub: "alice" }))).toBe("none");
+    expect(room.core.summary(room.connected).participants).toHaveLength(2);
+  });
+});
+
+describe("one participant per identity", () => {
+  it("a second join replaces the first: its socket closes with identityReplaced, the others see it leave and the new one join, the node frees it", () => {
+    const room = new Room();
+    const bob = room.join("c-bob", "Bob");
+    const first = room.join("c-alice-1", "Alice", { sub: "alice" });
+    const second = room.join("c-alice-2", "Alice", { sub: "alice" });
+    const e = second.effects;
+    expect(e.slice(0, 2)).toEqual([
+      { type: "bind", connection: "c-alice-1", participantId: null },
+      { type: "retiring-left", participantId: first.id },
+    ]);
+    expect(e).toContainEqual({ type: "delete-participant", participantId: first.id });
+    expect(e).toContainEqual({ type: "free-on-node", node: NODE, participantId: first.id, background: false });
+    expect(e).toContainEqual({ type: "close", connection: "c-alice-1", code: CloseCode.identityReplaced, reason: "joined again on another connection" });
+    expect(broadcasts(e)).toEqual([
+      { type: "participant-left", participantId: first.id },
+      { type: "participant-joined", participant: { id: second.id, name: "Alice", tracks: [] } },
+    ]);
+    const joined = sentTo(e, "c-alice-2")[0];
+    expect(joined).toMatchObject({ type: "joined", participantId: second.id });
+    expect(joined?.type === "joined" && joined.participants.map((p) => p.id)).toEqual([bob.id, second.id]);
+    // The leave is told before the join, and the room keeps its node throughout.
+    expect(e.findIndex((x) => x.type === "close")).toBeLessThan(e.findIndex((x) => x.type === "bind" && x.connection === "c-alice-2"));
+    expect(e.some((x) => x.type === "release-node")).toBe(false);
+    expect(room.core.summary(room.connected).participants.map((p) => p.id)).toEqual([bob.id, second.id]);
+    expect(room.connected.get(second.id)).toBe("c-alice-2");
+  });
+
+  it("replacing the only participant keeps the room on its node", () => {
+    const room = new Room();
+    room.join("c-alice-1", "Alice", { sub: "alice" });
+    const second = room.join("c-alice-2", "Alice", { sub: "alice" });
+    expect(second.effects.some((x) => x.type === "release-node" || x.type === "store-room")).toBe(false);
+    expect(room.core.node).toEqual(NODE);
+  });
+
+  it("replaces one within its resume grace too (no socket to close), and five joins leave one participant", () => {
+    const room = new Room();
+    const first = room.join("c-1", "Alice", { sub: "alice" });
+    room.run(room.core.disconnected(room.conn("c-1"), first.id, T0));
+    const second = room.join("c-2", "Alice", { sub: "alice" });
+    expect(second.effects.some((x) => x.type === "close")).toBe(false);
+    expect(second.effects).toContainEqual({ type: "free-on-node", node: NODE, participantId: first.id, background: false });
+    expect(refusal(() => room.core.admitResume(room.conn("c-9", { sub: "alice" }), first.id, first.secret))).toBe("resume-failed");
+    for (const c of ["c-3", "c-4", "c-5"]) room.join(c, "Alice", { sub: "alice" });
+    expect(room.core.summary(room.connected).participants.map((p) => p.id)).toEqual(["p-c-5"]);
+    expect(room.core.hasIdentity("alice")).toBe(true);
+  });
+
+  it("a resume of the same participant is not a replacement: it keeps its id", () => {
+    const room = new Room();
+    const alice = room.join("c-alice", "Alice", { sub: "alice" });
+    room.run(room.core.disconnected(room.conn("c-alice"), alice.id, T0));
+    const effects = room.run(room.core.resume(room.conn("c-alice-2", { sub: "alice" }), alice.id, alice.secret, ICE, room.connected));
+    expect(effects.some((e) => e.type === "delete-participant" || e.type === "free-on-node")).toBe(false);
+    expect(room.connected.get(alice.id)).toBe("c-alice-2");
   });
 });
 
@@ -405,7 +493,7 @@ describe("moving off a node", () => {
     const { room, alice, bob } = roomOfTwo();
     room.core.leaveNode(NODE.id);
     room.run(room.core.placed(OTHER_NODE));
-    const effects = room.run(room.core.moved(NODE, OTHER_NODE, "node-1 went away", false));
+    const effects = room.run(room.core.moved(NODE, "node-1 went away", false));
     expect(effects.filter((e) => e.type === "free-on-node")).toEqual([
       { type: "free-on-node", node: NODE, participantId: alice.id, background: true },
       { type: "free-on-node", node: NODE, participantId: bob.id, background: true },
@@ -413,7 +501,7 @@ describe("moving off a node", () => {
     expect(broadcasts(effects)).toEqual([
       { type: "participant-updated", participant: { id: alice.id, name: "Alice", tracks: [] } },
       { type: "participant-updated", participant: { id: bob.id, name: "Bob", tracks: [] } },
-      { type: "error", code: "media-failed", message: "node-1 went away; the room moved to node-2: publish again" },
+      { type: "error", code: "media-failed", message: "node-1 went away; the room moved to another media server: publish again" },
     ]);
     expect(effects.some((e) => e.type === "retire-node")).toBe(false);
   });
@@ -421,10 +509,10 @@ describe("moving off a node", () => {
   it("a drained node that still forwards retires, waiting for those who published; everyone is told media-moved", () => {
     const { room, alice, bob } = roomOfTwo();
     room.core.leaveNode(NODE.id);
-    const effects = room.run(room.core.moved(NODE, OTHER_NODE, "node-1 is draining", true));
+    const effects = room.run(room.core.moved(NODE, "node-1 is draining", true));
     expect(effects[0]).toEqual({ type: "retire-node", node: NODE, participantIds: [alice.id, bob.id], publisherIds: [alice.id] });
     expect(effects.some((e) => e.type === "free-on-node")).toBe(false);
-    expect(broadcasts(effects).at(-1)).toEqual({ type: "error", code: "media-moved", message: "node-1 is draining; the room moved to node-2: publish again" });
+    expect(broadcasts(effects).at(-1)).toEqual({ type: "error", code: "media-moved", message: "node-1 is draining; the room moved to another media server: publish again" });
     expect(room.tracksOf(alice.id)).toEqual([]);
   });
 
@@ -489,6 +577,24 @@ describe("errors for bad states", () => {
     expect(room.core.refused(from, { code: "unsupported-version", message: "v2" }).at(-1)).toEqual({
       type: "close", connection: "c", code: CloseCode.unsupportedVersion, reason: "unsupported protocol version",
     });
+  });
+
+  it("a socket that sent too many bad frames: its participant leaves and the socket closes with policyViolation", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.join("c-bob");
+    const effects = room.run(room.core.abusive(room.conn("c-alice")));
+    expect(broadcasts(effects)).toContainEqual({ type: "participant-left", participantId: alice.id });
+    expect(effects.at(-1)).toEqual({ type: "close", connection: "c-alice", code: CloseCode.policyViolation, reason: "too many bad messages" });
+    expect(room.core.has(alice.id)).toBe(false);
+    expect(room.core.abusive(room.conn("c-stranger"))).toEqual([{ type: "close", connection: "c-stranger", code: CloseCode.policyViolation, reason: "too many bad messages" }]);
+  });
+
+  it("a node's refusal reaches the browser in fixed plain words, never the node's own text", () => {
+    const room = new Room();
+    const [sent] = room.core.subscriberOfferFailed("c", nodeRefusal("internal"));
+    expect(sent).toEqual({ type: "send", connection: "c", message: { type: "error", code: "media-node-error", message: "the media server could not do that; try again" } });
+    expect(nodeRefusal("over-capacity").plainWords).toBe("the media server is full; try again shortly");
   });
 
   it("a socket opened to a new room creates its record once", () => {

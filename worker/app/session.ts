@@ -151,6 +151,9 @@ export class Session {
     // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
     if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
     if (msg.code === "resume-failed") return this.#rejoin();
+    if (msg.code === "room-full") return this.#ended("The room is full; try again later.");
+    // One message over the rate was dropped; the room resyncs what matters (offers, tracks).
+    if (msg.code === "rate-limited") return console.warn("the room dropped a message: too many at once");
     const unmuted = this.#media.local.lastUnmuted;
     if (msg.code === "forbidden" && msg.inReplyTo === "set-muted" && unmuted) {
       // An admin's mute stands: turn it back off here too.

@@ -12,6 +12,9 @@ const FINAL_CLOSES = new Map<number, string>([
   [CloseCode.replaced, "You rejoined this room from another window."],
   [CloseCode.roomClosed, "The room was closed."],
   [CloseCode.kicked, "You were removed from the room."],
+  // Reconnecting would replace the other session, which would replace this one again: no loop.
+  [CloseCode.identityReplaced, "You joined this room again in another tab or device."],
+  [CloseCode.policyViolation, "The room closed the connection: too many bad messages. Please reload."],
 ]);
 /** Closed this many times in a row without ever being admitted: the room refuses us. */
 const REFUSALS = 3;

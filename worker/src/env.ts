@@ -1,7 +1,7 @@
 import type { MediaNodeDO } from "./node-do.ts";
 import type { NodeRegistryDO } from "./registry-do.ts";
 import type { RoomDO } from "./room-do.ts";
-import { IceServerUrl, turnCredentials, type IceServer } from "@sfu/shared";
+import { DEFAULT_MAX_PARTICIPANTS_PER_ROOM, IceServerUrl, turnCredentials, type IceServer } from "@sfu/shared";
 
 /**
  * The bindings (ROOMS, REGISTRY, NODES, ASSETS) come from `wrangler types`, generated from
@@ -22,6 +22,8 @@ export interface Settings {
   NODE_STALE_MS?: string;
   /** A node whose socket closed is down unless it reconnects within this (ms, default 500). */
   NODE_RECONNECT_GRACE_MS?: string;
+  /** Most participants in one room (default 100); a join beyond gets `room-full`. */
+  MAX_PARTICIPANTS_PER_ROOM?: string;
   /** TURN server URLs offered to browsers, comma-separated (turn:, turns:, stun:); unset = no TURN. */
   TURN_URLS?: string;
   /** coturn's `static-auth-secret`: TURN credentials are minted with it (REST API scheme). */
@@ -38,6 +40,11 @@ function msSetting(value: string | undefined, fallback: number, min = 1): number
 export const staleAfterMs = (env: Env) => msSetting(env.NODE_STALE_MS, 3000);
 export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 500, 0);
 export const resumeGraceMs = (env: Env) => msSetting(env.RESUME_GRACE_MS, 15_000, 0);
+
+export function maxParticipantsPerRoom(env: Env): number {
+  const n = Number(env.MAX_PARTICIPANTS_PER_ROOM ?? DEFAULT_MAX_PARTICIPANTS_PER_ROOM);
+  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_MAX_PARTICIPANTS_PER_ROOM;
+}
 
 export function registry(env: Env): DurableObjectStub<NodeRegistryDO> {
   return env.REGISTRY.get(env.REGISTRY.idFromName("global"));

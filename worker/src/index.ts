@@ -13,6 +13,7 @@ import {
 import { admin } from "./admin.ts";
 import { nodeStub, registry, type Env } from "./env.ts";
 import { PROOF_CLAIMS_HEADER } from "./node-do.ts";
+import { limitRequestBody } from "./request-body.ts";
 import { CLAIMS_HEADER, REGION_HEADER } from "./room-do.ts";
 
 export { RoomDO } from "./room-do.ts";
@@ -20,6 +21,8 @@ export { NodeRegistryDO } from "./registry-do.ts";
 export { MediaNodeDO } from "./node-do.ts";
 
 const app = new Hono<{ Bindings: Env }>();
+
+app.use("*", limitRequestBody);
 
 app.get("/healthz", async (c) => {
   const nodes = await registry(c.env).list(Date.now());

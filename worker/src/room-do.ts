@@ -4,6 +4,7 @@ import {
   parseClientMessage,
   RoomTokenClaims,
   type ClientMessage,
+  type ErrorCode,
   type IceCandidate,
   type NodeAction,
   type NodeRequest,
@@ -11,14 +12,16 @@ import {
   type PcRole,
   type TrackKind,
 } from "@sfu/shared";
-import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
+import { iceServersFor, maxParticipantsPerRoom, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
 import { RoomCore } from "./room/core.ts";
-import { LEFT, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
+import { ABUSIVE, LEFT, nodeRefusal, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
 import { RoomSockets } from "./room/sockets.ts";
 import { RoomStore } from "./room/store.ts";
+
+const RATE_LIMITED = { ok: false, code: "rate-limited", message: "too many messages; slow down" } as const;
 
 /** The worker passes the verified room-token claims to the room in this header. */
 export const CLAIMS_HEADER = "x-sfu-claims";
@@ -45,9 +48,9 @@ export class RoomDO extends DurableObject<Env> {
     this.store = new RoomStore(ctx.storage);
     this.sockets = new RoomSockets(ctx);
     // Replaced by the stored room before any event is delivered (blockConcurrencyWhile).
-    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env));
+    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env), maxParticipantsPerRoom(env));
     void ctx.blockConcurrencyWhile(async () => {
-      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env));
+      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env), maxParticipantsPerRoom(env));
       this.core = restored.core;
       await this.perform(restored.effects);
     });
@@ -68,25 +71,49 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const parsed = parseClientMessage(raw);
-    if (!parsed.ok) return this.perform(this.core.refused(this.sockets.connection(ws), parsed), ws);
+    // What a socket sends once it is closing, or once it sent too many bad frames, is not handled.
+    if (ws.readyState !== WebSocket.OPEN || this.sockets.abusive(ws)) return;
+    const now = Date.now();
+    const parsed = this.sockets.admitFrame(ws, now) ? parseClientMessage(raw) : RATE_LIMITED;
+    if (!parsed.ok) {
+      const abusive = this.sockets.badFrame(ws, now);
+      await this.perform(this.core.refused(this.sockets.connection(ws), parsed), ws);
+      if (abusive) {
+        // Closed at once, so the runtime stops delivering the rest of a flood; the participant it
+        // speaks for then leaves in its turn (its close event queues behind that and finds it gone).
+        this.sockets.close(ws, ABUSIVE.code, ABUSIVE.reason);
+        await this.lock.exclusive(() => this.perform(this.core.abusive(this.sockets.connection(ws)), ws));
+      }
+      return;
+    }
     const msg = parsed.value;
-    const { participantId, connectionId } = this.sockets.connection(ws);
-    // Leaving changes the room as a whole (the last one out releases the node); the rest is the sender's own.
-    const run = <T>(op: () => Promise<T>) => (msg.type === "leave" ? this.lock.exclusive(op) : this.lock.lane(participantId ?? connectionId, op));
+    const { participantId, connectionId, claims } = this.sockets.connection(ws);
+    // Leaving changes the room as a whole (the last one out releases the node), and so does a join
+    // that replaces its identity's participant; joins of one identity take turns (each may replace
+    // the one before); the rest is the sender's own.
+    const wholeRoom = msg.type === "leave" || (msg.type === "join" && this.core.hasIdentity(claims.sub));
+    const lane = msg.type === "join" ? `identity:${claims.sub}` : (participantId ?? connectionId);
+    const run = <T>(op: () => Promise<T>) => (wholeRoom ? this.lock.exclusive(op) : this.lock.lane(lane, op));
     await run(async () => {
+      // What a socket queued before it was found abusive is dropped with it.
+      if (this.sockets.abusive(ws)) return;
       try {
         await this.handle(ws, msg);
       } catch (err) {
-        const [code, message] = err instanceof RoomError
-          ? [err.code, err.message]
-          : err instanceof NodeCallError
-            ? (["media-node-error", err.message] as const)
-            : (["internal", "internal error"] as const);
-        if (!(err instanceof RoomError) && !(err instanceof NodeCallError)) console.error("room error", err);
-        this.sockets.send(ws, { type: "error", code, message, inReplyTo: msg.type });
+        this.sockets.send(ws, { type: "error", ...this.plainError(err), inReplyTo: msg.type });
       }
     });
+  }
+
+  /** What a browser is told of a failure: a code and plain words; node and internal details go to the log. */
+  private plainError(err: unknown): { code: ErrorCode; message: string } {
+    if (err instanceof RoomError) return { code: err.code, message: err.message };
+    if (err instanceof NodeCallError) {
+      console.warn("media node refused", err.code, err.message);
+      return { code: "media-node-error", message: nodeRefusal(err.code).plainWords };
+    }
+    console.error("room error", err);
+    return { code: "internal", message: "something went wrong in the room; try again" };
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -133,15 +160,14 @@ export class RoomDO extends DurableObject<Env> {
       if (!leaving) return;
       await this.perform(leaving.effects);
       if (!leaving.needsNode) return;
-      let node: PlacedNode;
       try {
-        node = await this.ensureNode();
+        await this.ensureNode();
       } catch (err) {
         if (!(err instanceof RoomError)) throw err;
         await this.perform(this.core.stranded(err.code, why));
         return;
       }
-      await this.perform(this.core.moved(leaving.from, node, why, opts.stillForwarding ?? false));
+      await this.perform(this.core.moved(leaving.from, why, opts.stillForwarding ?? false));
     });
   }
 
@@ -224,7 +250,7 @@ export class RoomDO extends DurableObject<Env> {
     await this.ensureNode(region);
     const id = crypto.randomUUID();
     const iceServers = await iceServersFor(this.env, id, Date.now());
-    await this.perform(this.core.join(from, { id, name, resumeSecret: crypto.randomUUID(), iceServers }, Date.now()), ws);
+    await this.perform(this.core.join(from, { id, name, resumeSecret: crypto.randomUUID(), iceServers }, Date.now(), this.sockets.connected()), ws);
   }
 
   private async resume(ws: WebSocket, from: Connection, participantId: string, secret: string): Promise<void> {
@@ -254,7 +280,7 @@ export class RoomDO extends DurableObject<Env> {
     const participantId = this.core.admitCandidate(from, candidate);
     if (!participantId) return;
     this.callRoomNode("candidate", { room: this.core.name, participantId, target, candidate })
-      .catch((err: Error) => this.sockets.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
+      .catch((err: unknown) => this.sockets.send(ws, { type: "error", ...this.plainError(err), inReplyTo: "ice-candidate" }));
   }
 
   /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
@@ -331,7 +357,9 @@ export class RoomDO extends DurableObject<Env> {
           const reply = await this.callRoomNode("subscriber-offer", { room: this.core.name, participantId });
           effects = reply.status === "offer" ? this.core.subscriberOffered(connection, reply) : [];
         } catch (err) {
-          effects = this.core.subscriberOfferFailed(connection, err instanceof Error ? err.message : "subscription failed");
+          const code = err instanceof NodeCallError ? err.code : "internal";
+          console.warn("no subscriber offer for", participantId, code, (err as Error).message);
+          effects = this.core.subscriberOfferFailed(connection, nodeRefusal(code));
         }
         await this.perform(effects);
       }),

@@ -12,8 +12,10 @@
  * (RetiringNode). Which sockets are open is the sockets' to know; the shell passes a snapshot of it
  * (`Connected`) to the calls that need it. Refusals are thrown as RoomError.
  */
-import { isForwardableCandidate, type ErrorCode, type IceCandidate, type IceServer, type NodeResponse, type ParticipantInfo, type SubscriberOffer, type TrackKind } from "@sfu/shared";
+import { DEFAULT_MAX_PARTICIPANTS_PER_ROOM, isForwardableCandidate, type ErrorCode, type IceCandidate, type IceServer, type NodeResponse, type ParticipantInfo, type SubscriberOffer, type TrackKind } from "@sfu/shared";
 import {
+  ABUSIVE,
+  IDENTITY_REPLACED,
   KICKED,
   REPLACED,
   ROOM_CLOSED,
@@ -26,6 +28,7 @@ import {
   type Joiner,
   type ParticipantRecord,
   type PlacedNode,
+  type NodeRefusal,
   type RoomRecord,
   type RoomSummary,
   type StoredRoom,
@@ -38,6 +41,7 @@ export class RoomCore {
   constructor(
     stored: StoredRoom,
     private readonly resumeGraceMs: number,
+    private readonly maxParticipants: number = DEFAULT_MAX_PARTICIPANTS_PER_ROOM,
   ) {
     this.room = stored.room;
     for (const p of stored.participants) this.participants.set(p.id, structuredClone(p));
@@ -48,8 +52,8 @@ export class RoomCore {
    * a restart is disconnected: it may still resume within the grace period, after which the alarm
    * removes it.
    */
-  static restore(stored: StoredRoom, connected: Connected, now: number, resumeGraceMs: number): { core: RoomCore; effects: Effect[] } {
-    const core = new RoomCore(stored, resumeGraceMs);
+  static restore(stored: StoredRoom, connected: Connected, now: number, resumeGraceMs: number, maxParticipants?: number): { core: RoomCore; effects: Effect[] } {
+    const core = new RoomCore(stored, resumeGraceMs, maxParticipants);
     const effects: Effect[] = [];
     for (const p of core.participants.values()) {
       if (!connected.has(p.id) && p.disconnectedAt === null) {
@@ -90,6 +94,11 @@ export class RoomCore {
     return effects;
   }
 
+  /** A socket that kept sending bad frames: its participant (if it joined) leaves, and the socket is closed with policyViolation. */
+  abusive(from: Connection): Effect[] {
+    return this.leave(from, ABUSIVE);
+  }
+
   // ---- placement ----
 
   /** The answer to a placement: the room is on `node` now, or no node is available. */
@@ -108,15 +117,31 @@ export class RoomCore {
 
   // ---- joining, resuming, leaving ----
 
-  /** May this connection join? Returns the region to place the room near, if it has no node. */
+  /**
+   * May this connection join? Not when the room is full (a join that replaces its identity's
+   * participant does not add one). Returns the region to place the room near, if it has no node.
+   */
   admitJoin(from: Connection): string | undefined {
     if (from.participantId) throw new RoomError("already-joined", "this connection has already joined");
+    if (this.participants.size - this.withIdentity(from.claims.sub).length >= this.maxParticipants) {
+      throw new RoomError("room-full", "the room is full; try again later");
+    }
     return from.region;
   }
 
-  /** Adds a participant (the room is placed): it gets the roster, the others hear of it. */
-  join(from: Connection, joiner: Joiner, now: number): Effect[] {
+  /** Whether a participant with this identity is in the room (connected or within its resume grace). */
+  hasIdentity(identity: string): boolean {
+    return this.withIdentity(identity).length > 0;
+  }
+
+  /**
+   * Adds a participant (the room is placed): it gets the roster, the others hear of it. One identity
+   * is one participant: one already in the room with it is replaced (as LiveKit does), i.e. it
+   * leaves, its socket closed with identityReplaced, and its media freed on the node.
+   */
+  join(from: Connection, joiner: Joiner, now: number, connected: Connected): Effect[] {
     this.admitJoin(from);
+    const replaced = this.withIdentity(from.claims.sub);
     const p: ParticipantRecord = {
       id: joiner.id,
       name: from.claims.name ?? joiner.name,
@@ -127,8 +152,14 @@ export class RoomCore {
       resumeSecret: joiner.resumeSecret,
       disconnectedAt: null,
     };
+    // Added before the replaced one leaves, so the room never looks empty (which would release its node).
     this.participants.set(p.id, p);
+    const replacing = replaced.flatMap((old) => {
+      const connection = connected.get(old.id);
+      return connection ? this.leave({ connectionId: connection, participantId: old.id }, IDENTITY_REPLACED) : this.remove(old.id);
+    });
     return [
+      ...replacing,
       persist(p),
       { type: "bind", connection: from.connectionId, participantId: p.id },
       this.joined(from.connectionId, p, false, joiner.iceServers),
@@ -260,9 +291,9 @@ export class RoomCore {
     return [{ type: "send", connection, message: { type: "subscriber-offer", sdp: offer.sdp, tracks: offer.tracks } }];
   }
 
-  /** The node could not make a participant's subscriber offer. */
-  subscriberOfferFailed(connection: string, message: string): Effect[] {
-    return [{ type: "send", connection, message: { type: "error", code: "media-node-error", message } }];
+  /** The node could not make a participant's subscriber offer (what it said is for the log, not the browser). */
+  subscriberOfferFailed(connection: string, refusal: NodeRefusal): Effect[] {
+    return [{ type: "send", connection, message: { type: "error", code: "media-node-error", message: refusal.plainWords } }];
   }
 
   /** Of `ids`, who receives subscriber offers: connected participants allowed to subscribe. */
@@ -332,18 +363,18 @@ export class RoomCore {
   }
 
   /**
-   * The room moved from `from` to `to`, keeping everyone in it: tracks are withdrawn, and every
+   * The room moved from `from` to another node, keeping everyone in it: tracks are withdrawn, and every
    * participant is told its media failed (or, when the old node is `stillForwarding`, moved), so it
    * publishes again on the new node and is offered everyone's tracks there. A node that still
    * forwards keeps everyone's media until they have republished (make before break).
    */
-  moved(from: PlacedNode, to: PlacedNode, why: string, stillForwarding: boolean): Effect[] {
+  moved(from: PlacedNode, why: string, stillForwarding: boolean): Effect[] {
     const everyone = [...this.participants.values()];
     const effects: Effect[] = stillForwarding
       ? [{ type: "retire-node", node: from, participantIds: everyone.map((p) => p.id), publisherIds: everyone.filter((p) => p.tracks.length > 0).map((p) => p.id) }]
       : everyone.map((p) => ({ type: "free-on-node", node: from, participantId: p.id, background: true }) as const);
     for (const p of everyone) effects.push(...this.setTracks(p, []));
-    effects.push({ type: "broadcast", message: { type: "error", code: stillForwarding ? "media-moved" : "media-failed", message: `${why}; the room moved to ${to.id}: publish again` } });
+    effects.push({ type: "broadcast", message: { type: "error", code: stillForwarding ? "media-moved" : "media-failed", message: `${why}; the room moved to another media server: publish again` } });
     return effects;
   }
 
@@ -448,6 +479,10 @@ export class RoomCore {
   private requireRoom(): RoomRecord {
     if (!this.room) throw new RoomError("internal", "the room has no record");
     return this.room;
+  }
+
+  private withIdentity(identity: string): ParticipantRecord[] {
+    return [...this.participants.values()].filter((p) => p.identity === identity);
   }
 
   private otherIds(id: string): string[] {

@@ -1,5 +1,6 @@
 /** What the room's core (core.ts) works on and answers with: its records, connections and effects. */
-import { CloseCode, type ErrorCode, type Grants, type IceServer, type ParticipantInfo, type RoomTokenClaims, type ServerMessageBody, type TrackKind } from "@sfu/shared";
+import type { FrameAllowance } from "./frame-allowance.ts";
+import { CloseCode, type ErrorCode, type Grants, type NodeErrorCode, type IceServer, type ParticipantInfo, type RoomTokenClaims, type ServerMessageBody, type TrackKind } from "@sfu/shared";
 
 /** The media node a room is placed on. */
 export interface PlacedNode {
@@ -36,6 +37,8 @@ export interface Connection {
   claims: RoomTokenClaims;
   /** The caller's region: a room is placed near whoever joins it first. */
   region?: string;
+  /** What the socket may still send (absent until its first message). */
+  allowance?: FrameAllowance;
 }
 
 /** Connected participants: participant id → id of the connection it speaks on. */
@@ -50,6 +53,8 @@ export const LEFT: Close = { code: CloseCode.normal, reason: "left" };
 export const KICKED: Close = { code: CloseCode.kicked, reason: "removed by an admin" };
 export const ROOM_CLOSED: Close = { code: CloseCode.roomClosed, reason: "the room was closed" };
 export const REPLACED: Close = { code: CloseCode.replaced, reason: "resumed on another connection" };
+export const ABUSIVE: Close = { code: CloseCode.policyViolation, reason: "too many bad messages" };
+export const IDENTITY_REPLACED: Close = { code: CloseCode.identityReplaced, reason: "joined again on another connection" };
 export const UNSUPPORTED_VERSION: Close = { code: CloseCode.unsupportedVersion, reason: "unsupported protocol version" };
 
 export type Effect =
@@ -81,6 +86,30 @@ export class RoomError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A media node's refusal, as a browser hears it: plain words per node error code. What the node
+ * said (which may name paths, node ids or library errors) stays in the worker's log.
+ */
+export interface NodeRefusal {
+  code: NodeErrorCode;
+  plainWords: string;
+}
+
+const NODE_REFUSALS: Partial<Record<NodeErrorCode, string>> = {
+  "bad-request": "the media server could not use that request",
+  "not-found": "the media server does not know this connection; publish again",
+  "unsupported-version": "the media server runs another version; try again shortly",
+  "payload-too-large": "that request is too large for the media server",
+  "negotiation-failed": "the media server could not use that offer or answer",
+  "over-capacity": "the media server is full; try again shortly",
+  timeout: "the media server did not answer in time; try again",
+  unreachable: "the media server cannot be reached; try again shortly",
+};
+
+export function nodeRefusal(code: NodeErrorCode): NodeRefusal {
+  return { code, plainWords: NODE_REFUSALS[code] ?? "the media server could not do that; try again" };
 }
 
 export interface RoomSummary {

@@ -1,4 +1,5 @@
 import { serverMessage, type ServerMessageBody } from "@sfu/shared";
+import { countBadFrame, freshAllowance, isAbusive, takeToken, type FrameAllowance } from "./frame-allowance.ts";
 import type { Connected, Connection } from "./model.ts";
 
 /**
@@ -42,6 +43,33 @@ export class RoomSockets {
     ws.serializeAttachment({ ...this.connection(ws), participantId } satisfies Connection);
   }
 
+  /** A message arrived on `ws`: whether it is within the socket's rate (it takes a token if so). */
+  admitFrame(ws: WebSocket, now: number): boolean {
+    const { allowance, allowed } = takeToken(this.allowance(ws, now), now);
+    this.setAllowance(ws, allowance);
+    return allowed;
+  }
+
+  /** `ws` sent a bad frame: whether it has now sent too many (see MAX_BAD_FRAMES). */
+  badFrame(ws: WebSocket, now: number): boolean {
+    const { allowance, abusive } = countBadFrame(this.allowance(ws, now), now);
+    this.setAllowance(ws, allowance);
+    return abusive;
+  }
+
+  /** Whether `ws` has sent too many bad frames already (it is being closed). */
+  abusive(ws: WebSocket): boolean {
+    return isAbusive(this.connection(ws).allowance);
+  }
+
+  private allowance(ws: WebSocket, now: number): FrameAllowance {
+    return this.connection(ws).allowance ?? freshAllowance(now);
+  }
+
+  private setAllowance(ws: WebSocket, allowance: FrameAllowance): void {
+    ws.serializeAttachment({ ...this.connection(ws), allowance } satisfies Connection);
+  }
+
   send(ws: WebSocket, body: ServerMessageBody): void {
     try {
       ws.send(JSON.stringify(serverMessage(body)));
@@ -56,6 +84,10 @@ export class RoomSockets {
   }
 
   close(ws: WebSocket, code: number, reason: string): void {
-    ws.close(code, reason);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closed
+    }
   }
 }
