@@ -22,6 +22,8 @@ export default defineConfig({
               NODE_RECONNECT_GRACE_MS: "200",
               TURN_URLS: "turn:turn.sfu.test:3478?transport=udp, turns:turn.sfu.test:443?transport=tcp",
               TURN_SECRET: "test-turn-secret-not-for-production",
+              // The tests' candidates are on loopback and private addresses, as in local development.
+              ALLOW_PRIVATE_CANDIDATES: "true",
             } },
           }),
         ],

@@ -110,6 +110,10 @@ export const ErrorCode = z.enum([
    * there; the old connections keep carrying media until the new ones do.
    */
   "media-moved",
+  /** A publish offer over the media limits (m-sections, tracks per kind, simulcast layers; see MEDIA_LIMITS): nothing was published. */
+  "too-many-tracks",
+  /** A PeerConnection sent more distinct ICE candidates than MAX_CANDIDATES_PER_PC: this one was not used. */
+  "too-many-candidates",
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -11,12 +11,13 @@ import {
   type PcRole,
   type TrackKind,
 } from "@sfu/shared";
-import { iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
+import { allowPrivateCandidates, iceServersFor, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
 import { RoomCore } from "./room/core.ts";
 import { LEFT, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
+import { PendingPreferences } from "./room/pending-preferences.ts";
 import { RoomSockets } from "./room/sockets.ts";
 import { RoomStore } from "./room/store.ts";
 
@@ -39,15 +40,17 @@ export class RoomDO extends DurableObject<Env> {
   private retiring: RetiringNode | null = null;
   /** A placement in progress, shared by joins that arrive while the room has no node. */
   private placing: Promise<PlacedNode> | null = null;
+  /** Per participant, tile sizes on their way to the node (one call at a time, the latest per track). */
+  private readonly preferences = new Map<string, PendingPreferences>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage);
     this.sockets = new RoomSockets(ctx);
     // Replaced by the stored room before any event is delivered (blockConcurrencyWhile).
-    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env));
+    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env), allowPrivateCandidates(env));
     void ctx.blockConcurrencyWhile(async () => {
-      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env));
+      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env), allowPrivateCandidates(env));
       this.core = restored.core;
       await this.perform(restored.effects);
     });
@@ -81,7 +84,7 @@ export class RoomDO extends DurableObject<Env> {
         const [code, message] = err instanceof RoomError
           ? [err.code, err.message]
           : err instanceof NodeCallError
-            ? (["media-node-error", err.message] as const)
+            ? ([err.roomCode, err.message] as const)
             : (["internal", "internal error"] as const);
         if (!(err instanceof RoomError) && !(err instanceof NodeCallError)) console.error("room error", err);
         this.sockets.send(ws, { type: "error", code, message, inReplyTo: msg.type });
@@ -209,7 +212,10 @@ export class RoomDO extends DurableObject<Env> {
       case "subscription-prefs": {
         // A subscriber's rendered tile sizes go to the node, which picks each track's simulcast layer from them.
         const participantId = this.core.admitPreferences(from);
-        if (participantId) await this.callRoomNode("preferences", { room: this.core.name, participantId, tracks: msg.tracks });
+        if (!participantId) return;
+        let pending = this.preferences.get(participantId);
+        if (!pending) this.preferences.set(participantId, (pending = new PendingPreferences()));
+        if (pending.add(msg.tracks)) this.sendPreferencesSoon(participantId);
         return;
       }
       case "restart-media":
@@ -234,7 +240,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async publish(ws: WebSocket, from: Connection, sdp: string): Promise<void> {
-    const participantId = this.core.admitPublish(from);
+    const participantId = this.core.admitPublish(from, sdp);
     const answer = await this.callRoomNode("publish", { room: this.core.name, participantId, sdp });
     for (const kind of this.core.adminMutes(participantId)) await this.muteAtNode(participantId, kind, true);
     await this.perform(this.core.published(from, participantId, answer), ws);
@@ -251,10 +257,35 @@ export class RoomDO extends DurableObject<Env> {
    * does not matter, and the offer they belong to has already been handled by the time they arrive.
    */
   private forwardCandidate(ws: WebSocket, from: Connection, target: PcRole, candidate: IceCandidate): void {
-    const participantId = this.core.admitCandidate(from, candidate);
+    const participantId = this.core.admitCandidate(from, target, candidate);
     if (!participantId) return;
     this.callRoomNode("candidate", { room: this.core.name, participantId, target, candidate })
-      .catch((err: Error) => this.sockets.send(ws, { type: "error", code: "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
+      .catch((err: Error) => this.sockets.send(ws, { type: "error", code: err instanceof NodeCallError ? err.roomCode : "media-node-error", message: err.message, inReplyTo: "ice-candidate" }));
+  }
+
+  /**
+   * Queues a send of the participant's waiting tile sizes in its lane, behind the messages already
+   * there: those only add to what waits, so the send carries them all.
+   */
+  private sendPreferencesSoon(participantId: string): void {
+    this.lock.lane(participantId, () => this.sendPreferences(participantId)).catch((err: unknown) => console.error("preferences", err));
+  }
+
+  private async sendPreferences(participantId: string): Promise<void> {
+    const pending = this.preferences.get(participantId);
+    const tracks = pending?.take() ?? [];
+    if (tracks.length === 0) {
+      if (pending?.idle) this.preferences.delete(participantId);
+      return;
+    }
+    try {
+      if (this.core.has(participantId)) await this.callRoomNode("preferences", { room: this.core.name, participantId, tracks });
+    } catch (err) {
+      const connection = this.sockets.connected().get(participantId);
+      const [code, message] = err instanceof RoomError ? [err.code, err.message] : err instanceof NodeCallError ? [err.roomCode, err.message] : (["internal", "internal error"] as const);
+      if (connection) await this.perform([{ type: "send", connection, message: { type: "error", code, message, inReplyTo: "subscription-prefs" } }]);
+    }
+    this.sendPreferencesSoon(participantId);
   }
 
   /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
@@ -294,6 +325,7 @@ export class RoomDO extends DurableObject<Env> {
       case "store-participant":
         return this.store.putParticipant(effect.participant);
       case "delete-participant":
+        this.preferences.delete(effect.participantId);
         return this.store.deleteParticipant(effect.participantId);
       case "set-alarm":
         return this.store.setAlarm(effect.at);
