@@ -49,20 +49,24 @@ export async function answer(node: MediaNode, req: Request, clock: Clock, opts: 
   try {
     const body = await runAction(node, req.action, req.body, now, opts);
     log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(clock.now() - now) });
-    const result: NodeToEdge = { type: "result", id: req.id, body };
-    // The edge closes a socket that sends more (and with it every room on the node): refuse instead.
-    const bytes = wireBytes(JSON.stringify(result));
-    if (bytes > MAX_NODE_MESSAGE_BYTES) {
-      log("warn", "edge request answer too large", { id: req.id, action: req.action, bytes });
-      return { type: "error", id: req.id, code: "payload-too-large", message: `the answer to ${req.action} would exceed ${MAX_NODE_MESSAGE_BYTES} bytes` };
-    }
-    return result;
+    return withinMessageCap({ type: "result", id: req.id, body }, req.action);
   } catch (err) {
     const refused = err instanceof ControlError;
     if (!refused) log("error", "edge request failed", { id: req.id, action: req.action, error: String(err), stack: (err as Error).stack });
     else log("debug", "edge request refused", { id: req.id, action: req.action, code: err.code, message: err.message });
     return { type: "error", id: req.id, code: refused ? err.code : "internal", message: refused ? err.message.slice(0, 1024) : "internal error" };
   }
+}
+
+/**
+ * The result, or a payload-too-large error in its place when it would exceed the node socket's
+ * message cap: the edge closes a socket that sends more, and with it every room on the node.
+ */
+export function withinMessageCap(result: Extract<NodeToEdge, { type: "result" }>, action: string): NodeToEdge {
+  const bytes = wireBytes(JSON.stringify(result));
+  if (bytes <= MAX_NODE_MESSAGE_BYTES) return result;
+  log("warn", "edge request answer too large", { id: result.id, action, bytes });
+  return { type: "error", id: result.id, code: "payload-too-large", message: `the answer to ${action} would exceed ${MAX_NODE_MESSAGE_BYTES} bytes` };
 }
 
 /**

@@ -56,7 +56,7 @@ export function scanMediaSections(sdp: string, stopAfter = Number.POSITIVE_INFIN
   });
 }
 
-/** Layers named in an a=simulcast value, e.g. "send q;h;f" → 3 (alternatives "1,2" count each). */
+/** Layers named in an a=simulcast value, e.g. "send q;h;f" → 3 (alternatives "1,2" and both directions count). */
 function simulcastEntries(value: string): number {
   const words = value.trim().split(/\s+/);
   let n = 0;
