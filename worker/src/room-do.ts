@@ -281,6 +281,7 @@ export class RoomDO extends DurableObject<Env> {
     try {
       if (this.core.has(participantId)) await this.callRoomNode("preferences", { room: this.core.name, participantId, tracks });
     } catch (err) {
+      if (!(err instanceof RoomError) && !(err instanceof NodeCallError)) console.error("room error", err);
       const connection = this.sockets.connected().get(participantId);
       const [code, message] = err instanceof RoomError ? [err.code, err.message] : err instanceof NodeCallError ? [err.roomCode, err.message] : (["internal", "internal error"] as const);
       if (connection) await this.perform([{ type: "send", connection, message: { type: "error", code, message, inReplyTo: "subscription-prefs" } }]);
