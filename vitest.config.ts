@@ -23,6 +23,8 @@ export default defineConfig({
               MAX_PARTICIPANTS_PER_ROOM: "8",
               TURN_URLS: "turn:turn.sfu.test:3478?transport=udp, turns:turn.sfu.test:443?transport=tcp",
               TURN_SECRET: "test-turn-secret-not-for-production",
+              // The tests' candidates are on loopback and private addresses, as in local development.
+              ALLOW_PRIVATE_CANDIDATES: "true",
             } },
           }),
         ],

@@ -60,7 +60,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     const worker = launch(
       join(ROOT, "node_modules/.bin/wrangler"),
       ["dev", "--ip", "127.0.0.1", "--port", String(opts.workerPort), "--inspector-port", String(opts.inspectorPort),
-        "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true",
+        "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true", "--var", "ALLOW_PRIVATE_CANDIDATES:true",
         ...turnVars(opts.turn),
         "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },

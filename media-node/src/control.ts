@@ -1,7 +1,20 @@
-import { assertNever, describeIssue, NodeActions, type EdgeToNode, type NodeAction, type NodeErrorCode, type NodeResponse, type NodeToEdge } from "@sfu/shared";
+import {
+  assertNever,
+  describeIssue,
+  MAX_NODE_MESSAGE_BYTES,
+  NodeActions,
+  wireBytes,
+  type EdgeToNode,
+  type MediaLimits,
+  type NodeAction,
+  type NodeErrorCode,
+  type NodeResponse,
+  type NodeToEdge,
+} from "@sfu/shared";
 import type { z } from "zod";
 import type { Clock } from "./clock.ts";
 import { LinkImpairment } from "./egress/impairment.ts";
+import { LimitError } from "./limit-error.ts";
 import { log } from "./log.ts";
 import type { MediaNode } from "./media-node.ts";
 import type { Participant } from "./participant.ts";
@@ -21,6 +34,8 @@ export class ControlError extends Error {
 export interface ControlOptions {
   /** DEBUG_IMPAIRMENT=1: `impair` is served; otherwise it is not-found. */
   allowImpairment?: boolean;
+  /** What a participant may publish (default MEDIA_LIMITS, the edge's). */
+  mediaLimits?: MediaLimits;
 }
 
 type Request = Extract<EdgeToNode, { type: "request" }>;
@@ -34,13 +49,24 @@ export async function answer(node: MediaNode, req: Request, clock: Clock, opts: 
   try {
     const body = await runAction(node, req.action, req.body, now, opts);
     log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(clock.now() - now) });
-    return { type: "result", id: req.id, body };
+    return withinMessageCap({ type: "result", id: req.id, body }, req.action);
   } catch (err) {
     const refused = err instanceof ControlError;
     if (!refused) log("error", "edge request failed", { id: req.id, action: req.action, error: String(err), stack: (err as Error).stack });
     else log("debug", "edge request refused", { id: req.id, action: req.action, code: err.code, message: err.message });
     return { type: "error", id: req.id, code: refused ? err.code : "internal", message: refused ? err.message.slice(0, 1024) : "internal error" };
   }
+}
+
+/**
+ * The result, or a payload-too-large error in its place when it would exceed the node socket's
+ * message cap: the edge closes a socket that sends more, and with it every room on the node.
+ */
+export function withinMessageCap(result: Extract<NodeToEdge, { type: "result" }>, action: string): NodeToEdge {
+  const bytes = wireBytes(JSON.stringify(result));
+  if (bytes <= MAX_NODE_MESSAGE_BYTES) return result;
+  log("warn", "edge request answer too large", { id: result.id, action, bytes });
+  return { type: "error", id: result.id, code: "payload-too-large", message: `the answer to ${action} would exceed ${MAX_NODE_MESSAGE_BYTES} bytes` };
 }
 
 /**
@@ -51,7 +77,15 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
   switch (action) {
     case "publish": {
       const { room, participantId, sdp } = parse(NodeActions.publish.request, body);
-      return forParticipant(node, room, participantId, async (p) => (await negotiation(() => p.openPublisher().negotiate(sdp))).answer);
+      return forParticipant(node, room, participantId, async (p) => {
+        const { answer } = await negotiation(() => p.openPublisher().negotiate(sdp, opts.mediaLimits));
+        // An answer the edge would refuse must not leave tracks here that the room never lists.
+        if (!NodeActions.publish.response.safeParse(answer).success) {
+          p.closePublisher();
+          throw new ControlError("payload-too-large", "the publish answer is over the signaling limits; nothing was published");
+        }
+        return answer;
+      });
     }
     case "subscriber-offer": {
       const { room, participantId } = parse(NodeActions["subscriber-offer"].request, body);
@@ -118,6 +152,7 @@ async function negotiation<T>(op: () => Promise<T>): Promise<T> {
     return await op();
   } catch (err) {
     if (err instanceof ControlError) throw err;
+    if (err instanceof LimitError) throw new ControlError(err.code, err.message);
     throw new ControlError("negotiation-failed", err instanceof NegotiationError ? err.message : `negotiation failed: ${(err as Error).message}`);
   }
 }

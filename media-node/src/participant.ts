@@ -39,6 +39,13 @@ export class Participant {
     return this.publisherPc;
   }
 
+  /** Closes the publisher PeerConnection and its tracks (returns their ids); the next publish opens a fresh one. */
+  closePublisher(): string[] {
+    const removed = this.publisherPc?.close().map((t) => t.id) ?? [];
+    this.publisherPc = undefined;
+    return removed;
+  }
+
   /** The subscriber PeerConnection, created if there is none yet. */
   openSubscriber(): Subscriber {
     this.assertOpen();

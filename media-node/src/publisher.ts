@@ -1,7 +1,8 @@
 import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type MediaStreamTrack, type RTCPeerConnection } from "werift";
-import type { IceCandidate, NodeResponse, TrackKind } from "@sfu/shared";
+import { MEDIA_LIMITS, publishOfferOverLimits, RemoteCandidates, type IceCandidate, type MediaLimits, type NodeResponse, type TrackKind } from "@sfu/shared";
 import { PublisherBitrate, rembBitrateFields } from "./forwarding/publisher-bitrate.ts";
 import type { Cancel } from "./clock.ts";
+import { LimitError } from "./limit-error.ts";
 import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { AudioLevelSink } from "./participant.ts";
@@ -19,6 +20,7 @@ export class Publisher {
   readonly tracks = new Map<string, Track>();
   private readonly bitrate: PublisherBitrate;
   private readonly ssrcs = new Set<number>();
+  private readonly remoteCandidates = new RemoteCandidates();
   private readonly stopRemb: Cancel;
   private closed = false;
 
@@ -36,9 +38,14 @@ export class Publisher {
     this.stopRemb = ctx.scheduler.every(REMB_INTERVAL_MS, (now) => this.sendRemb(this.bitrate.tick(now)));
   }
 
-  /** Answers the browser's publish offer (first or renegotiated) and returns the tracks it carries. */
-  async negotiate(sdp: string): Promise<{ answer: NodeResponse<"publish">; added: Track[]; removed: Track[] }> {
+  /**
+   * Answers the browser's publish offer (first or renegotiated) and returns the tracks it carries.
+   * An offer over `limits` is refused before werift sees it: werift makes a transceiver per m-section.
+   */
+  async negotiate(sdp: string, limits: MediaLimits = MEDIA_LIMITS): Promise<{ answer: NodeResponse<"publish">; added: Track[]; removed: Track[] }> {
     assertWebRtcSdp(sdp, "publish offer");
+    const overLimits = publishOfferOverLimits(sdp, limits);
+    if (overLimits) throw new LimitError("too-many-tracks", overLimits);
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     const clock = this.ctx.scheduler.clock;
     const seen = new Set<string>();
@@ -103,7 +110,7 @@ export class Publisher {
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
-    await addRemoteCandidate(this.pc, candidate);
+    await addRemoteCandidate(this.pc, candidate, this.remoteCandidates);
   }
 
   private sendRemb(bps: number): void {

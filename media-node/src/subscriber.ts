@@ -1,5 +1,5 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
-import type { IceCandidate, NodeResponse, SubscribedTrack, TrackPreference } from "@sfu/shared";
+import { RemoteCandidates, type IceCandidate, type NodeResponse, type SubscribedTrack, type TrackPreference } from "@sfu/shared";
 import { OutStream, RtpEgress } from "./egress/rtp-egress.ts";
 import { BandwidthEstimator } from "./forwarding/bandwidth-estimator.ts";
 import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
@@ -44,6 +44,7 @@ export class Subscriber {
   /** What this subscriber's link carries, from transport-wide feedback; it caps the layers it is sent. */
   readonly bandwidth = new BandwidthEstimator();
   private readonly downstreams = new Map<string, Downstream>();
+  private readonly remoteCandidates = new RemoteCandidates();
   /**
    * Every m-line the node has offered, with its rewriter. An m-line whose track went away stays
    * sendonly and silent and is reused for the next track of its kind: werift would mark an inactive
@@ -128,7 +129,7 @@ export class Subscriber {
   }
 
   async addCandidate(candidate: IceCandidate): Promise<void> {
-    await addRemoteCandidate(this.pc, candidate);
+    await addRemoteCandidate(this.pc, candidate, this.remoteCandidates);
   }
 
   /**

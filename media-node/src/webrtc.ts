@@ -1,4 +1,4 @@
-import { isForwardableCandidate, type IceCandidate } from "@sfu/shared";
+import { isForwardableCandidate, MAX_CANDIDATES_PER_PC, type IceCandidate, type RemoteCandidates } from "@sfu/shared";
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
@@ -14,6 +14,7 @@ import {
 } from "werift";
 import type { Scheduler } from "./clock.ts";
 import { carriesFatalAlert, isDtlsDatagram, screenDtlsDatagram, type DtlsSessionView } from "./dtls-guard.ts";
+import { LimitError } from "./limit-error.ts";
 import { acceptFromStranger } from "./stun-gate.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
@@ -141,9 +142,15 @@ export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: numbe
   });
 }
 
-/** Adds a browser's trickled candidate, unless it is one the node cannot use (see isForwardableCandidate). */
-export async function addRemoteCandidate(pc: RTCPeerConnection, candidate: IceCandidate): Promise<void> {
+/**
+ * Adds a browser's trickled candidate, unless it is one the node cannot use (see
+ * isForwardableCandidate) or one the PeerConnection already took (`taken`); over the cap it is refused.
+ */
+export async function addRemoteCandidate(pc: RTCPeerConnection, candidate: IceCandidate, taken: RemoteCandidates): Promise<void> {
   if (!isForwardableCandidate(candidate.candidate)) return;
+  const verdict = taken.admit(candidate.candidate);
+  if (verdict === "over-limit") throw new LimitError("too-many-candidates", `a PeerConnection takes at most ${MAX_CANDIDATES_PER_PC} remote candidates`);
+  if (verdict === "duplicate") return;
   await pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? undefined, sdpMLineIndex: candidate.sdpMLineIndex ?? undefined });
 }
 

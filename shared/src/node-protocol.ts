@@ -105,6 +105,10 @@ export const NodeErrorCode = z.enum([
   "payload-too-large",
   "negotiation-failed",
   "over-capacity",
+  /** The publish offer is over the node's media limits (the edge refuses those first). */
+  "too-many-tracks",
+  /** The PeerConnection already took its most remote candidates. */
+  "too-many-candidates",
   "internal",
   "timeout",
   "unreachable",

@@ -130,6 +130,10 @@ export const ErrorCode = z.enum([
   "rate-limited",
   /** The room holds its most participants (MAX_PARTICIPANTS_PER_ROOM): nobody joined. */
   "room-full",
+  /** A publish offer over the media limits (m-sections, tracks per kind, simulcast layers; see MEDIA_LIMITS): nothing was published. */
+  "too-many-tracks",
+  /** A PeerConnection sent more distinct ICE candidates than MAX_CANDIDATES_PER_PC: this one was not used. */
+  "too-many-candidates",
   "internal",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -1,13 +1,16 @@
 import { CloseCode, DEFAULT_GRANTS, type ErrorCode, type Grants, type ServerMessageBody } from "@sfu/shared";
 import { describe, expect, it } from "vitest";
-import { RoomCore } from "../../worker/src/room/core.ts";
+import { RoomCore, type RoomSettings } from "../../worker/src/room/core.ts";
 import { LEFT, nodeRefusal, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/model.ts";
+import { mLineBomb, simulcastOffer } from "../support/hostile-sdp.ts";
 
 const GRACE_MS = 15_000;
 const NODE = { id: "node-1" };
 const OTHER_NODE = { id: "node-2" };
 const T0 = 1_000_000;
 const ICE = [{ urls: ["turn:turn.test:3478"], username: "u", credential: "c" }];
+/** A publish offer as the app sends it, as far as the room reads one: audio, and video in three layers. */
+const OFFER = ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=sendonly", "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=sendonly", "a=rid:q send", "a=rid:h send", "a=rid:f send", "a=simulcast:send q;h;f", ""].join("\r\n");
 
 /**
  * A room core and its sockets as the shell keeps them: `bind` effects change which connection
@@ -19,8 +22,8 @@ class Room {
   readonly connected = new Map<string, string>();
   private readonly subs = new Map<string, string>();
 
-  constructor(stored: StoredRoom = { room: { name: "r", node: NODE }, participants: [] }, maxParticipants?: number) {
-    this.core = new RoomCore(stored, GRACE_MS, maxParticipants);
+  constructor(stored: StoredRoom = { room: { name: "r", node: NODE }, participants: [] }, settings: RoomSettings = {}) {
+    this.core = new RoomCore(stored, GRACE_MS, settings);
   }
 
   run(effects: Effect[]): Effect[] {
@@ -49,7 +52,7 @@ class Room {
 
   publish(connectionId: string, tracks: Array<{ trackId: string; kind: "audio" | "video" }>): Effect[] {
     const from = this.conn(connectionId);
-    const id = this.core.admitPublish(from);
+    const id = this.core.admitPublish(from, OFFER);
     return this.run(this.core.published(from, id, { sdp: "v=0 answer", tracks: tracks.map((t, i) => ({ ...t, mid: String(i) })) }));
   }
 
@@ -127,7 +130,7 @@ describe("joining", () => {
 
 describe("the participant cap", () => {
   it("a join beyond it is refused as room-full and changes nothing", () => {
-    const room = new Room(undefined, 2);
+    const room = new Room(undefined, { maxParticipants: 2 });
     room.join("c-alice");
     room.join("c-bob");
     expect(refusal(() => room.core.admitJoin(room.conn("c-carol")))).toBe("room-full");
@@ -136,7 +139,7 @@ describe("the participant cap", () => {
   });
 
   it("counts participants within their resume grace, and admits one again once someone leaves", () => {
-    const room = new Room(undefined, 2);
+    const room = new Room(undefined, { maxParticipants: 2 });
     const alice = room.join("c-alice");
     room.join("c-bob");
     room.run(room.core.disconnected(room.conn("c-alice"), alice.id, T0));
@@ -146,7 +149,7 @@ describe("the participant cap", () => {
   });
 
   it("a full room still takes a join that replaces its identity's participant", () => {
-    const room = new Room(undefined, 2);
+    const room = new Room(undefined, { maxParticipants: 2 });
     room.join("c-alice", "Alice", { sub: "alice" });
     room.join("c-bob");
     expect(refusal(() => room.join("c-alice-2", "Alice", { sub: "alice" }))).toBe("none");
@@ -378,9 +381,9 @@ describe("publishing", () => {
 
   it("is refused before join and without the publish grant", () => {
     const room = new Room();
-    expect(refusal(() => room.core.admitPublish(room.conn("c")))).toBe("not-joined");
+    expect(refusal(() => room.core.admitPublish(room.conn("c"), OFFER))).toBe("not-joined");
     room.join("c-viewer", "Viewer", { grants: { ...DEFAULT_GRANTS, canPublish: false } });
-    expect(refusal(() => room.core.admitPublish(room.conn("c-viewer")))).toBe("forbidden");
+    expect(refusal(() => room.core.admitPublish(room.conn("c-viewer"), OFFER))).toBe("forbidden");
   });
 
   it("a publish answered after the participant left changes nothing", () => {
@@ -553,15 +556,15 @@ describe("errors for bad states", () => {
     const stranger = room.conn("c-stranger");
     expect(refusal(() => room.core.setMuted(stranger, "audio", true))).toBe("not-joined");
     expect(refusal(() => room.core.joinedAs(stranger))).toBe("not-joined");
-    expect(refusal(() => room.core.admitCandidate(stranger, { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" }))).toBe("not-joined");
+    expect(refusal(() => room.core.admitCandidate(stranger, "publisher", { candidate: "candidate:1 1 udp 1 203.0.113.7 9 typ host" }))).toBe("not-joined");
     expect(refusal(() => room.core.admitPreferences(stranger))).toBe("not-joined");
   });
 
   it("candidates the node cannot use are not forwarded; preferences only from a subscriber of a placed room", () => {
     const room = new Room();
     const alice = room.join("c-alice");
-    expect(room.core.admitCandidate(room.conn("c-alice"), { candidate: "candidate:1 1 udp 2122260223 abcd.local 50000 typ host" })).toBeNull();
-    expect(room.core.admitCandidate(room.conn("c-alice"), { candidate: "candidate:3 1 udp 2122260223 10.0.0.1 50000 typ host" })).toBe(alice.id);
+    expect(room.core.admitCandidate(room.conn("c-alice"), "publisher", { candidate: "candidate:1 1 udp 2122260223 abcd.local 50000 typ host" })).toBeNull();
+    expect(room.core.admitCandidate(room.conn("c-alice"), "publisher", { candidate: "candidate:3 1 udp 2122260223 203.0.113.7 50000 typ host" })).toBe(alice.id);
     expect(room.core.admitPreferences(room.conn("c-alice"))).toBe(alice.id);
     room.join("c-viewer", "V", { grants: { ...DEFAULT_GRANTS, canSubscribe: false } });
     expect(room.core.admitPreferences(room.conn("c-viewer"))).toBeNull();
@@ -602,5 +605,64 @@ describe("errors for bad states", () => {
     expect(core.opened("lobby")).toEqual([{ type: "store-room", room: { name: "lobby", node: null } }]);
     expect(core.opened("lobby")).toEqual([]);
     expect(core.name).toBe("lobby");
+  });
+});
+
+describe("media limits", () => {
+  const candidate = (address: string, port = 50000) => ({ candidate: `candidate:1 1 udp 2122260223 ${address} ${port} typ host` });
+
+  it("a publish offer over the limits is refused with too-many-tracks before any node call", () => {
+    const room = new Room();
+    room.join("c-alice");
+    const from = room.conn("c-alice");
+    expect(refusal(() => room.core.admitPublish(from, mLineBomb(527)))).toBe("too-many-tracks");
+    expect(refusal(() => room.core.admitPublish(from, mLineBomb(3)))).toBe("too-many-tracks"); // three audio tracks
+    expect(refusal(() => room.core.admitPublish(from, simulcastOffer(4)))).toBe("too-many-tracks");
+    expect(refusal(() => room.core.admitPublish(from, mLineBomb(2)))).toBe("none");
+    expect(refusal(() => room.core.admitPublish(from, simulcastOffer(3)))).toBe("none");
+    expect(refusal(() => room.core.admitPublish(from, OFFER))).toBe("none");
+  });
+
+  it("a repeated candidate is not sent again; past 50 distinct per PeerConnection, too-many-candidates", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const from = room.conn("c-alice");
+    for (let port = 1; port <= 50; port++) {
+      expect(room.core.admitCandidate(from, "publisher", candidate("203.0.113.7", port))).toBe(alice.id);
+      expect(room.core.admitCandidate(from, "publisher", candidate("203.0.113.7", port))).toBeNull();
+    }
+    expect(refusal(() => room.core.admitCandidate(from, "publisher", candidate("203.0.113.7", 51)))).toBe("too-many-candidates");
+    // A repeat of one taken is still just a repeat; the subscriber PeerConnection has its own 50.
+    expect(room.core.admitCandidate(from, "publisher", candidate("203.0.113.7", 1))).toBeNull();
+    expect(room.core.admitCandidate(from, "subscriber", candidate("203.0.113.7", 51))).toBe(alice.id);
+  });
+
+  it("fresh PeerConnections (a media restart, a move) start with no candidates taken", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const fill = () => {
+      for (let port = 1; port <= 50; port++) room.core.admitCandidate(room.conn("c-alice"), "publisher", candidate("203.0.113.7", port));
+    };
+    fill();
+    room.run(room.core.restartMedia(room.conn("c-alice"), room.connected));
+    expect(room.core.admitCandidate(room.conn("c-alice"), "publisher", candidate("203.0.113.7", 1))).toBe(alice.id);
+    fill();
+    room.core.leaveNode(NODE.id);
+    room.run(room.core.moved(NODE, "node-1 went away", false));
+    expect(room.core.admitCandidate(room.conn("c-alice"), "publisher", candidate("203.0.113.7", 1))).toBe(alice.id);
+  });
+
+  it("in production, loopback, private and link-local candidates are dropped without an error; in development they go to the node", () => {
+    const production = new Room();
+    const development = new Room(undefined, { allowPrivateCandidates: true });
+    const a = production.join("c-alice");
+    const b = development.join("c-bob");
+    for (const address of ["127.0.0.1", "10.1.2.3", "192.168.1.20", "172.20.0.5", "169.254.10.1", "100.64.0.1", "fe80::1", "fd00::5", "::1", "internal.example"]) {
+      expect(production.core.admitCandidate(production.conn("c-alice"), "publisher", candidate(address)), address).toBeNull();
+    }
+    expect(production.core.admitCandidate(production.conn("c-alice"), "publisher", candidate("198.51.100.20"))).toBe(a.id);
+    expect(production.core.admitCandidate(production.conn("c-alice"), "publisher", candidate("2001:db8::20"))).toBe(a.id);
+    expect(development.core.admitCandidate(development.conn("c-bob"), "publisher", candidate("127.0.0.1"))).toBe(b.id);
+    expect(development.core.admitCandidate(development.conn("c-bob"), "publisher", candidate("10.1.2.3"))).toBe(b.id);
   });
 });

@@ -16,6 +16,12 @@ export interface Settings {
   ROOM_TOKEN_SECRET: string;
   /** "true" only in local development: enables GET /dev/token, which mints tokens for anyone. */
   DEV_MODE?: string;
+  /**
+   * "true" in local development and tests: browsers' loopback, private and link-local ICE candidates
+   * go to the media node. Unset (production): they are dropped, so no browser can have the node send
+   * connectivity checks into its own networks.
+   */
+  ALLOW_PRIVATE_CANDIDATES?: string;
   /** How long a participant whose socket dropped is kept for a `resume` (ms, default 15000). */
   RESUME_GRACE_MS?: string;
   /** A connected node silent (no heartbeat) for longer than this is down (ms, default 3000). */
@@ -40,6 +46,7 @@ function msSetting(value: string | undefined, fallback: number, min = 1): number
 export const staleAfterMs = (env: Env) => msSetting(env.NODE_STALE_MS, 3000);
 export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 500, 0);
 export const resumeGraceMs = (env: Env) => msSetting(env.RESUME_GRACE_MS, 15_000, 0);
+export const allowPrivateCandidates = (env: Env) => env.ALLOW_PRIVATE_CANDIDATES === "true";
 
 export function maxParticipantsPerRoom(env: Env): number {
   const n = Number(env.MAX_PARTICIPANTS_PER_ROOM ?? DEFAULT_MAX_PARTICIPANTS_PER_ROOM);

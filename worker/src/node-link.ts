@@ -1,4 +1,4 @@
-import type { NodeAction, NodeErrorCode, NodeRequest, NodeResponse } from "@sfu/shared";
+import type { ErrorCode, NodeAction, NodeErrorCode, NodeRequest, NodeResponse } from "@sfu/shared";
 import { nodeStub, type Env } from "./env.ts";
 import type { CallResult } from "./node-do.ts";
 
@@ -8,6 +8,11 @@ export class NodeCallError extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  /** What the browser is told: the media limits both ends share keep their code; the rest is the node's fault. */
+  get roomCode(): ErrorCode {
+    return this.code === "too-many-tracks" || this.code === "too-many-candidates" ? this.code : "media-node-error";
   }
 }
 

@@ -12,12 +12,13 @@ import {
   type PcRole,
   type TrackKind,
 } from "@sfu/shared";
-import { iceServersFor, maxParticipantsPerRoom, registry, resumeGraceMs, type Env } from "./env.ts";
+import { allowPrivateCandidates, iceServersFor, maxParticipantsPerRoom, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
-import { RoomCore } from "./room/core.ts";
+import { RoomCore, type RoomSettings } from "./room/core.ts";
 import { ABUSIVE, LEFT, nodeRefusal, RoomError, type Connection, type Effect, type PlacedNode, type RoomSummary } from "./room/model.ts";
+import { PendingPreferences } from "./room/pending-preferences.ts";
 import { RoomSockets } from "./room/sockets.ts";
 import { RoomStore } from "./room/store.ts";
 
@@ -27,6 +28,8 @@ const RATE_LIMITED = { ok: false, code: "rate-limited", message: "too many messa
 export const CLAIMS_HEADER = "x-sfu-claims";
 /** ... and where the caller is, for placement. */
 export const REGION_HEADER = "x-sfu-caller-region";
+
+const roomSettings = (env: Env): RoomSettings => ({ maxParticipants: maxParticipantsPerRoom(env), allowPrivateCandidates: allowPrivateCandidates(env) });
 
 /**
  * One room on the platform: its sockets, storage, node calls and the ordering of its work. What the
@@ -42,15 +45,17 @@ export class RoomDO extends DurableObject<Env> {
   private retiring: RetiringNode | null = null;
   /** A placement in progress, shared by joins that arrive while the room has no node. */
   private placing: Promise<PlacedNode> | null = null;
+  /** Per participant, tile sizes on their way to the node (one call at a time, the latest per track). */
+  private readonly preferences = new Map<string, PendingPreferences>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage);
     this.sockets = new RoomSockets(ctx);
     // Replaced by the stored room before any event is delivered (blockConcurrencyWhile).
-    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env), maxParticipantsPerRoom(env));
+    this.core = new RoomCore({ room: null, participants: [] }, resumeGraceMs(env), roomSettings(env));
     void ctx.blockConcurrencyWhile(async () => {
-      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env), maxParticipantsPerRoom(env));
+      const restored = RoomCore.restore(await this.store.load(), this.sockets.connected(), Date.now(), resumeGraceMs(env), roomSettings(env));
       this.core = restored.core;
       await this.perform(restored.effects);
     });
@@ -110,7 +115,7 @@ export class RoomDO extends DurableObject<Env> {
     if (err instanceof RoomError) return { code: err.code, message: err.message };
     if (err instanceof NodeCallError) {
       console.warn("media node refused", err.code, err.message);
-      return { code: "media-node-error", message: nodeRefusal(err.code).plainWords };
+      return { code: err.roomCode, message: nodeRefusal(err.code).plainWords };
     }
     console.error("room error", err);
     return { code: "internal", message: "something went wrong in the room; try again" };
@@ -235,7 +240,10 @@ export class RoomDO extends DurableObject<Env> {
       case "subscription-prefs": {
         // A subscriber's rendered tile sizes go to the node, which picks each track's simulcast layer from them.
         const participantId = this.core.admitPreferences(from);
-        if (participantId) await this.callRoomNode("preferences", { room: this.core.name, participantId, tracks: msg.tracks });
+        if (!participantId) return;
+        let pending = this.preferences.get(participantId);
+        if (!pending) this.preferences.set(participantId, (pending = new PendingPreferences()));
+        if (pending.add(msg.tracks)) this.sendPreferencesSoon(participantId);
         return;
       }
       case "restart-media":
@@ -260,7 +268,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   private async publish(ws: WebSocket, from: Connection, sdp: string): Promise<void> {
-    const participantId = this.core.admitPublish(from);
+    const participantId = this.core.admitPublish(from, sdp);
     const answer = await this.callRoomNode("publish", { room: this.core.name, participantId, sdp });
     for (const kind of this.core.adminMutes(participantId)) await this.muteAtNode(participantId, kind, true);
     await this.perform(this.core.published(from, participantId, answer), ws);
@@ -277,10 +285,34 @@ export class RoomDO extends DurableObject<Env> {
    * does not matter, and the offer they belong to has already been handled by the time they arrive.
    */
   private forwardCandidate(ws: WebSocket, from: Connection, target: PcRole, candidate: IceCandidate): void {
-    const participantId = this.core.admitCandidate(from, candidate);
+    const participantId = this.core.admitCandidate(from, target, candidate);
     if (!participantId) return;
     this.callRoomNode("candidate", { room: this.core.name, participantId, target, candidate })
       .catch((err: unknown) => this.sockets.send(ws, { type: "error", ...this.plainError(err), inReplyTo: "ice-candidate" }));
+  }
+
+  /**
+   * Queues a send of the participant's waiting tile sizes in its lane, behind the messages already
+   * there: those only add to what waits, so the send carries them all.
+   */
+  private sendPreferencesSoon(participantId: string): void {
+    this.lock.lane(participantId, () => this.sendPreferences(participantId)).catch((err: unknown) => console.error("preferences", err));
+  }
+
+  private async sendPreferences(participantId: string): Promise<void> {
+    const pending = this.preferences.get(participantId);
+    const tracks = pending?.take() ?? [];
+    if (tracks.length === 0) {
+      if (pending?.idle) this.preferences.delete(participantId);
+      return;
+    }
+    try {
+      if (this.core.has(participantId)) await this.callRoomNode("preferences", { room: this.core.name, participantId, tracks });
+    } catch (err) {
+      const connection = this.sockets.connected().get(participantId);
+      if (connection) await this.perform([{ type: "send", connection, message: { type: "error", ...this.plainError(err), inReplyTo: "subscription-prefs" } }]);
+    }
+    this.sendPreferencesSoon(participantId);
   }
 
   /** A socket dropped without `leave`: keep the participant (and its media) for a resume. */
@@ -320,6 +352,7 @@ export class RoomDO extends DurableObject<Env> {
       case "store-participant":
         return this.store.putParticipant(effect.participant);
       case "delete-participant":
+        this.preferences.delete(effect.participantId);
         return this.store.deleteParticipant(effect.participantId);
       case "set-alarm":
         return this.store.setAlarm(effect.at);

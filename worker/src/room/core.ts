@@ -12,7 +12,22 @@
  * (RetiringNode). Which sockets are open is the sockets' to know; the shell passes a snapshot of it
  * (`Connected`) to the calls that need it. Refusals are thrown as RoomError.
  */
-import { DEFAULT_MAX_PARTICIPANTS_PER_ROOM, isForwardableCandidate, type ErrorCode, type IceCandidate, type IceServer, type NodeResponse, type ParticipantInfo, type SubscriberOffer, type TrackKind } from "@sfu/shared";
+import {
+  DEFAULT_MAX_PARTICIPANTS_PER_ROOM,
+  isForwardableCandidate,
+  isPublicCandidateAddress,
+  MAX_CANDIDATES_PER_PC,
+  publishOfferOverLimits,
+  RemoteCandidates,
+  type ErrorCode,
+  type IceCandidate,
+  type IceServer,
+  type NodeResponse,
+  type ParticipantInfo,
+  type PcRole,
+  type SubscriberOffer,
+  type TrackKind,
+} from "@sfu/shared";
 import {
   ABUSIVE,
   IDENTITY_REPLACED,
@@ -34,14 +49,30 @@ import {
   type StoredRoom,
 } from "./model.ts";
 
+/** A room's configurable limits (from the worker's settings). */
+export interface RoomSettings {
+  /** Participants in the room, counting those within their resume grace period. */
+  maxParticipants?: number;
+  /**
+   * Local development and tests: pass browsers' loopback and private candidates to the node
+   * (production drops them; see isPublicCandidateAddress).
+   */
+  allowPrivateCandidates?: boolean;
+}
+
 export class RoomCore {
   private room: RoomRecord | null;
   private readonly participants = new Map<string, ParticipantRecord>();
+  /**
+   * Per participant, the candidates its current PeerConnections sent to the node (memory only: after
+   * a restart of the object they start over, and the node keeps its own cap).
+   */
+  private readonly candidates = new Map<string, Record<PcRole, RemoteCandidates>>();
 
   constructor(
     stored: StoredRoom,
     private readonly resumeGraceMs: number,
-    private readonly maxParticipants: number = DEFAULT_MAX_PARTICIPANTS_PER_ROOM,
+    private readonly settings: RoomSettings = {},
   ) {
     this.room = stored.room;
     for (const p of stored.participants) this.participants.set(p.id, structuredClone(p));
@@ -52,8 +83,8 @@ export class RoomCore {
    * a restart is disconnected: it may still resume within the grace period, after which the alarm
    * removes it.
    */
-  static restore(stored: StoredRoom, connected: Connected, now: number, resumeGraceMs: number, maxParticipants?: number): { core: RoomCore; effects: Effect[] } {
-    const core = new RoomCore(stored, resumeGraceMs, maxParticipants);
+  static restore(stored: StoredRoom, connected: Connected, now: number, resumeGraceMs: number, settings: RoomSettings = {}): { core: RoomCore; effects: Effect[] } {
+    const core = new RoomCore(stored, resumeGraceMs, settings);
     const effects: Effect[] = [];
     for (const p of core.participants.values()) {
       if (!connected.has(p.id) && p.disconnectedAt === null) {
@@ -123,7 +154,7 @@ export class RoomCore {
    */
   admitJoin(from: Connection): string | undefined {
     if (from.participantId) throw new RoomError("already-joined", "this connection has already joined");
-    if (this.participants.size - this.withIdentity(from.claims.sub).length >= this.maxParticipants) {
+    if (this.participants.size - this.withIdentity(from.claims.sub).length >= (this.settings.maxParticipants ?? DEFAULT_MAX_PARTICIPANTS_PER_ROOM)) {
       throw new RoomError("room-full", "the room is full; try again later");
     }
     return from.region;
@@ -243,10 +274,15 @@ export class RoomCore {
 
   // ---- media ----
 
-  /** May this connection publish? Returns its participant id. */
-  admitPublish(from: Connection): string {
+  /**
+   * May this connection publish this offer? Returns its participant id. An offer over the media
+   * limits is refused here, before the node makes a transceiver for each of its m-sections.
+   */
+  admitPublish(from: Connection, sdp: string): string {
     const p = this.sender(from);
     if (!p.grants.canPublish) throw new RoomError("forbidden", "your room token does not allow publishing");
+    const overLimits = publishOfferOverLimits(sdp);
+    if (overLimits) throw new RoomError("too-many-tracks", overLimits);
     return p.id;
   }
 
@@ -274,10 +310,20 @@ export class RoomCore {
     return this.sender(from).id;
   }
 
-  /** The sender's participant id if its candidate goes to the node, null if the node could not use it. */
-  admitCandidate(from: Connection, candidate: IceCandidate): string | null {
+  /**
+   * The sender's participant id if its candidate goes to the node; null if the node could not use
+   * it, may not (a private address in production) or already has it. Over the cap it is refused.
+   * Private addresses are dropped without an error: browsers send their LAN addresses as a matter of course.
+   */
+  admitCandidate(from: Connection, target: PcRole, candidate: IceCandidate): string | null {
     const p = this.sender(from);
-    return isForwardableCandidate(candidate.candidate) ? p.id : null;
+    if (!isForwardableCandidate(candidate.candidate)) return null;
+    if (!this.settings.allowPrivateCandidates && !isPublicCandidateAddress(candidate.candidate)) return null;
+    let taken = this.candidates.get(p.id);
+    if (!taken) this.candidates.set(p.id, (taken = { publisher: new RemoteCandidates(), subscriber: new RemoteCandidates() }));
+    const verdict = taken[target].admit(candidate.candidate);
+    if (verdict === "over-limit") throw new RoomError("too-many-candidates", `a ${target} connection may send at most ${MAX_CANDIDATES_PER_PC} ICE candidates`);
+    return verdict === "new" ? p.id : null;
   }
 
   /** The sender's participant id if its tile sizes go to the node (it subscribes, and there is a node), else null. */
@@ -374,6 +420,7 @@ export class RoomCore {
       ? [{ type: "retire-node", node: from, participantIds: everyone.map((p) => p.id), publisherIds: everyone.filter((p) => p.tracks.length > 0).map((p) => p.id) }]
       : everyone.map((p) => ({ type: "free-on-node", node: from, participantId: p.id, background: true }) as const);
     for (const p of everyone) effects.push(...this.setTracks(p, []));
+    this.candidates.clear();
     effects.push({ type: "broadcast", message: { type: "error", code: stillForwarding ? "media-moved" : "media-failed", message: `${why}; the room moved to another media server: publish again` } });
     return effects;
   }
@@ -426,6 +473,7 @@ export class RoomCore {
   private withdrawMedia(participantId: string, connected: Connected): Effect[] {
     const p = this.participants.get(participantId)!;
     const connection = connected.get(p.id);
+    this.candidates.delete(p.id);
     return [
       ...this.setTracks(p, []),
       ...(connection ? [{ type: "send", connection, message: { type: "error", code: "media-failed", message: "the media connection failed; publish again" } } as const] : []),
@@ -436,6 +484,7 @@ export class RoomCore {
   /** Takes a participant out of the room: the others see it leave, the node frees its media. */
   private remove(id: string): Effect[] {
     if (!this.participants.delete(id)) return [];
+    this.candidates.delete(id);
     const effects: Effect[] = [
       { type: "retiring-left", participantId: id },
       { type: "delete-participant", participantId: id },

@@ -104,6 +104,8 @@ const NODE_REFUSALS: Partial<Record<NodeErrorCode, string>> = {
   "payload-too-large": "that request is too large for the media server",
   "negotiation-failed": "the media server could not use that offer or answer",
   "over-capacity": "the media server is full; try again shortly",
+  "too-many-tracks": "that is more cameras, microphones or quality layers than a participant may send",
+  "too-many-candidates": "the connection sent more network addresses than allowed",
   timeout: "the media server did not answer in time; try again",
   unreachable: "the media server cannot be reached; try again shortly",
 };
