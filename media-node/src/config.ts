@@ -1,5 +1,4 @@
-import { hostname } from "node:os";
-import { NodeId, Region } from "@sfu/shared";
+import { NodeId, NodeKey, Region, workerNodeId } from "@sfu/shared";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -8,8 +7,13 @@ const port = z.coerce.number().int().min(1).max(65535);
 export const ConfigSchema = z
   .object({
     WORKER_URL: z.url({ protocol: /^https?$/ }).describe("base URL of the edge worker the node connects to"),
-    FLEET_SECRET: z.string().min(16, "FLEET_SECRET must be at least 16 characters"),
-    NODE_ID: NodeId.default(`${hostname().slice(0, 40)}-${process.pid}`),
+    /** This node's id: its NODE_KEY is bound to it. */
+    NODE_ID: NodeId,
+    /**
+     * This node's own credential (`npm run node-credential -- <NODE_ID>`): it signs the connect proof.
+     * With WORKERS > 1, one key per worker process (for NODE_ID-0, NODE_ID-1, …), comma-separated.
+     */
+    NODE_KEY: z.string().transform((s) => s.split(",").map((k) => k.trim())).pipe(z.array(NodeKey).min(1).max(256)),
     REGION: Region.default("local"),
     CAPACITY: z.coerce.number().int().min(1).max(100_000).default(500),
     /** Address put in ICE candidates: the VM's public IP in production. */
@@ -33,6 +37,10 @@ export const ConfigSchema = z
      */
     WORKERS: z.coerce.number().int().min(1).max(256).default(1),
   })
+  .refine((c) => c.NODE_KEY.length === c.WORKERS, {
+    message: "NODE_KEY must hold one key per worker process (WORKERS of them, comma-separated: npm run node-credential -- <NODE_ID> --workers <WORKERS>)",
+    path: ["NODE_KEY"],
+  })
   .refine((c) => c.RTC_MIN_PORT <= c.RTC_MAX_PORT, { message: "RTC_MIN_PORT must not exceed RTC_MAX_PORT", path: ["RTC_MIN_PORT"] })
   .refine((c) => c.HEALTH_PORT === 0 || c.WORKERS === 1 || c.HEALTH_PORT + c.WORKERS <= 65535, {
     message: "HEALTH_PORT + WORKERS must not exceed 65535 (worker i serves HEALTH_PORT+1+i)",
@@ -50,12 +58,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return parsed.data;
 }
 
-/** The environment of worker process `i` of `n`: its own node id, health port and RTC port slice. */
+/** The environment of worker process `i` of `n`: its own node id and key, health port and RTC port slice. */
 export function workerEnv(config: Config, i: number, n: number): Record<string, string> {
   const span = Math.floor((config.RTC_MAX_PORT - config.RTC_MIN_PORT + 1) / n);
   return {
     WORKERS: "1",
-    NODE_ID: `${config.NODE_ID}-${i}`,
+    NODE_ID: workerNodeId(config.NODE_ID, i),
+    NODE_KEY: config.NODE_KEY[i]!,
     HEALTH_PORT: config.HEALTH_PORT === 0 ? "0" : String(config.HEALTH_PORT + 1 + i),
     RTC_MIN_PORT: String(config.RTC_MIN_PORT + i * span),
     RTC_MAX_PORT: String(config.RTC_MIN_PORT + (i + 1) * span - 1),

@@ -25,7 +25,8 @@ const MAX_READ_BYTES = 4 * MAX_NODE_MESSAGE_BYTES;
 
 export interface EdgeLinkConfig {
   workerUrl: string;
-  secret: string;
+  /** This node's own key (NODE_KEY), bound to `nodeId`. */
+  nodeKey: string;
   nodeId: string;
   instanceId: string;
   region: string;
@@ -104,10 +105,10 @@ export class EdgeLink {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const { workerUrl, secret, nodeId, instanceId } = this.config;
+    const { workerUrl, nodeKey, nodeId, instanceId } = this.config;
     const url = new URL(`${workerUrl.replace(/\/$/, "")}${NODE_CONNECT_PATH}`);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const proof = await signNodeProof(secret, nodeId, instanceId, uniqueProofTime());
+    const proof = await signNodeProof(nodeKey, nodeId, instanceId, uniqueProofTime());
     if (this.stopped) return;
     const ws = new WebSocket(url, { headers: { [NODE_PROOF_HEADER]: proof }, handshakeTimeout: 10_000, maxPayload: MAX_READ_BYTES });
     this.ws = ws;

@@ -39,7 +39,7 @@ async function runNode(config: Config): Promise<void> {
   const link: EdgeLink = new EdgeLink(
     {
       workerUrl: config.WORKER_URL,
-      secret: config.FLEET_SECRET,
+      nodeKey: config.NODE_KEY[0]!,
       nodeId: config.NODE_ID,
       instanceId,
       region: config.REGION,

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
+import { deriveNodeKey, MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
 import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
@@ -11,11 +11,11 @@ const SECRET = "node-link-test-fleet-secret";
 let edge: FakeEdge;
 const started: ChildProcess[] = [];
 
-function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): ChildProcess {
+async function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = startMediaNode(
     {
       WORKER_URL: edge.url,
-      FLEET_SECRET: SECRET,
+      NODE_KEY: await deriveNodeKey(SECRET, nodeId),
       NODE_ID: nodeId,
       REGION: "test-region",
       CAPACITY: "77",
@@ -67,7 +67,7 @@ describe("a media node dialing the edge", () => {
   let conn: EdgeConn;
 
   beforeAll(async () => {
-    child = node("link-node", HEALTH, 48800);
+    child = await node("link-node", HEALTH, 48800);
     conn = await edge.conn("link-node");
     for (let i = 0; !(await nodeHealthOrNothing(HEALTH))?.connected; i++) {
       if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
@@ -196,10 +196,10 @@ describe("a media node dialing the edge", () => {
   });
 });
 
-describe("a node with the wrong fleet secret", () => {
+describe("a node with another node's key", () => {
   it("is refused before any upgrade and keeps redialing with growing delays, without crashing", async () => {
-    const child = node("forged-node", 17651, 48880, { FLEET_SECRET: "not-the-fleet-secret-at-all" });
-    const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v1,forged-node,"));
+    const child = await node("forged-node", 17651, 48880, { NODE_KEY: await deriveNodeKey(SECRET, "link-node") });
+    const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v2,forged-node,"));
     await expect.poll(() => attempts().length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(6);
     expect(attempts().every((a) => a.reason === "bad-signature")).toBe(true);
     expect(new Set(attempts().map((a) => a.header)).size).toBe(attempts().length); // a fresh proof every time
@@ -216,7 +216,7 @@ describe("a node with the wrong fleet secret", () => {
 
 describe("graceful drain on SIGTERM", () => {
   it("with no rooms: sends drain, then exits 0 at once", async () => {
-    const child = node("drain-empty", 17652, 48880);
+    const child = await node("drain-empty", 17652, 48880);
     const conn = await edge.conn("drain-empty");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "heartbeat");
     const signalledAt = Date.now();
@@ -227,7 +227,7 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("holding a room: sends drain, keeps going until the edge removes the participant, then exits 0", async () => {
-    const child = node("drain-busy", 17653, 48820);
+    const child = await node("drain-busy", 17653, 48820);
     const conn = await edge.conn("drain-busy");
     await addParticipant(conn, "busy-room", "carol");
     child.kill("SIGTERM");
@@ -244,7 +244,7 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("a second SIGTERM exits at once", async () => {
-    const child = node("drain-twice", 17654, 48840);
+    const child = await node("drain-twice", 17654, 48840);
     const conn = await edge.conn("drain-twice");
     await addParticipant(conn, "twice-room", "dave");
     child.kill("SIGTERM");
@@ -259,7 +259,7 @@ describe("graceful drain on SIGTERM", () => {
 
   it("DRAIN_TIMEOUT_MS bounds the wait; a node that redials while draining tells the new socket", async () => {
     edge.welcome = (hello) => ({ keepRooms: hello.rooms, heartbeatMs: 200 });
-    const child = node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
+    const child = await node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
     const conn = await edge.conn("drain-timeout");
     await addParticipant(conn, "stuck-room", "erin");
     await sleep(1100);

@@ -14,6 +14,8 @@ export interface Settings {
   FLEET_SECRET: string;
   /** Signs and verifies room tokens (HS256). */
   ROOM_TOKEN_SECRET: string;
+  /** Verifies admin API tokens (HS256): a key of its own, so whoever mints room tokens cannot mint admin tokens. */
+  ADMIN_TOKEN_SECRET: string;
   /** "true" only in local development: enables GET /dev/token, which mints tokens for anyone. */
   DEV_MODE?: string;
   /** How long a participant whose socket dropped is kept for a `resume` (ms, default 15000). */
