@@ -23,6 +23,8 @@ export const ConfigSchema = z
     RTC_MIN_PORT: port.default(40000),
     RTC_MAX_PORT: port.default(49999),
     HEARTBEAT_MS: z.coerce.number().int().min(500).max(60_000).default(2000),
+    /** How often the node tells the edge which rooms and participants it holds; the edge frees orphans. */
+    INVENTORY_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
     /** After SIGTERM, the longest the node waits for the edge to move its rooms away before it exits. */
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     /** Port of /healthz and /metrics on 127.0.0.1; 0 serves none. */

@@ -24,6 +24,8 @@ export interface Settings {
   NODE_STALE_MS?: string;
   /** A node whose socket closed is down unless it reconnects within this (ms, default 500). */
   NODE_RECONNECT_GRACE_MS?: string;
+  /** A node down for this long is forgotten: its records leave storage, an admin's drain with them (ms, default 3600000). */
+  NODE_FORGET_AFTER_MS?: string;
   /** TURN server URLs offered to browsers, comma-separated (turn:, turns:, stun:); unset = no TURN. */
   TURN_URLS?: string;
   /** coturn's `static-auth-secret`: TURN credentials are minted with it (REST API scheme). */
@@ -40,6 +42,7 @@ function msSetting(value: string | undefined, fallback: number, min = 1): number
 export const staleAfterMs = (env: Env) => msSetting(env.NODE_STALE_MS, 3000);
 export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 500, 0);
 export const resumeGraceMs = (env: Env) => msSetting(env.RESUME_GRACE_MS, 15_000, 0);
+export const forgetAfterMs = (env: Env) => msSetting(env.NODE_FORGET_AFTER_MS, 3_600_000, 0);
 
 export function registry(env: Env): DurableObjectStub<NodeRegistryDO> {
   return env.REGISTRY.get(env.REGISTRY.idFromName("global"));

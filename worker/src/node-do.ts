@@ -3,19 +3,22 @@ import {
   assertNever,
   EdgeToNode,
   NODE_CALL_TIMEOUT_MS,
+  NODE_PROOF_MAX_SKEW_MS,
   NODE_PROTOCOL_VERSION,
   NodeActions,
   NodeCloseCode,
   NodeToEdge,
   parseNodeMessage,
   type NodeAction,
+  type HeldRoom,
   type NodeErrorCode,
   type NodeEvent,
   type NodeProof,
   type NodeRequest,
   type NodeResponse,
 } from "@sfu/shared";
-import { reconnectGraceMs, registry, roomStub, staleAfterMs, type Env } from "./env.ts";
+import { forgetAfterMs, reconnectGraceMs, registry, roomStub, staleAfterMs, type Env } from "./env.ts";
+import { linkForgetAt } from "./reconcile.ts";
 
 /** The worker passes the node's verified connect proof to its object in this header. */
 export const PROOF_CLAIMS_HEADER = "x-sfu-node-proof-claims";
@@ -32,6 +35,8 @@ interface LinkState {
   closedAt: number | null;
   /** The node said hello and was welcomed. */
   live: boolean;
+  /** When the node was reported down (null while it is not); the state is forgotten NODE_FORGET_AFTER_MS later. */
+  downAt?: number | null;
 }
 
 /** Per-socket, kept with `serializeAttachment` so it survives hibernation. */
@@ -62,6 +67,8 @@ export class MediaNodeDO extends DurableObject<Env> {
   private nextId = 1;
   /** When the node last said anything (memory only: after a wake-up, the wake-up counts). */
   private lastHeard = Date.now();
+  /** An inventory is being reconciled (the next one waits for its turn to come round again). */
+  private reconciling = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,6 +93,7 @@ export class MediaNodeDO extends DurableObject<Env> {
       closedAt: null,
       // Requests wait for hello and welcome: the welcome tells the node which rooms it keeps.
       live: false,
+      downAt: null,
     });
     for (const old of this.ctx.getWebSockets()) closeQuietly(old, NodeCloseCode.replaced, "another socket connected for this node");
     this.failPending("unreachable", "the node's socket was replaced");
@@ -171,8 +179,24 @@ export class MediaNodeDO extends DurableObject<Env> {
         return roomStub(this.env, event.room).activeSpeaker(nodeId, event.participantId);
       case "layer-demand":
         return roomStub(this.env, event.room).layerDemand(nodeId, event.participantId, event.trackId, event.rids);
+      case "inventory":
+        // In the background, one room at a time: the node's other messages keep flowing meanwhile.
+        if (!this.reconciling) void this.reconcile(nodeId, event.rooms);
+        return;
       default:
         return assertNever(event);
+    }
+  }
+
+  /** Each room of the inventory frees what it no longer has on this node (RoomDO.reconcileNode). */
+  private async reconcile(nodeId: string, rooms: HeldRoom[]): Promise<void> {
+    this.reconciling = true;
+    try {
+      for (const { room, participants } of rooms) {
+        await roomStub(this.env, room).reconcileNode(room, nodeId, participants).catch((err: Error) => console.warn("could not reconcile room", room, err.message));
+      }
+    } finally {
+      this.reconciling = false;
     }
   }
 
@@ -203,6 +227,10 @@ export class MediaNodeDO extends DurableObject<Env> {
     if (!state) return;
     const now = Date.now();
     const socket = this.socket();
+    if (!socket && state.downAt != null) {
+      if (await this.forgetIfGone(now)) return;
+      return this.ctx.storage.setAlarm(this.forgetTime(state, state.downAt));
+    }
     if (!socket) {
       // Closed, or this object restarted and the socket went with it: down once the grace has passed.
       const closedAt = state.closedAt ?? now;
@@ -221,8 +249,28 @@ export class MediaNodeDO extends DurableObject<Env> {
   private async down(why: string): Promise<void> {
     const state = this.state!;
     this.failPending("unreachable", why);
-    await this.saveState({ ...state, live: false, closedAt: state.closedAt ?? Date.now() });
+    const now = Date.now();
+    const downState = { ...state, live: false, closedAt: state.closedAt ?? now, downAt: now };
+    await this.saveState(downState);
     await registry(this.env).nodeDown(state.nodeId, state.instanceId, why);
+    await this.ctx.storage.setAlarm(this.forgetTime(downState, now));
+  }
+
+  /**
+   * A node down for NODE_FORGET_AFTER_MS, whose last proof has expired, leaves no state behind (a
+   * node that comes back later connects afresh). Returns whether it was forgotten.
+   */
+  async forgetIfGone(now: number): Promise<boolean> {
+    const state = this.state;
+    if (!state || state.downAt == null || this.socket() || now < this.forgetTime(state, state.downAt)) return false;
+    this.state = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    return true;
+  }
+
+  private forgetTime(state: LinkState, downAt: number): number {
+    return linkForgetAt(downAt, state.lastProofAt, forgetAfterMs(this.env), NODE_PROOF_MAX_SKEW_MS);
   }
 
   /** The open socket this object trusts: the newest one accepted. */
