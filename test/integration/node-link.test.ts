@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import { deriveNodeKey, MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
+import { deriveNodeKey, MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION, type HeldRoom, type NodeToEdge } from "@sfu/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
 import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
 import { freeTcpPorts } from "../support/ports.ts";
 import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
+import { reconcileHeldRoom, type Expectation } from "../../worker/src/reconcile.ts";
 
 /** The real media node entrypoint against a fake edge: the node's side of the dial-out protocol. */
 const SECRET = "node-link-test-fleet-secret";
@@ -193,6 +194,46 @@ describe("a media node dialing the edge", () => {
     expect(Date.now() - silencedAt).toBeLessThan(2000);
     await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000 }).toBe(true);
     conn = next;
+  });
+});
+
+describe("reconciling a node's inventory", () => {
+  type Inventory = Extract<NodeToEdge, { type: "event" }> & { event: { type: "inventory"; rooms: HeldRoom[] } };
+  const isInventory = (m: NodeToEdge): m is Inventory => m.type === "event" && m.event.type === "inventory";
+
+  it("the node reports what it holds, and frees the orphans the edge's decision names", async () => {
+    const HEALTH_PORT = 17657;
+    await node("inventory-node", HEALTH_PORT, 48900, { INVENTORY_MS: "500" });
+    const conn = await edge.conn("inventory-node");
+    await addParticipant(conn, "kept-room", "p1");
+    await addParticipant(conn, "kept-room", "p2");
+    await addParticipant(conn, "orphan-room", "q1");
+    // What the edge has: p1 in kept-room; p2's removal never reached the node, and orphan-room is placed elsewhere.
+    const edgeRooms = new Map<string, Expectation>([["kept-room", new Set(["p1"])]]);
+
+    const seen = conn.messages.length;
+    const report = await conn.waitFor((m): m is Inventory => isInventory(m) && conn.messages.indexOf(m) >= seen && m.event.rooms.length === 2, 5000);
+    expect(new Map(report.event.rooms.map((r) => [r.room, [...r.participants].sort()]))).toEqual(new Map([["kept-room", ["p1", "p2"]], ["orphan-room", ["q1"]]]));
+
+    for (const { room, participants } of report.event.rooms) {
+      const verdict = reconcileHeldRoom(participants, edgeRooms.get(room) ?? null);
+      if (verdict.type === "close-room") expect(await conn.request("close-room", { room })).toMatchObject({ type: "result", body: { closed: true } });
+      if (verdict.type === "remove") {
+        for (const participantId of verdict.participantIds) expect(await conn.request("remove", target(room, participantId))).toMatchObject({ type: "result" });
+      }
+    }
+    expect(await nodeHealth(HEALTH_PORT)).toMatchObject({ rooms: 1, participants: 1 });
+    const after = conn.messages.length;
+    const next = await conn.waitFor((m): m is Inventory => isInventory(m) && conn.messages.indexOf(m) >= after, 5000);
+    expect(next.event.rooms).toEqual([{ room: "kept-room", participants: ["p1"] }]);
+  });
+
+  it("a node at CAPACITY refuses another participant with over-capacity", async () => {
+    await node("small-node", 17658, 48920, { CAPACITY: "1" });
+    const conn = await edge.conn("small-node");
+    await addParticipant(conn, "room-1", "first");
+    expect(await conn.request("subscriber-offer", target("room-2", "second"))).toMatchObject({ type: "error", code: "over-capacity" });
+    expect(await nodeHealth(17658)).toMatchObject({ rooms: 1, participants: 1 });
   });
 });
 
