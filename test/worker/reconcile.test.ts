@@ -2,7 +2,7 @@ import { env, reset, runInDurableObject } from "cloudflare:test";
 import { NODE_PROOF_MAX_SKEW_MS, type HeldRoom } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NodeRecord } from "../../worker/src/placement.ts";
-import { closeOpenedSockets, connectNodeSocket, eventually, FakeNode, IDLE_LOAD, openRoomSocket, registerNode, roomStub, storedRoom, type Request } from "./helpers.ts";
+import { closeOpenedSockets, connectNodeSocket, eventually, FakeNode, IDLE_LOAD, openRoomSocket, registerNode, storedRoom, type Request } from "./helpers.ts";
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 const nodeObject = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
