@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   assertNever,
   EdgeToNode,
+  MAX_INVENTORY_ROOMS,
   NODE_CALL_TIMEOUT_MS,
   NODE_PROOF_MAX_SKEW_MS,
   NODE_PROTOCOL_VERSION,
@@ -54,6 +55,8 @@ interface Pending {
 const STATE_KEY = "link";
 /** While a node is connected, its silence is checked this often. */
 const LIVENESS_CHECK_MS = 1000;
+/** Most inventory entries waiting to be reconciled (ten full inventory events). */
+const MAX_QUEUED_INVENTORY = 10 * MAX_INVENTORY_ROOMS;
 
 /**
  * One media node's link to the edge: holds the node's WebSocket (hibernation API), carries room
@@ -67,7 +70,8 @@ export class MediaNodeDO extends DurableObject<Env> {
   private nextId = 1;
   /** When the node last said anything (memory only: after a wake-up, the wake-up counts). */
   private lastHeard = Date.now();
-  /** An inventory is being reconciled (the next one waits for its turn to come round again). */
+  /** Inventory entries waiting to be reconciled, and whether that is under way. */
+  private readonly inventory: HeldRoom[] = [];
   private reconciling = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -181,7 +185,9 @@ export class MediaNodeDO extends DurableObject<Env> {
         return roomStub(this.env, event.room).layerDemand(nodeId, event.participantId, event.trackId, event.rids);
       case "inventory":
         // In the background, one room at a time: the node's other messages keep flowing meanwhile.
-        if (!this.reconciling) void this.reconcile(nodeId, event.rooms);
+        // Entries past the bound wait for the node's next report.
+        this.inventory.push(...event.rooms.slice(0, Math.max(0, MAX_QUEUED_INVENTORY - this.inventory.length)));
+        if (!this.reconciling) void this.reconcile(nodeId);
         return;
       default:
         return assertNever(event);
@@ -189,10 +195,11 @@ export class MediaNodeDO extends DurableObject<Env> {
   }
 
   /** Each room of the inventory frees what it no longer has on this node (RoomDO.reconcileNode). */
-  private async reconcile(nodeId: string, rooms: HeldRoom[]): Promise<void> {
+  private async reconcile(nodeId: string): Promise<void> {
     this.reconciling = true;
     try {
-      for (const { room, participants } of rooms) {
+      for (let entry = this.inventory.shift(); entry; entry = this.inventory.shift()) {
+        const { room, participants } = entry;
         await roomStub(this.env, room).reconcileNode(room, nodeId, participants).catch((err: Error) => console.warn("could not reconcile room", room, err.message));
       }
     } finally {
