@@ -34,6 +34,9 @@ export interface SystemOptions {
   verbose?: boolean;
   /** The URL node i dials (default: the worker's own), e.g. a relay a test can cut. */
   nodeWorkerUrl?: (i: number) => string | undefined;
+  /** More worker vars (e.g. NODE_RECONNECT_GRACE_MS) and media-node environment (e.g. INVENTORY_MS) than the defaults. */
+  workerVars?: Record<string, string>;
+  nodeEnv?: Record<string, string>;
   /** Offer this TURN server to browsers (worker vars TURN_URLS, TURN_SECRET, TURN_TTL_S); none by default. */
   turn?: { urls: string[]; secret: string; ttlSeconds?: number };
 }
@@ -68,6 +71,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`,
         "--var", `ADMIN_TOKEN_SECRET:${adminSecret}`, "--var", "DEV_MODE:true",
         ...turnVars(opts.turn),
+        ...Object.entries(opts.workerVars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
         "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },
       "worker",
@@ -87,6 +91,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         HEARTBEAT_MS: "1000",
         DRAIN_TIMEOUT_MS: "15000",
         DEBUG_IMPAIRMENT: opts.debugImpairment ? "1" : "0",
+        ...opts.nodeEnv,
       }, nodeId, opts.verbose);
       children.push(node);
       nodes.push(node);
