@@ -17,6 +17,7 @@ export default defineConfig({
               bindings: {
               FLEET_SECRET: "test-fleet-secret-not-for-production",
               ROOM_TOKEN_SECRET: "test-room-token-secret-not-for-production",
+              ADMIN_TOKEN_SECRET: "test-admin-token-secret-not-for-production",
               NODE_STALE_MS: "15000",
               RESUME_GRACE_MS: "300",
               NODE_RECONNECT_GRACE_MS: "200",

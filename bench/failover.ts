@@ -41,7 +41,7 @@ async function once(mode: "kill" | "drain"): Promise<{ recoveredMs: number; gapM
     const t0 = Date.now();
     if (mode === "kill") system.nodes[victim]!.kill("SIGKILL");
     else {
-      const token = await signAdminToken(system.tokenSecret, "bench", 60, Date.now());
+      const token = await signAdminToken(system.adminSecret, "bench", 60, Date.now());
       await fetch(`${system.url}/admin/nodes/node-${victim + 1}/drain`, { method: "POST", body: JSON.stringify({ draining: true }), headers: { authorization: `Bearer ${token}` } });
     }
     for (const page of pages) {

@@ -15,6 +15,7 @@ if (turnUrls.length && !turn) process.stderr.write("TURN_URLS is set without TUR
 const system = await startSystem({
   secret: secrets.FLEET_SECRET,
   tokenSecret: secrets.ROOM_TOKEN_SECRET,
+  adminSecret: secrets.ADMIN_TOKEN_SECRET,
   workerPort: num("PORT", 8787),
   inspectorPort: num("INSPECTOR_PORT", 9229),
   nodes: num("MEDIA_NODES", 1),

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deriveNodeKey } from "@sfu/shared";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -19,10 +20,12 @@ export interface SystemOptions {
   healthPortBase?: number;
   /** Node i uses UDP ports [rtcPortBase + i*1000, rtcPortBase + i*1000 + 999]. */
   rtcPortBase: number;
-  /** Fleet secret shared by worker and nodes; a random one per run by default. */
+  /** The worker's fleet secret, from which each node's own key (NODE_KEY) is derived; a random one per run by default. */
   secret?: string;
   /** Room-token signing secret; a random one per run by default. `/dev/token` is enabled. */
   tokenSecret?: string;
+  /** Admin-token signing secret; a random one per run by default. */
+  adminSecret?: string;
   /** Keep worker state in this directory (default: a fresh temporary one, deleted on stop). */
   persistTo?: string;
   /** Let the worker's impair calls narrow a subscriber's link (tests of congestion control and loss repair). */
@@ -31,6 +34,9 @@ export interface SystemOptions {
   verbose?: boolean;
   /** The URL node i dials (default: the worker's own), e.g. a relay a test can cut. */
   nodeWorkerUrl?: (i: number) => string | undefined;
+  /** More worker vars (e.g. NODE_RECONNECT_GRACE_MS) and media-node environment (e.g. INVENTORY_MS) than the defaults. */
+  workerVars?: Record<string, string>;
+  nodeEnv?: Record<string, string>;
   /** Offer this TURN server to browsers (worker vars TURN_URLS, TURN_SECRET, TURN_TTL_S); none by default. */
   turn?: { urls: string[]; secret: string; ttlSeconds?: number };
 }
@@ -39,6 +45,7 @@ export interface RunningSystem {
   url: string;
   secret: string;
   tokenSecret: string;
+  adminSecret: string;
   nodes: ChildProcess[];
   stop(): Promise<void>;
 }
@@ -48,6 +55,7 @@ const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLE
 export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const secret = opts.secret ?? randomBytes(24).toString("hex");
   const tokenSecret = opts.tokenSecret ?? randomBytes(24).toString("hex");
+  const adminSecret = opts.adminSecret ?? randomBytes(24).toString("hex");
   const url = `http://127.0.0.1:${opts.workerPort}`;
   const tempState = opts.persistTo ? undefined : mkdtempSync(join(tmpdir(), "sfu-state-"));
   const children: ChildProcess[] = [];
@@ -60,8 +68,10 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     const worker = launch(
       join(ROOT, "node_modules/.bin/wrangler"),
       ["dev", "--ip", "127.0.0.1", "--port", String(opts.workerPort), "--inspector-port", String(opts.inspectorPort),
-        "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`, "--var", "DEV_MODE:true", "--var", "ALLOW_PRIVATE_CANDIDATES:true",
+        "--var", `FLEET_SECRET:${secret}`, "--var", `ROOM_TOKEN_SECRET:${tokenSecret}`,
+        "--var", `ADMIN_TOKEN_SECRET:${adminSecret}`, "--var", "DEV_MODE:true", "--var", "ALLOW_PRIVATE_CANDIDATES:true",
         ...turnVars(opts.turn),
+        ...Object.entries(opts.workerVars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
         "--persist-to", opts.persistTo ?? tempState!, "--log-level", "warn"],
       { ...OFFLINE_ENV },
       "worker",
@@ -70,17 +80,19 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     children.push(worker);
     await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 60_000, "worker did not start", worker);
     for (let i = 0; i < (opts.nodes ?? 1); i++) {
+      const nodeId = `node-${i + 1}`;
       const node = startMediaNode({
         WORKER_URL: opts.nodeWorkerUrl?.(i) ?? url,
-        FLEET_SECRET: secret,
-        NODE_ID: `node-${i + 1}`,
+        NODE_ID: nodeId,
+        NODE_KEY: await deriveNodeKey(secret, nodeId),
         HEALTH_PORT: opts.healthPortBase === undefined ? "0" : String(opts.healthPortBase + i),
         RTC_MIN_PORT: String(opts.rtcPortBase + i * 1000),
         RTC_MAX_PORT: String(opts.rtcPortBase + i * 1000 + 999),
         HEARTBEAT_MS: "1000",
         DRAIN_TIMEOUT_MS: "15000",
         DEBUG_IMPAIRMENT: opts.debugImpairment ? "1" : "0",
-      }, `node-${i + 1}`, opts.verbose);
+        ...opts.nodeEnv,
+      }, nodeId, opts.verbose);
       children.push(node);
       nodes.push(node);
     }
@@ -89,7 +101,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       const res = await fetch(`${url}/healthz`);
       return res.ok && ((await res.json()) as { healthyNodes: number }).healthyNodes >= want;
     }, 30_000, "media nodes did not connect", nodes[0]);
-    return { url, secret, tokenSecret, nodes, stop };
+    return { url, secret, tokenSecret, adminSecret, nodes, stop };
   } catch (err) {
     await stop();
     throw err;

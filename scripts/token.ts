@@ -1,5 +1,6 @@
 /**
- * `npm run token -- --admin-api` mints an admin API token. Otherwise it mints a room token: `npm run token -- --room demo --identity alice [--name Alice] [--ttl 3600]
+ * `npm run token -- --admin-api` mints an admin API token, with ADMIN_TOKEN_SECRET from the environment
+ * or the dev-only one in `.dev.vars`. Otherwise it mints a room token: `npm run token -- --room demo --identity alice [--name Alice] [--ttl 3600]
  * [--no-publish] [--no-subscribe] [--admin]`. The secret is ROOM_TOKEN_SECRET from the
  * environment, or the dev-only one in `.dev.vars`. Prints the token and a link that joins with it.
  */
@@ -22,7 +23,7 @@ const { values } = parseArgs({
 });
 
 if (values["admin-api"]) {
-  const secret = process.env.ROOM_TOKEN_SECRET || devSecrets().ROOM_TOKEN_SECRET;
+  const secret = process.env.ADMIN_TOKEN_SECRET || devSecrets().ADMIN_TOKEN_SECRET;
   process.stdout.write(`${await signAdminToken(secret, values.identity ?? "admin", Number(values.ttl), Date.now())}\n`);
   process.exit(0);
 }

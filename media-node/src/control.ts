@@ -121,6 +121,13 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
       const { room, participantId } = parse(NodeActions.remove.request, body);
       return { removedTracks: node.removeParticipant(room, participantId) };
     }
+    case "close-room": {
+      const { room } = parse(NodeActions["close-room"].request, body);
+      const held = node.rooms.has(room);
+      if (held) log("info", "closing a room the edge does not place here", { room });
+      node.closeRoom(room);
+      return { closed: held };
+    }
     case "impair": {
       const { room, participantId, kbps, lossPercent } = parse(NodeActions.impair.request, body);
       if (!opts.allowImpairment) throw new ControlError("not-found", "impairment is off on this node (DEBUG_IMPAIRMENT)");
@@ -134,9 +141,13 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
   }
 }
 
-/** Runs `op` on the participant, creating it if need be; if that fails, a participant it created is removed again. */
+/**
+ * Runs `op` on the participant, creating it if need be (unless the node is full); if that fails, a
+ * participant it created is removed again.
+ */
 async function forParticipant<T>(node: MediaNode, roomId: string, participantId: string, op: (p: Participant, room: Room) => Promise<T>): Promise<T> {
   const existed = node.rooms.get(roomId)?.participants.has(participantId) ?? false;
+  if (!existed && node.full) throw new ControlError("over-capacity", `this media node is full (${node.capacity} participants)`);
   const room = node.openRoom(roomId);
   try {
     return await op(room.openParticipant(participantId), room);

@@ -14,6 +14,7 @@ import {
 } from "@sfu/shared";
 import WebSocket from "ws";
 import type { Cancel, Scheduler } from "./clock.ts";
+import { inventoryEvents } from "./inventory.ts";
 import { log } from "./log.ts";
 
 const FIRST_RETRY_MS = 50;
@@ -25,18 +26,23 @@ const MAX_READ_BYTES = 4 * MAX_NODE_MESSAGE_BYTES;
 
 export interface EdgeLinkConfig {
   workerUrl: string;
-  secret: string;
+  /** This node's own key (NODE_KEY), bound to `nodeId`. */
+  nodeKey: string;
   nodeId: string;
   instanceId: string;
   region: string;
   capacity: number;
   /** Heartbeat interval until the edge's welcome names its own. */
   heartbeatMs: number;
+  /** How often the node reports what it holds (and once at each welcome), for the edge to reconcile. */
+  inventoryMs: number;
 }
 
 export interface EdgeLinkHandlers {
   load(now: number): NodeLoad;
   rooms(): string[];
+  /** Room id → participant ids held there. */
+  held(): ReadonlyMap<string, readonly string[]>;
   /** The edge accepted the node; free every room it no longer places here. */
   welcome(keepRooms: string[]): void;
   request(req: Extract<EdgeToNode, { type: "request" }>): Promise<NodeToEdge>;
@@ -104,16 +110,17 @@ export class EdgeLink {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const { workerUrl, secret, nodeId, instanceId } = this.config;
+    const { workerUrl, nodeKey, nodeId, instanceId } = this.config;
     const url = new URL(`${workerUrl.replace(/\/$/, "")}${NODE_CONNECT_PATH}`);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const proof = await signNodeProof(secret, nodeId, instanceId, uniqueProofTime());
+    const proof = await signNodeProof(nodeKey, nodeId, instanceId, uniqueProofTime());
     if (this.stopped) return;
     const ws = new WebSocket(url, { headers: { [NODE_PROOF_HEADER]: proof }, handshakeTimeout: 10_000, maxPayload: MAX_READ_BYTES });
     this.ws = ws;
     let welcomedAt: number | undefined;
     let cancelSilence: Cancel | undefined;
     let stopHeartbeat: Cancel | undefined;
+    let stopInventory: Cancel | undefined;
     // Anything from the edge proves the socket alive; nothing for three heartbeats and it is dead.
     const heard = () => {
       cancelSilence?.();
@@ -156,6 +163,12 @@ export class EdgeLink {
           log("info", "connected to the edge", { url: url.origin, nodeId, instanceId, heartbeatMs: msg.heartbeatMs, roomsHeld: held, roomsKept: this.handlers.rooms().length });
           stopHeartbeat?.();
           stopHeartbeat = this.scheduler.every(this.heartbeatMs, (now) => send({ type: "event", event: { type: "heartbeat", load: this.handlers.load(now) } }));
+          const reportInventory = () => {
+            for (const event of inventoryEvents(this.handlers.held())) send({ type: "event", event });
+          };
+          stopInventory?.();
+          stopInventory = this.scheduler.every(this.config.inventoryMs, reportInventory);
+          reportInventory();
           heard();
           this.handlers.connectionChanged(true);
           return;
@@ -174,6 +187,7 @@ export class EdgeLink {
     ws.on("close", (code, reason) => {
       cancelSilence?.();
       stopHeartbeat?.();
+      stopInventory?.();
       if (this.ws !== ws) return;
       const wasConnected = this.connected;
       this.connected = false;

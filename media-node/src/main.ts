@@ -30,7 +30,8 @@ async function runNode(config: Config): Promise<void> {
   const scheduler = new TimerScheduler();
   const clock = scheduler.clock;
   const report = (event: NodeEvent) => link.send(event);
-  const node = new MediaNode({ announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] }, scheduler);
+  const net = { announcedIp: config.ANNOUNCED_IP, bindIp: config.RTC_BIND_IP, portRange: [config.RTC_MIN_PORT, config.RTC_MAX_PORT] as [number, number] };
+  const node = new MediaNode(net, scheduler, config.CAPACITY);
   node.events.on("participant-failed", (e) => report({ type: "participant-failed", ...e }));
   node.events.on("active-speaker", (e) => report({ type: "active-speaker", ...e }));
   node.events.on("layer-demand", (e) => report({ type: "layer-demand", ...e }));
@@ -39,12 +40,13 @@ async function runNode(config: Config): Promise<void> {
   const link: EdgeLink = new EdgeLink(
     {
       workerUrl: config.WORKER_URL,
-      secret: config.FLEET_SECRET,
+      nodeKey: config.NODE_KEY[0]!,
       nodeId: config.NODE_ID,
       instanceId,
       region: config.REGION,
       capacity: config.CAPACITY,
       heartbeatMs: config.HEARTBEAT_MS,
+      inventoryMs: config.INVENTORY_MS,
     },
     {
       load: (now) => {
@@ -53,6 +55,7 @@ async function runNode(config: Config): Promise<void> {
         return load;
       },
       rooms: () => [...node.rooms.keys()],
+      held: () => node.held(),
       welcome: (keepRooms) => {
         const keep = new Set(keepRooms);
         for (const room of [...node.rooms.keys()]) {

@@ -18,8 +18,15 @@ export class MediaNode {
   private lastCpuAt: number;
   private closed = false;
 
-  /** @param scheduler the node's one scheduler (and, through it, its one clock), owned by the caller. */
-  constructor(net: RtcNetwork, scheduler: Scheduler) {
+  /**
+   * @param scheduler the node's one scheduler (and, through it, its one clock), owned by the caller.
+   * @param capacity most participants the node holds (CAPACITY); the edge's requests for more are refused.
+   */
+  constructor(
+    net: RtcNetwork,
+    scheduler: Scheduler,
+    readonly capacity = Number.POSITIVE_INFINITY,
+  ) {
     this.ctx = { net, scheduler, events: this.events };
     this.lastCpuAt = scheduler.clock.now();
     this.events.on("connection-failed", ({ room, participantId }) => {
@@ -61,6 +68,16 @@ export class MediaNode {
     this.byId.delete(id);
     room.close();
     this.events.emit("room-closed", { room: id });
+  }
+
+  /** It holds `capacity` participants: no new one is taken. */
+  get full(): boolean {
+    return this.counts().participants >= this.capacity;
+  }
+
+  /** Room id → ids of the participants held there: what the inventory reports. */
+  held(): Map<string, string[]> {
+    return new Map([...this.byId].map(([id, room]) => [id, [...room.participants.keys()]]));
   }
 
   counts(): Omit<NodeLoad, "cpu"> {

@@ -7,7 +7,7 @@ import { describeIssue, IceCandidate, MAX_PREFS_TRACKS, PcRole, Rid, RoomName, S
  * over that socket as JSON: the edge's requests (one table, NodeActions, with a request and a
  * response schema per action) answered by id, and the node's events.
  */
-export const NODE_PROTOCOL_VERSION = 2;
+export const NODE_PROTOCOL_VERSION = 3;
 export const NODE_CONNECT_PATH = "/nodes/connect";
 /** Largest message either side accepts on the node socket. */
 export const MAX_NODE_MESSAGE_BYTES = 128 * 1024;
@@ -29,6 +29,15 @@ export const NodeLoad = z.object({
   cpu: z.number().min(0).max(1024),
 });
 export type NodeLoad = z.infer<typeof NodeLoad>;
+
+/** Most participant ids in one inventory entry; a larger room takes several entries. */
+export const MAX_INVENTORY_PARTICIPANTS = 1000;
+/** Most entries in one inventory event; a node holding more sends several events. */
+export const MAX_INVENTORY_ROOMS = 1000;
+
+/** Part of a node's inventory: participants it holds media for in one room (possibly none). */
+export const HeldRoom = z.object({ room: RoomName, participants: z.array(ParticipantId).max(MAX_INVENTORY_PARTICIPANTS) });
+export type HeldRoom = z.infer<typeof HeldRoom>;
 
 // ---- the edge's requests: action → request, response ----
 
@@ -80,6 +89,11 @@ export const NodeActions = {
   remove: {
     request: z.object(Target),
     response: z.object({ removedTracks: z.array(z.string().max(128)).max(1024) }),
+  },
+  /** Frees a whole room the edge does not place here (an orphan its inventory showed); `closed` is false if it held none. */
+  "close-room": {
+    request: z.object({ room: RoomName }),
+    response: z.object({ closed: z.boolean() }),
   },
   /** Test-only (nodes started with DEBUG_IMPAIRMENT=1): make the link to one subscriber narrow or lossy. */
   impair: {
@@ -134,6 +148,11 @@ export const NodeEvent = z.discriminatedUnion("type", [
   }),
   /** The node is shutting down (SIGTERM): take no new rooms there and move its rooms away. */
   z.object({ type: z.literal("drain") }),
+  /**
+   * Every INVENTORY_MS (and once welcomed): what the node holds, in one or more events. The edge
+   * frees what it no longer places here (orphans: e.g. a removal that never reached the node).
+   */
+  z.object({ type: z.literal("inventory"), rooms: z.array(HeldRoom).max(MAX_INVENTORY_ROOMS) }),
 ]);
 export type NodeEvent = z.infer<typeof NodeEvent>;
 

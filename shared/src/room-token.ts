@@ -71,7 +71,10 @@ export async function verifyRoomToken(secret: string, token: string | null | und
   return { ok: true, claims: claims.data };
 }
 
-/** Admin API tokens: HS256 JWTs with the same secret but their own audience, so no room token passes. */
+/**
+ * Admin API tokens: HS256 JWTs signed with ADMIN_TOKEN_SECRET, a secret of their own, and with their
+ * own audience: neither a room token passes the admin API nor an admin token a room.
+ */
 export const ADMIN_AUDIENCE = "edge-sfu-admin";
 
 export async function signAdminToken(secret: string, subject: string, ttlSeconds: number, nowMs: number): Promise<string> {

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
+import { deriveNodeKey, nodeCredential } from "@sfu/shared";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT, terminate } from "../../scripts/system.ts";
 import { useSystem } from "../support/hooks.ts";
@@ -25,7 +26,7 @@ const healthyNodes = async () => ((await (await fetch(`${system.url}/healthz`)).
 describe("media node entrypoint", () => {
   it("connects to the worker and heartbeats", async () => {
     expect(await healthyNodes()).toBe(0);
-    const node = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "bundle-node", HEALTH_PORT: "17550", RTC_MIN_PORT: "48500", RTC_MAX_PORT: "48599", HEARTBEAT_MS: "500" });
+    const node = run({ WORKER_URL: system.url, NODE_KEY: await deriveNodeKey(system.secret, "bundle-node"), NODE_ID: "bundle-node", HEALTH_PORT: "17550", RTC_MIN_PORT: "48500", RTC_MAX_PORT: "48599", HEARTBEAT_MS: "500" });
     try {
       await expect.poll(healthyNodes, { timeout: 15_000, interval: 200 }).toBe(1);
       await expect.poll(async () => (await nodeHealthOrNothing(17550))?.connected, { timeout: 15_000, interval: 200 }).toBe(true);
@@ -39,9 +40,9 @@ describe("media node entrypoint", () => {
     }
   });
 
-  it("is refused by the worker with the wrong fleet secret, never counts as healthy, and keeps retrying", async () => {
+  it("is refused by the worker with another node's key, never counts as healthy, and keeps retrying", async () => {
     const before = await healthyNodes();
-    const node = run({ WORKER_URL: system.url, FLEET_SECRET: "a-wrong-secret-of-enough-length", NODE_ID: "forged", HEALTH_PORT: "17551" });
+    const node = run({ WORKER_URL: system.url, NODE_KEY: await deriveNodeKey(system.secret, "bundle-node"), NODE_ID: "forged", HEALTH_PORT: "17551" });
     try {
       const refusals = () => node.stderr().split("Unexpected server response: 401").length - 1;
       await expect.poll(refusals, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(3);
@@ -54,7 +55,7 @@ describe("media node entrypoint", () => {
   });
 
   it("with WORKERS=2 runs two connected node processes, restarts one that dies, and reports both on the supervisor's health port", async () => {
-    const supervisor = run({ WORKER_URL: system.url, FLEET_SECRET: system.secret, NODE_ID: "multi", WORKERS: "2", HEALTH_PORT: "17560", RTC_MIN_PORT: "48600", RTC_MAX_PORT: "48799", HEARTBEAT_MS: "500" });
+    const supervisor = run({ WORKER_URL: system.url, NODE_KEY: await nodeCredential(system.secret, "multi", 2), NODE_ID: "multi", WORKERS: "2", HEALTH_PORT: "17560", RTC_MIN_PORT: "48600", RTC_MAX_PORT: "48799", HEARTBEAT_MS: "500" });
     try {
       await expect.poll(async () => (await nodeHealthOrNothing(17560))?.status, { timeout: 15_000, interval: 200 }).toBe(200);
       expect((await nodeHealth(17560)).workers).toHaveLength(2);
@@ -78,9 +79,9 @@ describe("media node entrypoint", () => {
   });
 
   it("exits with a message naming each invalid variable", async () => {
-    const node = run({ WORKER_URL: "not a url", FLEET_SECRET: "short", RTC_MIN_PORT: "70000" });
+    const node = run({ WORKER_URL: "not a url", NODE_ID: "n1", NODE_KEY: "short", RTC_MIN_PORT: "70000" });
     const code = await new Promise<number | null>((resolve) => node.child.once("exit", resolve));
     expect(code).toBe(2);
-    for (const name of ["WORKER_URL", "FLEET_SECRET", "RTC_MIN_PORT"]) expect(node.stderr()).toContain(name);
+    for (const name of ["WORKER_URL", "NODE_KEY", "RTC_MIN_PORT"]) expect(node.stderr()).toContain(name);
   });
 });

@@ -1,21 +1,22 @@
 import type { ChildProcess } from "node:child_process";
-import { MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
+import { deriveNodeKey, MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION, type HeldRoom, type NodeToEdge } from "@sfu/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
 import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
 import { freeTcpPorts } from "../support/ports.ts";
 import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
+import { reconcileHeldRoom, type Expectation } from "../../worker/src/reconcile.ts";
 
 /** The real media node entrypoint against a fake edge: the node's side of the dial-out protocol. */
 const SECRET = "node-link-test-fleet-secret";
 let edge: FakeEdge;
 const started: ChildProcess[] = [];
 
-function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): ChildProcess {
+async function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = startMediaNode(
     {
       WORKER_URL: edge.url,
-      FLEET_SECRET: SECRET,
+      NODE_KEY: await deriveNodeKey(SECRET, nodeId),
       NODE_ID: nodeId,
       REGION: "test-region",
       CAPACITY: "77",
@@ -67,7 +68,7 @@ describe("a media node dialing the edge", () => {
   let conn: EdgeConn;
 
   beforeAll(async () => {
-    child = node("link-node", HEALTH, 48800);
+    child = await node("link-node", HEALTH, 48800);
     conn = await edge.conn("link-node");
     for (let i = 0; !(await nodeHealthOrNothing(HEALTH))?.connected; i++) {
       if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
@@ -196,10 +197,50 @@ describe("a media node dialing the edge", () => {
   });
 });
 
-describe("a node with the wrong fleet secret", () => {
+describe("reconciling a node's inventory", () => {
+  type Inventory = Extract<NodeToEdge, { type: "event" }> & { event: { type: "inventory"; rooms: HeldRoom[] } };
+  const isInventory = (m: NodeToEdge): m is Inventory => m.type === "event" && m.event.type === "inventory";
+
+  it("the node reports what it holds, and frees the orphans the edge's decision names", async () => {
+    const HEALTH_PORT = 17657;
+    await node("inventory-node", HEALTH_PORT, 48900, { INVENTORY_MS: "500" });
+    const conn = await edge.conn("inventory-node");
+    await addParticipant(conn, "kept-room", "p1");
+    await addParticipant(conn, "kept-room", "p2");
+    await addParticipant(conn, "orphan-room", "q1");
+    // What the edge has: p1 in kept-room; p2's removal never reached the node, and orphan-room is placed elsewhere.
+    const edgeRooms = new Map<string, Expectation>([["kept-room", new Set(["p1"])]]);
+
+    const seen = conn.messages.length;
+    const report = await conn.waitFor((m): m is Inventory => isInventory(m) && conn.messages.indexOf(m) >= seen && m.event.rooms.length === 2, 5000);
+    expect(new Map(report.event.rooms.map((r) => [r.room, [...r.participants].sort()]))).toEqual(new Map([["kept-room", ["p1", "p2"]], ["orphan-room", ["q1"]]]));
+
+    for (const { room, participants } of report.event.rooms) {
+      const verdict = reconcileHeldRoom(participants, edgeRooms.get(room) ?? null);
+      if (verdict.type === "close-room") expect(await conn.request("close-room", { room })).toMatchObject({ type: "result", body: { closed: true } });
+      if (verdict.type === "remove") {
+        for (const participantId of verdict.participantIds) expect(await conn.request("remove", target(room, participantId))).toMatchObject({ type: "result" });
+      }
+    }
+    expect(await nodeHealth(HEALTH_PORT)).toMatchObject({ rooms: 1, participants: 1 });
+    const after = conn.messages.length;
+    const next = await conn.waitFor((m): m is Inventory => isInventory(m) && conn.messages.indexOf(m) >= after, 5000);
+    expect(next.event.rooms).toEqual([{ room: "kept-room", participants: ["p1"] }]);
+  });
+
+  it("a node at CAPACITY refuses another participant with over-capacity", async () => {
+    await node("small-node", 17658, 48920, { CAPACITY: "1" });
+    const conn = await edge.conn("small-node");
+    await addParticipant(conn, "room-1", "first");
+    expect(await conn.request("subscriber-offer", target("room-2", "second"))).toMatchObject({ type: "error", code: "over-capacity" });
+    expect(await nodeHealth(17658)).toMatchObject({ rooms: 1, participants: 1 });
+  });
+});
+
+describe("a node with another node's key", () => {
   it("is refused before any upgrade and keeps redialing with growing delays, without crashing", async () => {
-    const child = node("forged-node", 17651, 48880, { FLEET_SECRET: "not-the-fleet-secret-at-all" });
-    const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v1,forged-node,"));
+    const child = await node("forged-node", 17651, 48880, { NODE_KEY: await deriveNodeKey(SECRET, "link-node") });
+    const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v2,forged-node,"));
     await expect.poll(() => attempts().length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(6);
     expect(attempts().every((a) => a.reason === "bad-signature")).toBe(true);
     expect(new Set(attempts().map((a) => a.header)).size).toBe(attempts().length); // a fresh proof every time
@@ -216,7 +257,7 @@ describe("a node with the wrong fleet secret", () => {
 
 describe("graceful drain on SIGTERM", () => {
   it("with no rooms: sends drain, then exits 0 at once", async () => {
-    const child = node("drain-empty", 17652, 48880);
+    const child = await node("drain-empty", 17652, 48880);
     const conn = await edge.conn("drain-empty");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "heartbeat");
     const signalledAt = Date.now();
@@ -227,7 +268,7 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("holding a room: sends drain, keeps going until the edge removes the participant, then exits 0", async () => {
-    const child = node("drain-busy", 17653, 48820);
+    const child = await node("drain-busy", 17653, 48820);
     const conn = await edge.conn("drain-busy");
     await addParticipant(conn, "busy-room", "carol");
     child.kill("SIGTERM");
@@ -244,7 +285,7 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("a second SIGTERM exits at once", async () => {
-    const child = node("drain-twice", 17654, 48840);
+    const child = await node("drain-twice", 17654, 48840);
     const conn = await edge.conn("drain-twice");
     await addParticipant(conn, "twice-room", "dave");
     child.kill("SIGTERM");
@@ -259,7 +300,7 @@ describe("graceful drain on SIGTERM", () => {
 
   it("DRAIN_TIMEOUT_MS bounds the wait; a node that redials while draining tells the new socket", async () => {
     edge.welcome = (hello) => ({ keepRooms: hello.rooms, heartbeatMs: 200 });
-    const child = node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
+    const child = await node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
     const conn = await edge.conn("drain-timeout");
     await addParticipant(conn, "stuck-room", "erin");
     await sleep(1100);

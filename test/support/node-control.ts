@@ -7,7 +7,7 @@ import { adminFetch } from "./admin.ts";
  * unknown participant, 400 for a bad body, 502 `{error: "media-node-error"}` when the node refuses.
  */
 export async function impairLink(
-  system: Pick<RunningSystem, "url" | "tokenSecret">,
+  system: Pick<RunningSystem, "url" | "adminSecret">,
   room: string,
   participantId: string,
   body: { kbps?: number; lossPercent?: number },

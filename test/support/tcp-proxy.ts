@@ -3,11 +3,13 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 /**
  * A TCP relay on 127.0.0.1 (on a free port) that a test can cut: every connection through it is torn
  * down at once (both ends reset), as a NAT or load balancer dropping the flow would. New connections
- * still pass.
+ * still pass, unless the relay is `held`: then they are reset too.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   cuts = 0;
+  /** While true, new connections are reset at once (the far side is unreachable). */
+  held = false;
 
   private constructor(private readonly server: Server) {}
 
@@ -15,6 +17,7 @@ export class TcpProxy {
     const server = createServer();
     const proxy = new TcpProxy(server);
     server.on("connection", (client) => {
+      if (proxy.held) return void client.resetAndDestroy();
       const upstream = connect(targetPort, "127.0.0.1");
       for (const s of [client, upstream]) {
         proxy.sockets.add(s);

@@ -1,15 +1,17 @@
-import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../media-node/src/config.ts";
 
-const BASE = { WORKER_URL: "http://127.0.0.1:8787", FLEET_SECRET: "0123456789abcdef" };
+const KEY = "ab".repeat(32);
+const keys = (n: number) => Array.from({ length: n }, (_, i) => i.toString(16).padStart(2, "0").repeat(32));
+const BASE = { WORKER_URL: "http://127.0.0.1:8787", NODE_ID: "vm1", NODE_KEY: KEY };
 
 describe("loadConfig", () => {
   it("applies defaults", () => {
     const c = loadConfig({ ...BASE });
     expect(c).toMatchObject({
       WORKER_URL: "http://127.0.0.1:8787",
-      FLEET_SECRET: "0123456789abcdef",
+      NODE_ID: "vm1",
+      NODE_KEY: [KEY],
       REGION: "local",
       CAPACITY: 500,
       ANNOUNCED_IP: "127.0.0.1",
@@ -22,8 +24,10 @@ describe("loadConfig", () => {
       LOG_LEVEL: "info",
       DEBUG_IMPAIRMENT: "0", // impairment calls are refused unless asked for
     });
-    expect(c.NODE_ID).toBe(`${hostname().slice(0, 40)}-${process.pid}`);
-    expect(c.NODE_ID).toMatch(/^[A-Za-z0-9_.-]{1,64}$/);
+  });
+
+  it("takes one node key per worker process, comma-separated", () => {
+    expect(loadConfig({ ...BASE, WORKERS: "3", NODE_KEY: keys(3).join(", ") }).NODE_KEY).toEqual(keys(3));
   });
 
   it("coerces numeric strings", () => {
@@ -55,18 +59,21 @@ describe("loadConfig", () => {
   });
 
   it.each([
-    ["missing WORKER_URL", { FLEET_SECRET: BASE.FLEET_SECRET }, "WORKER_URL"],
+    ["missing WORKER_URL", { NODE_ID: "vm1", NODE_KEY: KEY }, "WORKER_URL"],
     ["non-URL WORKER_URL", { ...BASE, WORKER_URL: "not a url" }, "WORKER_URL"],
     ["ws: WORKER_URL", { ...BASE, WORKER_URL: "ws://127.0.0.1:8787" }, "WORKER_URL"],
-    ["missing FLEET_SECRET", { WORKER_URL: BASE.WORKER_URL }, "FLEET_SECRET"],
-    ["short FLEET_SECRET", { ...BASE, FLEET_SECRET: "short" }, "FLEET_SECRET"],
-    ["15-character FLEET_SECRET", { ...BASE, FLEET_SECRET: "x".repeat(15) }, "FLEET_SECRET"],
+    ["missing NODE_KEY", { WORKER_URL: BASE.WORKER_URL, NODE_ID: "vm1" }, "NODE_KEY"],
+    ["a NODE_KEY that is not 64 hex characters", { ...BASE, NODE_KEY: "0123456789abcdef" }, "NODE_KEY"],
+    ["the fleet secret as NODE_KEY", { ...BASE, NODE_KEY: "test-fleet-secret-of-some-length" }, "NODE_KEY"],
+    ["fewer NODE_KEYs than WORKERS", { ...BASE, WORKERS: "3", NODE_KEY: keys(2).join(",") }, "NODE_KEY"],
+    ["several NODE_KEYs for one process", { ...BASE, NODE_KEY: keys(2).join(",") }, "NODE_KEY"],
+    ["missing NODE_ID (the key is bound to it)", { WORKER_URL: BASE.WORKER_URL, NODE_KEY: KEY }, "NODE_ID"],
     ["RTC_MIN_PORT > RTC_MAX_PORT", { ...BASE, RTC_MIN_PORT: "45001", RTC_MAX_PORT: "45000" }, "RTC_MIN_PORT"],
     ["HEALTH_PORT out of range", { ...BASE, HEALTH_PORT: "70000" }, "HEALTH_PORT"],
     ["HEALTH_PORT negative", { ...BASE, HEALTH_PORT: "-1" }, "HEALTH_PORT"],
     ["HEALTH_PORT not a number", { ...BASE, HEALTH_PORT: "http" }, "HEALTH_PORT"],
     ["HEALTH_PORT fractional", { ...BASE, HEALTH_PORT: "9100.5" }, "HEALTH_PORT"],
-    ["HEALTH_PORT leaving no room for the workers' ports", { ...BASE, HEALTH_PORT: "65534", WORKERS: "4" }, "HEALTH_PORT"],
+    ["HEALTH_PORT leaving no room for the workers' ports", { ...BASE, HEALTH_PORT: "65534", WORKERS: "4", NODE_KEY: keys(4).join(",") }, "HEALTH_PORT"],
     ["DRAIN_TIMEOUT_MS negative", { ...BASE, DRAIN_TIMEOUT_MS: "-5" }, "DRAIN_TIMEOUT_MS"],
     ["bad REGION", { ...BASE, REGION: "eu west" }, "REGION"],
     ["RTC_MAX_PORT out of range", { ...BASE, RTC_MAX_PORT: "65536" }, "RTC_MAX_PORT"],
@@ -84,21 +91,22 @@ describe("loadConfig", () => {
   it("names every invalid variable in one message", () => {
     let message = "";
     try {
-      loadConfig({ FLEET_SECRET: "short", HEALTH_PORT: "99999" });
+      loadConfig({ NODE_KEY: "short", HEALTH_PORT: "99999" });
     } catch (err) {
       message = (err as Error).message;
     }
     expect(message).toMatch(/invalid media-node configuration/);
-    for (const v of ["WORKER_URL", "FLEET_SECRET", "HEALTH_PORT"]) expect(message).toContain(v);
+    for (const v of ["WORKER_URL", "NODE_KEY", "HEALTH_PORT"]) expect(message).toContain(v);
   });
 });
 
 describe("workerEnv", () => {
-  it("gives each worker its own node id, health port (the supervisor keeps HEALTH_PORT) and a disjoint RTC port slice", async () => {
+  it("gives each worker its own node id and key, health port (the supervisor keeps HEALTH_PORT) and a disjoint RTC port slice", async () => {
     const { loadConfig, workerEnv } = await import("../../media-node/src/config.ts");
-    const c = loadConfig({ WORKER_URL: "http://127.0.0.1:8787", FLEET_SECRET: "0123456789abcdef", NODE_ID: "vm1", HEALTH_PORT: "9100", RTC_MIN_PORT: "40000", RTC_MAX_PORT: "40999", WORKERS: "4" });
+    const c = loadConfig({ WORKER_URL: "http://127.0.0.1:8787", NODE_KEY: keys(4).join(","), NODE_ID: "vm1", HEALTH_PORT: "9100", RTC_MIN_PORT: "40000", RTC_MAX_PORT: "40999", WORKERS: "4" });
     const envs = [0, 1, 2, 3].map((i) => workerEnv(c, i, 4));
     expect(envs.map((e) => e.NODE_ID)).toEqual(["vm1-0", "vm1-1", "vm1-2", "vm1-3"]);
+    expect(envs.map((e) => e.NODE_KEY)).toEqual(keys(4));
     expect(envs.map((e) => e.HEALTH_PORT)).toEqual(["9101", "9102", "9103", "9104"]);
     const ranges = envs.map((e) => [Number(e.RTC_MIN_PORT), Number(e.RTC_MAX_PORT)] as const);
     expect(ranges).toEqual([[40000, 40249], [40250, 40499], [40500, 40749], [40750, 40999]]);
@@ -107,7 +115,7 @@ describe("workerEnv", () => {
 
   it("leaves the workers' health endpoints off when HEALTH_PORT is unset", async () => {
     const { loadConfig, workerEnv } = await import("../../media-node/src/config.ts");
-    const c = loadConfig({ WORKER_URL: "http://127.0.0.1:8787", FLEET_SECRET: "0123456789abcdef", WORKERS: "2" });
+    const c = loadConfig({ ...BASE, NODE_KEY: keys(2).join(","), WORKERS: "2" });
     expect([workerEnv(c, 0, 2).HEALTH_PORT, workerEnv(c, 1, 2).HEALTH_PORT]).toEqual(["0", "0"]);
   });
 });

@@ -46,6 +46,32 @@ describe("the node's request dispatcher", () => {
     expect(node.rooms.size).toBe(0);
   });
 
+  it("refuses a new participant with over-capacity once it holds CAPACITY of them, and takes one again after a removal", async () => {
+    node.close();
+    node = new MediaNode({ announcedIp: "127.0.0.1", bindIp: "127.0.0.1", portRange: [49900, 49999] }, scheduler, 2);
+    expect(await request("subscriber-offer", { room: "r1", participantId: "a" })).toMatchObject({ type: "result" });
+    expect(await request("subscriber-offer", { room: "r2", participantId: "b" })).toMatchObject({ type: "result" });
+    for (const who of [{ room: "r1", participantId: "c" }, { room: "r3", participantId: "d" }]) {
+      expect(await request("subscriber-offer", who)).toMatchObject({ type: "error", code: "over-capacity" });
+      expect(await request("publish", { ...who, sdp: "v=0" })).toMatchObject({ type: "error", code: "over-capacity" });
+    }
+    expect(node.counts()).toMatchObject({ rooms: 2, participants: 2 });
+    // Those it holds are still served.
+    expect(await request("subscriber-offer", { room: "r1", participantId: "a" })).toMatchObject({ type: "result" });
+    await runAction(node, "remove", { room: "r2", participantId: "b" }, scheduler.clock.now());
+    expect(await request("subscriber-offer", { room: "r1", participantId: "c" })).toMatchObject({ type: "result" });
+  });
+
+  it("close-room frees a whole room and says whether it held it", async () => {
+    await request("subscriber-offer", { room: "r1", participantId: "a" });
+    await request("subscriber-offer", { room: "r1", participantId: "b" });
+    expect(node.held()).toEqual(new Map([["r1", ["a", "b"]]]));
+    expect(await request("close-room", { room: "r1" })).toEqual({ type: "result", id: 7, body: { closed: true } });
+    expect(node.rooms.size).toBe(0);
+    expect(await request("close-room", { room: "r1" })).toEqual({ type: "result", id: 7, body: { closed: false } });
+    expect(await request("close-room", { room: "bad name!" })).toMatchObject({ type: "error", code: "bad-request" });
+  });
+
   it("answers anything it did not expect as internal, without throwing", async () => {
     expect(await request("teleport", p)).toEqual({ type: "error", id: 7, code: "internal", message: "internal error" });
   });

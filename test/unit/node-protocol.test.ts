@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgeToNode, MAX_NODE_MESSAGE_BYTES, NodeToEdge, parseNodeMessage } from "@sfu/shared";
 
-const hello = { type: "hello", version: 2, region: "eu", capacity: 10, load: { rooms: 0, participants: 0, tracks: 0, cpu: 0 }, rooms: [] };
+const hello = { type: "hello", version: 3, region: "eu", capacity: 10, load: { rooms: 0, participants: 0, tracks: 0, cpu: 0 }, rooms: [] };
 
 describe("parseNodeMessage", () => {
   it("accepts a valid envelope and returns it typed", () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE, closeOpenedSockets, openRoomSocket, registerNode, roomToken, type FakeNode } from "./helpers.ts";
 
 async function call(method: string, path: string, body?: unknown, token?: string | null): Promise<Response> {
-  const auth = token === null ? undefined : `Bearer ${token ?? (await signAdminToken(env.ROOM_TOKEN_SECRET, "ops", 300, Date.now()))}`;
+  const auth = token === null ? undefined : `Bearer ${token ?? (await signAdminToken(env.ADMIN_TOKEN_SECRET, "ops", 300, Date.now()))}`;
   return SELF.fetch(`${BASE}/admin${path}`, {
     method,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -27,12 +27,14 @@ describe("admin API authentication", () => {
     ["garbage", "nope"],
     ["a room token (wrong audience)", "ROOM"],
     ["an admin token signed with another secret", "OTHER"],
+    ["an admin token signed with the room-token secret", "ROOM_SECRET"],
     ["an expired admin token", "EXPIRED"],
   ] as const)("refuses %s with 401", async (_name, kind) => {
     const token =
       kind === "ROOM" ? await roomToken("r") :
       kind === "OTHER" ? await signAdminToken("some-other-secret-entirely", "ops", 300, Date.now()) :
-      kind === "EXPIRED" ? await signAdminToken(env.ROOM_TOKEN_SECRET, "ops", 60, Date.now() - 3_600_000) :
+      kind === "ROOM_SECRET" ? await signAdminToken(env.ROOM_TOKEN_SECRET, "ops", 300, Date.now()) :
+      kind === "EXPIRED" ? await signAdminToken(env.ADMIN_TOKEN_SECRET, "ops", 60, Date.now() - 3_600_000) :
       kind;
     const res = await call("GET", "/nodes", undefined, token);
     expect(res.status).toBe(401);

@@ -1,6 +1,7 @@
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import {
   DEFAULT_GRANTS,
+  deriveNodeKey,
   EdgeToNode,
   NODE_CONNECT_PATH,
   NODE_PROOF_HEADER,
@@ -29,9 +30,15 @@ export type Request = Extract<EdgeToNode, { type: "request" }>;
 /** How a FakeNode answers a request: a result body, a typed error, or silence. */
 export type Answer = { body: unknown } | { error: NodeErrorCode; message?: string } | "ignore";
 
+/** The node key the fleet secret gives `nodeId` (what `npm run node-credential` prints). */
+export const nodeKey = (nodeId: string) => deriveNodeKey(env.FLEET_SECRET, nodeId);
+
+/** A proof for `nodeId` signed with its own key, issued `at`. */
+export const nodeProof = async (nodeId: string, at: number, instanceId = "instance-1") => signNodeProof(await nodeKey(nodeId), nodeId, instanceId, at);
+
 /** Opens the node socket with a proof (a valid one for `nodeId` unless given); the raw upgrade response. */
 export async function connectNodeSocket(nodeId: string, opts: { proof?: string | null; instanceId?: string } = {}): Promise<Response> {
-  const proof = opts.proof !== undefined ? opts.proof : await signNodeProof(env.FLEET_SECRET, nodeId, opts.instanceId ?? "instance-1", uniqueProofTime());
+  const proof = opts.proof !== undefined ? opts.proof : await nodeProof(nodeId, uniqueProofTime(), opts.instanceId);
   const headers: Record<string, string> = { Upgrade: "websocket" };
   if (proof !== null) headers[NODE_PROOF_HEADER] = proof;
   return SELF.fetch(`${BASE}${NODE_CONNECT_PATH}`, { headers });

@@ -4,12 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MediaNodeDO } from "../../worker/src/node-do.ts";
 import type { NodeRecord } from "../../worker/src/placement.ts";
 import { callNode, NodeCallError } from "../../worker/src/node-link.ts";
-import { closeOpenedSockets, connectNodeSocket, FakeNode, healthyNodes, IDLE_LOAD, openRoomSocket, registerNode, storedNode } from "./helpers.ts";
+import { closeOpenedSockets, connectNodeSocket, FakeNode, healthyNodes, IDLE_LOAD, nodeKey, nodeProof, openRoomSocket, registerNode, storedNode } from "./helpers.ts";
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 const nodeObject = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
 const storedNodes = () => runInDurableObject(registry(), (_i, state) => state.storage.list<NodeRecord>({ prefix: "node:" }));
 const LOAD = { rooms: 3, participants: 7, tracks: 12, cpu: 0.25 };
+const hex = (s: string) => Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, "0")).join("");
 
 beforeEach(async () => {
   await reset();
@@ -21,11 +22,14 @@ describe("connecting a node is refused before any socket exists", () => {
   const now = Date.now;
   it.each([
     ["without a proof", async () => null, "missing"],
-    ["with a malformed proof", async () => "v1,node-a,nothex", "malformed"],
-    ["signed with another secret", async () => signNodeProof("not-the-fleet-secret-at-all", "node-a", "instance-1", now()), "bad-signature"],
-    ["expired", async () => signNodeProof(env.FLEET_SECRET, "node-a", "instance-1", now() - NODE_PROOF_MAX_SKEW_MS - 1000), "expired"],
-    ["from the future", async () => signNodeProof(env.FLEET_SECRET, "node-a", "instance-1", now() + NODE_PROOF_MAX_SKEW_MS + 1000), "expired"],
-    ["for another node id (signature over node-b)", async () => (await signNodeProof(env.FLEET_SECRET, "node-b", "instance-1", now())).replace("v1,node-b,", "v1,node-a,"), "bad-signature"],
+    ["with a malformed proof", async () => "v2,node-a,nothex", "malformed"],
+    ["with a proof of the old version (v1)", async () => (await nodeProof("node-a", now())).replace("v2,", "v1,"), "malformed"],
+    ["signed with a key not derived from the fleet secret", async () => signNodeProof("ab".repeat(32), "node-a", "instance-1", now()), "bad-signature"],
+    ["signed with the fleet secret itself", async () => signNodeProof(hex(env.FLEET_SECRET).slice(0, 64), "node-a", "instance-1", now()), "bad-signature"],
+    ["expired", async () => nodeProof("node-a", now() - NODE_PROOF_MAX_SKEW_MS - 1000), "expired"],
+    ["from the future", async () => nodeProof("node-a", now() + NODE_PROOF_MAX_SKEW_MS + 1000), "expired"],
+    ["for another node id (signature over node-b)", async () => (await nodeProof("node-b", now())).replace("v2,node-b,", "v2,node-a,"), "bad-signature"],
+    ["claiming node-a, signed with node-b's own credential", async () => signNodeProof(await nodeKey("node-b"), "node-a", "instance-1", now()), "bad-signature"],
   ])("%s", async (_name, proof, reason) => {
     const res = await connectNodeSocket("node-a", { proof: await proof() });
     expect(res.status).toBe(401);
@@ -36,7 +40,7 @@ describe("connecting a node is refused before any socket exists", () => {
   });
 
   it("when the proof was already used (a replay), even inside its lifetime", async () => {
-    const proof = await signNodeProof(env.FLEET_SECRET, "node-r", "instance-1", Date.now());
+    const proof = await nodeProof("node-r", Date.now());
     const first = await connectNodeSocket("node-r", { proof });
     expect(first.status).toBe(101);
     first.webSocket!.accept();
@@ -44,9 +48,29 @@ describe("connecting a node is refused before any socket exists", () => {
     expect(replay.status).toBe(401);
     expect(await replay.json()).toMatchObject({ message: "replayed proof" });
     // ... and an older one, captured earlier, is no better.
-    const older = await connectNodeSocket("node-r", { proof: await signNodeProof(env.FLEET_SECRET, "node-r", "instance-1", Date.now() - 5000) });
+    const older = await connectNodeSocket("node-r", { proof: await nodeProof("node-r", Date.now() - 5000) });
     expect(older.status).toBe(401);
     first.webSocket!.close();
+  });
+});
+
+describe("a node's credential is bound to its node id", () => {
+  it("node A's credential cannot connect as node B, nor replace B's socket or record", async () => {
+    const { node: b } = await FakeNode.connect("node-b", { region: "eu", capacity: 50 }, { instanceId: "instance-b" });
+    const keyOfA = await nodeKey("node-a");
+    const impostor = await connectNodeSocket("node-b", { proof: await signNodeProof(keyOfA, "node-b", "instance-evil", Date.now()) });
+    expect(impostor.status).toBe(401);
+    expect(impostor.webSocket).toBeNull();
+    expect(await impostor.json()).toMatchObject({ error: "unauthorized", message: "node proof refused: bad-signature" });
+    expect((await storedNodes()).get("node:node-b")).toMatchObject({ instanceId: "instance-b", region: "eu", capacity: 50, connected: true });
+    // B's own socket is still the trusted one: its heartbeat is acknowledged.
+    b.event({ type: "heartbeat", load: IDLE_LOAD });
+    await b.next("heartbeat-ack");
+    // A's credential still works for A.
+    const own = await connectNodeSocket("node-a", { proof: await signNodeProof(keyOfA, "node-a", "instance-a", Date.now()) });
+    expect(own.status).toBe(101);
+    own.webSocket!.accept();
+    own.webSocket!.close();
   });
 });
 

@@ -1,7 +1,10 @@
 import { abortAllDurableObjects, env, reset, runInDurableObject, SELF } from "cloudflare:test";
 import { CloseCode, MAX_SIGNAL_BYTES } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BASE, closeOpenedSockets, eventually, openRoomSocket, publishTracks, registerNode, roster, storedRoom as stored, type FakeNode } from "./helpers.ts";
+import { RoomCore } from "../../worker/src/room/core.ts";
+import { BASE, closeOpenedSockets, eventually, openRoomSocket, publishTracks, registerNode, roomStub, roster, storedRoom as stored, type FakeNode } from "./helpers.ts";
+
+const registryRooms = () => env.REGISTRY.get(env.REGISTRY.idFromName("global")).rooms();
 
 const NODE_ID = "fake-node";
 const open = openRoomSocket;
@@ -100,17 +103,43 @@ describe("joining and leaving", () => {
     expect(await roster("r3")).toEqual(["Bob"]);
   });
 
-  it("the last participant leaving frees the room's node assignment", async () => {
+  it("the last participant leaving frees the room's node assignment, and the empty room leaves storage", async () => {
     const alice = await open("r4");
     await alice.join("Alice");
     expect((await stored("r4")).room?.node).toEqual({ id: NODE_ID });
     alice.send({ v: 1, type: "leave" });
     await alice.closed;
     await eventually(async () => {
-      const s = await stored("r4");
-      expect(s.participants).toEqual([]);
-      expect(s.room?.node).toBeNull();
+      expect(await stored("r4")).toEqual({ room: null, participants: [] });
+      expect((await registryRooms()).map((r) => r.room)).not.toContain("r4");
     });
+    await runInDurableObject(roomStub("r4"), async (_i, state) => {
+      expect(await state.storage.list()).toEqual(new Map());
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+
+  it("a socket that outlived the emptied room's storage (a hibernated object waking with none) can still join", async () => {
+    const alice = await open("r4b");
+    await alice.join("Alice");
+    const bob = await open("r4b");
+    alice.send({ v: 1, type: "leave" });
+    await alice.closed;
+    await eventually(async () => expect(await stored("r4b")).toEqual({ room: null, participants: [] }));
+    // As the object would wake from hibernation: its state is what storage holds, i.e. nothing.
+    await runInDurableObject(roomStub("r4b"), (instance) => {
+      (instance as unknown as { core: RoomCore }).core = new RoomCore({ room: null, participants: [] }, 300);
+    });
+    const joined = await bob.join("Bob");
+    expect(joined.participants.map((p) => p.name)).toEqual(["Bob"]);
+    expect((await stored("r4b")).room).toEqual({ name: "r4b", node: { id: NODE_ID } });
+  });
+
+  it("a socket that closes without joining leaves no room in storage", async () => {
+    const s = await open("r4c");
+    expect((await stored("r4c")).room).toEqual({ name: "r4c", node: null });
+    s.close();
+    await eventually(async () => expect(await stored("r4c")).toEqual({ room: null, participants: [] }));
   });
 
   it("a join with display-name whitespace is trimmed in the roster", async () => {
@@ -361,10 +390,8 @@ describe("room state in Durable Object storage", () => {
     // (The roster empties as the last one is removed; its node is freed and the record stored after that.)
     await eventually(async () => {
       expect(await roster("restart")).toEqual([]);
-      const after = await stored("restart");
-      expect(after.participants).toEqual([]);
-      expect(after.room?.name).toBe("restart");
-      expect(after.room?.node).toBeNull();
+      // The empty room leaves storage.
+      expect(await stored("restart")).toEqual({ room: null, participants: [] });
     });
 
     // A newcomer gets a room with only themself, placed afresh: "other-node" is now the least loaded

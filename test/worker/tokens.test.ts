@@ -1,4 +1,5 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
+import { signAdminToken } from "@sfu/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE, closeOpenedSockets, openRoomSocket, registerNode, roomToken } from "./helpers.ts";
 
@@ -25,6 +26,8 @@ describe("room tokens at the WebSocket upgrade", () => {
     ["an empty token", async (): Promise<string | undefined> => "", 401, "missing"],
     ["garbage", async (): Promise<string | undefined> => "not.a.jwt", 401, "malformed"],
     ["a token signed with another secret", () => roomToken("tok", {}, { secret: "some-other-secret-entirely" }), 401, "bad-signature"],
+    ["a room token signed with the admin-token secret", () => roomToken("tok", {}, { secret: env.ADMIN_TOKEN_SECRET }), 401, "bad-signature"],
+    ["an admin token", () => signAdminToken(env.ADMIN_TOKEN_SECRET, "ops", 300, Date.now()), 401, "bad-signature"],
     ["a forged signature", async () => forge(await roomToken("tok")), 401, "bad-signature"],
     ["an expired token", () => roomToken("tok", {}, { at: Date.now() - 3_600_000, ttlSeconds: 60 }), 401, "expired"],
     ["a token not valid yet", () => roomToken("tok", {}, { at: Date.now() + 3_600_000 }), 401, "not-yet-valid"],

@@ -15,7 +15,7 @@ const MuteBody = z.object({ kind: TrackKind, muted: z.boolean().default(true) })
 const ImpairBody = NodeActions.impair.request.pick({ kbps: true, lossPercent: true }).strict();
 
 admin.use("*", async (c, next) => {
-  const verdict = await verifyAdminToken(c.env.ROOM_TOKEN_SECRET, c.req.header("authorization"), Date.now());
+  const verdict = await verifyAdminToken(c.env.ADMIN_TOKEN_SECRET, c.req.header("authorization"), Date.now());
   if (!verdict.ok) return c.json({ error: "unauthorized", message: verdict.message }, 401);
   await next();
 });

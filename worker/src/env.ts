@@ -14,6 +14,8 @@ export interface Settings {
   FLEET_SECRET: string;
   /** Signs and verifies room tokens (HS256). */
   ROOM_TOKEN_SECRET: string;
+  /** Verifies admin API tokens (HS256): a key of its own, so whoever mints room tokens cannot mint admin tokens. */
+  ADMIN_TOKEN_SECRET: string;
   /** "true" only in local development: enables GET /dev/token, which mints tokens for anyone. */
   DEV_MODE?: string;
   /**
@@ -30,6 +32,8 @@ export interface Settings {
   NODE_RECONNECT_GRACE_MS?: string;
   /** Most participants in one room (default 100); a join beyond gets `room-full`. */
   MAX_PARTICIPANTS_PER_ROOM?: string;
+  /** A node down for this long is forgotten: its records leave storage, an admin's drain with them (ms, default 3600000). */
+  NODE_FORGET_AFTER_MS?: string;
   /** TURN server URLs offered to browsers, comma-separated (turn:, turns:, stun:); unset = no TURN. */
   TURN_URLS?: string;
   /** coturn's `static-auth-secret`: TURN credentials are minted with it (REST API scheme). */
@@ -52,6 +56,7 @@ export function maxParticipantsPerRoom(env: Env): number {
   const n = Number(env.MAX_PARTICIPANTS_PER_ROOM ?? DEFAULT_MAX_PARTICIPANTS_PER_ROOM);
   return Number.isInteger(n) && n >= 1 ? n : DEFAULT_MAX_PARTICIPANTS_PER_ROOM;
 }
+export const forgetAfterMs = (env: Env) => msSetting(env.NODE_FORGET_AFTER_MS, 3_600_000, 0);
 
 export function registry(env: Env): DurableObjectStub<NodeRegistryDO> {
   return env.REGISTRY.get(env.REGISTRY.idFromName("global"));

@@ -2,20 +2,24 @@ import { DurableObject } from "cloudflare:workers";
 import {
   assertNever,
   EdgeToNode,
+  MAX_INVENTORY_ROOMS,
   NODE_CALL_TIMEOUT_MS,
+  NODE_PROOF_MAX_SKEW_MS,
   NODE_PROTOCOL_VERSION,
   NodeActions,
   NodeCloseCode,
   NodeToEdge,
   parseNodeMessage,
   type NodeAction,
+  type HeldRoom,
   type NodeErrorCode,
   type NodeEvent,
   type NodeProof,
   type NodeRequest,
   type NodeResponse,
 } from "@sfu/shared";
-import { reconnectGraceMs, registry, roomStub, staleAfterMs, type Env } from "./env.ts";
+import { forgetAfterMs, reconnectGraceMs, registry, roomStub, staleAfterMs, type Env } from "./env.ts";
+import { linkForgetAt } from "./reconcile.ts";
 
 /** The worker passes the node's verified connect proof to its object in this header. */
 export const PROOF_CLAIMS_HEADER = "x-sfu-node-proof-claims";
@@ -32,6 +36,8 @@ interface LinkState {
   closedAt: number | null;
   /** The node said hello and was welcomed. */
   live: boolean;
+  /** When the node was reported down (null while it is not); the state is forgotten NODE_FORGET_AFTER_MS later. */
+  downAt?: number | null;
 }
 
 /** Per-socket, kept with `serializeAttachment` so it survives hibernation. */
@@ -49,6 +55,8 @@ interface Pending {
 const STATE_KEY = "link";
 /** While a node is connected, its silence is checked this often. */
 const LIVENESS_CHECK_MS = 1000;
+/** Most inventory entries waiting to be reconciled (ten full inventory events). */
+const MAX_QUEUED_INVENTORY = 10 * MAX_INVENTORY_ROOMS;
 
 /**
  * One media node's link to the edge: holds the node's WebSocket (hibernation API), carries room
@@ -62,6 +70,9 @@ export class MediaNodeDO extends DurableObject<Env> {
   private nextId = 1;
   /** When the node last said anything (memory only: after a wake-up, the wake-up counts). */
   private lastHeard = Date.now();
+  /** Inventory entries waiting to be reconciled, and whether that is under way. */
+  private readonly inventory: HeldRoom[] = [];
+  private reconciling = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,6 +97,7 @@ export class MediaNodeDO extends DurableObject<Env> {
       closedAt: null,
       // Requests wait for hello and welcome: the welcome tells the node which rooms it keeps.
       live: false,
+      downAt: null,
     });
     for (const old of this.ctx.getWebSockets()) closeQuietly(old, NodeCloseCode.replaced, "another socket connected for this node");
     this.failPending("unreachable", "the node's socket was replaced");
@@ -171,8 +183,27 @@ export class MediaNodeDO extends DurableObject<Env> {
         return roomStub(this.env, event.room).activeSpeaker(nodeId, event.participantId);
       case "layer-demand":
         return roomStub(this.env, event.room).layerDemand(nodeId, event.participantId, event.trackId, event.rids);
+      case "inventory":
+        // In the background, one room at a time: the node's other messages keep flowing meanwhile.
+        // Entries past the bound wait for the node's next report.
+        this.inventory.push(...event.rooms.slice(0, Math.max(0, MAX_QUEUED_INVENTORY - this.inventory.length)));
+        if (!this.reconciling) void this.reconcile(nodeId);
+        return;
       default:
         return assertNever(event);
+    }
+  }
+
+  /** Each room of the inventory frees what it no longer has on this node (RoomDO.reconcileNode). */
+  private async reconcile(nodeId: string): Promise<void> {
+    this.reconciling = true;
+    try {
+      for (let entry = this.inventory.shift(); entry; entry = this.inventory.shift()) {
+        const { room, participants } = entry;
+        await roomStub(this.env, room).reconcileNode(room, nodeId, participants).catch((err: Error) => console.warn("could not reconcile room", room, err.message));
+      }
+    } finally {
+      this.reconciling = false;
     }
   }
 
@@ -203,6 +234,10 @@ export class MediaNodeDO extends DurableObject<Env> {
     if (!state) return;
     const now = Date.now();
     const socket = this.socket();
+    if (!socket && state.downAt != null) {
+      if (await this.forgetIfGone(now)) return;
+      return this.ctx.storage.setAlarm(this.forgetTime(state, state.downAt));
+    }
     if (!socket) {
       // Closed, or this object restarted and the socket went with it: down once the grace has passed.
       const closedAt = state.closedAt ?? now;
@@ -221,8 +256,28 @@ export class MediaNodeDO extends DurableObject<Env> {
   private async down(why: string): Promise<void> {
     const state = this.state!;
     this.failPending("unreachable", why);
-    await this.saveState({ ...state, live: false, closedAt: state.closedAt ?? Date.now() });
+    const now = Date.now();
+    const downState = { ...state, live: false, closedAt: state.closedAt ?? now, downAt: now };
+    await this.saveState(downState);
     await registry(this.env).nodeDown(state.nodeId, state.instanceId, why);
+    await this.ctx.storage.setAlarm(this.forgetTime(downState, now));
+  }
+
+  /**
+   * A node down for NODE_FORGET_AFTER_MS, whose last proof has expired, leaves no state behind (a
+   * node that comes back later connects afresh). Returns whether it was forgotten.
+   */
+  async forgetIfGone(now: number): Promise<boolean> {
+    const state = this.state;
+    if (!state || state.downAt == null || this.socket() || now < this.forgetTime(state, state.downAt)) return false;
+    this.state = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    return true;
+  }
+
+  private forgetTime(state: LinkState, downAt: number): number {
+    return linkForgetAt(downAt, state.lastProofAt, forgetAfterMs(this.env), NODE_PROOF_MAX_SKEW_MS);
   }
 
   /** The open socket this object trusts: the newest one accepted. */

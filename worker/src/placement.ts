@@ -6,6 +6,8 @@ export interface NodeRecord {
   instanceId: string;
   /** Its socket to the edge is open (or closed for less than the reconnect grace). */
   connected: boolean;
+  /** When it was last reported down; the record is forgotten NODE_FORGET_AFTER_MS later. */
+  disconnectedAt?: number;
   region: string;
   capacity: number;
   load: NodeLoad;

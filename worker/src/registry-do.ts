@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { NodeLoad } from "@sfu/shared";
-import { roomStub, staleAfterMs, type Env } from "./env.ts";
+import { forgetAfterMs, roomStub, staleAfterMs, type Env } from "./env.ts";
 import { chooseNode, isHealthy, type NodeRecord } from "./placement.ts";
+import { departedNodes, forgetAt } from "./reconcile.ts";
 
 export interface NodeView extends NodeRecord {
   healthy: boolean;
@@ -51,6 +52,7 @@ export class NodeRegistryDO extends DurableObject<Env> {
       id: nodeId,
       instanceId: arrival.instanceId,
       connected: true,
+      disconnectedAt: undefined,
       region: arrival.region,
       capacity: arrival.capacity,
       load: arrival.load,
@@ -77,8 +79,18 @@ export class NodeRegistryDO extends DurableObject<Env> {
   async nodeDown(nodeId: string, instanceId: string, why: string): Promise<void> {
     const node = this.nodes.get(nodeId);
     if (!node || node.instanceId !== instanceId || !node.connected) return;
-    await this.save({ ...node, connected: false });
+    const now = Date.now();
+    await this.save({ ...node, connected: false, disconnectedAt: now });
     await this.moveRoomsOff(nodeId, why);
+    await this.scheduleAlarm(now);
+  }
+
+  /** Forgets nodes down for NODE_FORGET_AFTER_MS: their records leave storage. Returns their ids. */
+  async forgetDeparted(now: number): Promise<string[]> {
+    const gone = departedNodes([...this.nodes.values()], new Set(this.placements.values()), now, forgetAfterMs(this.env));
+    for (const id of gone) this.nodes.delete(id);
+    if (gone.length > 0) await this.ctx.storage.delete(gone.map((id) => `node:${id}`));
+    return gone;
   }
 
   /**
@@ -91,7 +103,17 @@ export class NodeRegistryDO extends DurableObject<Env> {
     for (const node of this.nodes.values()) {
       if (node.connected && !isHealthy(node, now, stale)) await this.nodeDown(node.id, node.instanceId, "the media server stopped responding");
     }
-    if (this.placements.size > 0) await this.ctx.storage.setAlarm(Date.now() + HEALTH_CHECK_MS);
+    await this.forgetDeparted(now);
+    await this.scheduleAlarm(Date.now(), true);
+  }
+
+  /** Next health check while rooms are placed; else, the next departed node to forget, if any. `replace` (from the alarm itself) sets it whatever is set. */
+  private async scheduleAlarm(now: number, replace = false): Promise<void> {
+    const forgets = [...this.nodes.values()].map((n) => forgetAt(n, forgetAfterMs(this.env))).filter((t): t is number => t !== null);
+    const next = this.placements.size > 0 ? now + HEALTH_CHECK_MS : forgets.length > 0 ? Math.max(now, Math.min(...forgets)) : null;
+    if (next === null) return;
+    const current = replace ? null : await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 
   /**
@@ -124,7 +146,7 @@ export class NodeRegistryDO extends DurableObject<Env> {
     await this.save({ ...node, placedSinceHeartbeat: node.placedSinceHeartbeat + 1 });
     this.placements.set(room, node.id);
     await this.ctx.storage.put(`room:${room}`, node.id);
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + HEALTH_CHECK_MS);
+    await this.scheduleAlarm(now);
     return { id: node.id };
   }
 

@@ -36,6 +36,11 @@ export class RetiringNode {
     this.checkSettled();
   }
 
+  /** Participants the old node still holds media for (not freed yet). */
+  get holding(): string[] {
+    return [...this.remaining];
+  }
+
   republished(participantId: string): void {
     this.waiting.delete(participantId);
     this.checkSettled();

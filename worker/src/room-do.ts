@@ -14,6 +14,7 @@ import {
 } from "@sfu/shared";
 import { allowPrivateCandidates, iceServersFor, maxParticipantsPerRoom, registry, resumeGraceMs, type Env } from "./env.ts";
 import { callNode, NodeCallError } from "./node-link.ts";
+import { reconcileHeldRoom, type Expectation } from "./reconcile.ts";
 import { RetiringNode } from "./retiring-node.ts";
 import { RoomLock } from "./room-lock.ts";
 import { RoomCore, type RoomSettings } from "./room/core.ts";
@@ -78,6 +79,8 @@ export class RoomDO extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     // What a socket sends once it is closing, or once it sent too many bad frames, is not handled.
     if (ws.readyState !== WebSocket.OPEN || this.sockets.abusive(ws)) return;
+    // An empty room's storage is deleted; a socket that outlived it (hibernation) brings the record back.
+    if (!this.core.name) await this.perform(this.core.opened(this.sockets.connection(ws).claims.room));
     const now = Date.now();
     const parsed = this.sockets.admitFrame(ws, now) ? parseClientMessage(raw) : RATE_LIMITED;
     if (!parsed.ok) {
@@ -129,10 +132,12 @@ export class RoomDO extends DurableObject<Env> {
       // already closed
     }
     await this.disconnect(ws);
+    await this.forgetIfEmpty();
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     await this.disconnect(ws);
+    await this.forgetIfEmpty();
   }
 
   /** Removes participants whose socket dropped longer than the grace period ago. */
@@ -156,6 +161,41 @@ export class RoomDO extends DurableObject<Env> {
 
   async layerDemand(nodeId: string, participantId: string, trackId: string, rids: string[]): Promise<void> {
     await this.perform(this.core.layerDemand(nodeId, participantId, trackId, rids, this.sockets.connected()));
+  }
+
+  /**
+   * `nodeId` reported that it holds `held` (participant ids) for this room (named `room`: this object
+   * may hold no record of it): whatever the room no longer has there is freed (orphans, e.g. from a
+   * removal the node never confirmed).
+   */
+  async reconcileNode(room: string, nodeId: string, held: string[]): Promise<void> {
+    await this.lock.exclusive(async () => {
+      const verdict = reconcileHeldRoom(held, this.expectedOn(nodeId));
+      switch (verdict.type) {
+        case "keep":
+          return;
+        case "close-room":
+          await callNode(this.env, nodeId, "close-room", { room }).catch((err: Error) => console.warn("media node did not close an orphan room", err.message));
+          return;
+        case "remove":
+          for (const id of verdict.participantIds) await this.freeOnNode({ id: nodeId }, id);
+          return;
+        default:
+          return assertNever(verdict);
+      }
+    });
+  }
+
+  /** What `nodeId` should hold for this room: everyone, on the room's node; those not yet freed, on the node it is leaving. */
+  private expectedOn(nodeId: string): Expectation {
+    if (this.core.node?.id === nodeId) return new Set(this.core.participantIds);
+    if (this.retiring && !this.retiring.finished && this.retiring.node.id === nodeId) return new Set(this.retiring.holding);
+    return null;
+  }
+
+  /** The room emptied: nothing of it is left in storage (a later join starts it afresh). */
+  private async forgetIfEmpty(): Promise<void> {
+    if (this.core.isEmpty && !this.core.node) await this.store.clear();
   }
 
   /** The room must leave `nodeId` (it went away, or is being drained; see RoomCore.moved). */
@@ -362,7 +402,8 @@ export class RoomDO extends DurableObject<Env> {
         return;
       }
       case "release-node":
-        return registry(this.env).release(this.core.name, effect.node.id);
+        await registry(this.env).release(this.core.name, effect.node.id);
+        return this.forgetIfEmpty();
       case "offer-subscriptions":
         return this.offerSubscriptions(effect.participantIds);
       case "retire-node":

@@ -107,6 +107,10 @@ export class RoomCore {
     return this.participants.size === 0;
   }
 
+  get participantIds(): string[] {
+    return [...this.participants.keys()];
+  }
+
   has(participantId: string): boolean {
     return this.participants.has(participantId);
   }

@@ -29,4 +29,10 @@ export class RoomStore {
   setAlarm(at: number): Promise<void> {
     return this.storage.setAlarm(at);
   }
+
+  /** Deletes the room's records and its alarm. */
+  async clear(): Promise<void> {
+    await this.storage.deleteAlarm();
+    await this.storage.deleteAll();
+  }
 }
