@@ -3,15 +3,24 @@ import { MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION } from "@sfu/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
 import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
-import { freeTcpPorts } from "../support/ports.ts";
+import { freeTcpPorts, freeUdpRange } from "../support/ports.ts";
 import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
 
 /** The real media node entrypoint against a fake edge: the node's side of the dial-out protocol. */
 const SECRET = "node-link-test-fleet-secret";
+const RTC_PORTS = 20;
 let edge: FakeEdge;
 const started: ChildProcess[] = [];
+/** Per started node, its exit code once its output has been read to the end ("close", not "exit"). */
+const closed = new WeakMap<ChildProcess, Promise<number | null>>();
+/** Per started node, all it logged so far (outputTail keeps only the last lines). */
+const logs = new WeakMap<ChildProcess, string[]>();
+const logOf = (child: ChildProcess) => logs.get(child)!.join("");
 
-function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): ChildProcess {
+/** A node on a health port and RTC ports found free on 127.0.0.1; `health` is its health port. */
+async function node(nodeId: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; health: number }> {
+  const health = await freeTcpPorts();
+  const rtcMin = await freeUdpRange(RTC_PORTS);
   const child = startMediaNode(
     {
       WORKER_URL: edge.url,
@@ -19,9 +28,9 @@ function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<st
       NODE_ID: nodeId,
       REGION: "test-region",
       CAPACITY: "77",
-      HEALTH_PORT: String(healthPort),
+      HEALTH_PORT: String(health),
       RTC_MIN_PORT: String(rtcMin),
-      RTC_MAX_PORT: String(rtcMin + 19),
+      RTC_MAX_PORT: String(rtcMin + RTC_PORTS - 1),
       HEARTBEAT_MS: "1000",
       DRAIN_TIMEOUT_MS: "30000",
       ...env,
@@ -30,18 +39,23 @@ function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<st
     !!process.env.VERBOSE,
   );
   started.push(child);
-  return child;
+  const log: string[] = [];
+  child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+  logs.set(child, log);
+  closed.set(child, new Promise((resolve) => child.once("close", (code) => resolve(code))));
+  return { child, health };
 }
 
+/**
+ * The node's exit code, once its output has been read to the end: at "exit" its last log lines
+ * may still be in the pipe.
+ */
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms\n${outputTail(child)}`)), timeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms\n${outputTail(child)}`)), timeoutMs);
   });
+  return Promise.race([closed.get(child)!, late]).finally(() => clearTimeout(timer));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,14 +76,14 @@ afterAll(async () => {
 });
 
 describe("a media node dialing the edge", () => {
-  const HEALTH = 17650;
+  let health: number;
   let child: ChildProcess;
   let conn: EdgeConn;
 
   beforeAll(async () => {
-    child = node("link-node", HEALTH, 48800);
+    ({ child, health } = await node("link-node"));
     conn = await edge.conn("link-node");
-    for (let i = 0; !(await nodeHealthOrNothing(HEALTH))?.connected; i++) {
+    for (let i = 0; !(await nodeHealthOrNothing(health))?.connected; i++) {
       if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
       await sleep(50);
     }
@@ -81,7 +95,7 @@ describe("a media node dialing the edge", () => {
     expect(Math.abs(Date.now() - conn.proof.issuedAt)).toBeLessThan(15_000);
     expect(await conn.hello()).toMatchObject({ type: "hello", version: NODE_PROTOCOL_VERSION, region: "test-region", capacity: 77, rooms: [] });
     expect(edge.refusals).toEqual([]);
-    const h = await nodeHealth(HEALTH);
+    const h = await nodeHealth(health);
     expect(h).toMatchObject({ status: 200, ok: true, connected: true, draining: false, rooms: 0, pid: child.pid, instanceId: conn.proof.instanceId });
   });
 
@@ -97,7 +111,7 @@ describe("a media node dialing the edge", () => {
   });
 
   it("serves Prometheus metrics on the health port", async () => {
-    const text = await nodeMetrics(HEALTH);
+    const text = await nodeMetrics(health);
     for (const name of ["sfu_node_connected 1", "sfu_node_rooms 0", "sfu_node_participants 0", "sfu_node_tracks 0", "sfu_node_reconnects_total 0", "sfu_node_draining 0"]) {
       expect(text).toMatch(new RegExp(`^${name}$`, "m"));
     }
@@ -129,34 +143,39 @@ describe("a media node dialing the edge", () => {
       const reply = await call(conn);
       expect(reply).toMatchObject({ type: "error", code });
       expect(reply.type === "error" && reply.message.length).toBeGreaterThan(0);
-      expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
+      expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
       expect(child.exitCode).toBeNull();
     });
 
     it("non-JSON text, binary and an unknown message type: a logged warning, no reply, same socket", async () => {
-      const replies = conn.messages.filter((m) => m.type === "error" || m.type === "result").length;
+      const replies = () => conn.messages.filter((m) => m.type === "error" || m.type === "result").length;
+      const warnings = () => logOf(child).split("bad message from the edge").length - 1;
+      const [repliesBefore, warningsBefore] = [replies(), warnings()];
       conn.sendRaw("{this is not json");
       conn.ws.send(Buffer.from([1, 2, 3]));
       conn.send({ type: "surprise" });
-      await expect.poll(() => outputTail(child), { timeout: 3000 }).toContain("bad message from the edge");
-      await sleep(300);
-      expect(conn.messages.filter((m) => m.type === "error" || m.type === "result").length).toBe(replies);
+      // The node handles one socket's messages in order: by the reply to a request sent next, it has
+      // handled the three (a reply to them would have come first).
+      expect(await conn.request("preferences", { ...p, tracks: [{ trackId: "t1", width: 640, height: 360 }] })).toMatchObject({ type: "error", code: "not-found" });
+      expect(replies()).toBe(repliesBefore + 1);
+      // The log comes through a pipe, not the socket: it may arrive after the reply.
+      await expect.poll(warnings, { timeout: 3000 }).toBe(warningsBefore + 3);
       expect(conn.closed).toBe(false);
-      expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0 });
+      expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, rooms: 0 });
     });
   });
 
   it("a valid subscriber-offer for a new participant creates it; remove frees it", async () => {
     await addParticipant(conn, "room-a", "alice");
-    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 1, participants: 1 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 1, participants: 1 });
     // Tile sizes for a participant that exists are accepted.
     expect(await conn.request("preferences", { ...target("room-a", "alice"), tracks: [{ trackId: "t1", width: 320, height: 180 }] })).toMatchObject({ type: "result", body: {} });
     expect(await conn.request("mute", { ...target("room-a", "alice"), kind: "audio", muted: true })).toMatchObject({ type: "result", body: {} });
     expect(await conn.request("remove", target("room-a", "alice"))).toMatchObject({ type: "result", body: { removedTracks: [] } });
-    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 0, participants: 0 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 0, participants: 0 });
     await addParticipant(conn, "room-a", "alice");
     await addParticipant(conn, "room-b", "bob");
-    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 2, participants: 2 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 2, participants: 2 });
   });
 
   it("redials within 1 s of an abrupt drop, with a new proof from the same instance, keeps its media meanwhile and frees the rooms the welcome does not keep", async () => {
@@ -169,16 +188,16 @@ describe("a media node dialing the edge", () => {
     expect(again.proof.instanceId).toBe(first.instanceId);
     expect(again.proof.issuedAt).toBeGreaterThan(first.issuedAt);
     expect((await again.hello()).rooms.sort()).toEqual(["room-a", "room-b"]);
-    await expect.poll(async () => (await nodeHealth(HEALTH)).rooms, { timeout: 3000 }).toBe(1);
-    expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, participants: 1 });
-    const metrics = await nodeMetrics(HEALTH);
+    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 3000 }).toBe(1);
+    expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, participants: 1 });
+    const metrics = await nodeMetrics(health);
     expect(metrics).toMatch(/^sfu_node_reconnects_total 1$/m);
 
     edge.welcome = () => ({ keepRooms: [], heartbeatMs: 200 });
     again.ws.terminate();
     const third = await edge.conn("link-node", 2, 3000);
     expect((await third.hello()).rooms).toEqual(["room-b"]);
-    await expect.poll(async () => (await nodeHealth(HEALTH)).rooms, { timeout: 3000 }).toBe(0);
+    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 3000 }).toBe(0);
     conn = third;
   });
 
@@ -186,19 +205,19 @@ describe("a media node dialing the edge", () => {
     await sleep(1100); // a connection that lasted: the backoff starts over
     conn.silent = true;
     const silencedAt = Date.now();
-    await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000, interval: 20 }).toBe(false);
+    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 3000, interval: 20 }).toBe(false);
     const next = await edge.conn("link-node", 3, 3000);
     // 3 × 200 ms without a word (the last ack came up to 200 ms before), then a redial after 50-100 ms.
     expect(Date.now() - silencedAt).toBeGreaterThanOrEqual(400);
     expect(Date.now() - silencedAt).toBeLessThan(2000);
-    await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000 }).toBe(true);
+    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 3000 }).toBe(true);
     conn = next;
   });
 });
 
 describe("a node with the wrong fleet secret", () => {
   it("is refused before any upgrade and keeps redialing with growing delays, without crashing", async () => {
-    const child = node("forged-node", 17651, 48880, { FLEET_SECRET: "not-the-fleet-secret-at-all" });
+    const { child, health } = await node("forged-node", { FLEET_SECRET: "not-the-fleet-secret-at-all" });
     const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v1,forged-node,"));
     await expect.poll(() => attempts().length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(6);
     expect(attempts().every((a) => a.reason === "bad-signature")).toBe(true);
@@ -208,7 +227,7 @@ describe("a node with the wrong fleet secret", () => {
     expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
     expect(Math.max(...gaps)).toBeLessThan(5500);
     expect(edge.connsOf("forged-node")).toHaveLength(0);
-    expect(await nodeHealth(17651)).toMatchObject({ status: 503, ok: false, connected: false });
+    expect(await nodeHealth(health)).toMatchObject({ status: 503, ok: false, connected: false });
     expect(child.exitCode).toBeNull();
     await terminate(child, "SIGKILL");
   });
@@ -216,7 +235,7 @@ describe("a node with the wrong fleet secret", () => {
 
 describe("graceful drain on SIGTERM", () => {
   it("with no rooms: sends drain, then exits 0 at once", async () => {
-    const child = node("drain-empty", 17652, 48880);
+    const { child } = await node("drain-empty");
     const conn = await edge.conn("drain-empty");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "heartbeat");
     const signalledAt = Date.now();
@@ -227,14 +246,14 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("holding a room: sends drain, keeps going until the edge removes the participant, then exits 0", async () => {
-    const child = node("drain-busy", 17653, 48820);
+    const { child, health } = await node("drain-busy");
     const conn = await edge.conn("drain-busy");
     await addParticipant(conn, "busy-room", "carol");
     child.kill("SIGTERM");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 3000);
     await sleep(1500);
     expect(child.exitCode).toBeNull();
-    expect(await nodeHealth(17653)).toMatchObject({ status: 200, draining: true, rooms: 1 });
+    expect(await nodeHealth(health)).toMatchObject({ status: 200, draining: true, rooms: 1 });
     // Still serving the edge while it drains.
     expect((await conn.request("preferences", { ...target("busy-room", "carol"), tracks: [{ trackId: "t", width: 1, height: 1 }] })).type).toBe("result");
     const removedAt = Date.now();
@@ -244,7 +263,7 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("a second SIGTERM exits at once", async () => {
-    const child = node("drain-twice", 17654, 48840);
+    const { child } = await node("drain-twice");
     const conn = await edge.conn("drain-twice");
     await addParticipant(conn, "twice-room", "dave");
     child.kill("SIGTERM");
@@ -259,7 +278,7 @@ describe("graceful drain on SIGTERM", () => {
 
   it("DRAIN_TIMEOUT_MS bounds the wait; a node that redials while draining tells the new socket", async () => {
     edge.welcome = (hello) => ({ keepRooms: hello.rooms, heartbeatMs: 200 });
-    const child = node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
+    const { child } = await node("drain-timeout", { DRAIN_TIMEOUT_MS: "1500" });
     const conn = await edge.conn("drain-timeout");
     await addParticipant(conn, "stuck-room", "erin");
     await sleep(1100);
@@ -273,6 +292,6 @@ describe("graceful drain on SIGTERM", () => {
     expect(child.exitCode).toBeNull();
     expect(await exited(child, 3000)).toBe(0);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1400);
-    expect(outputTail(child)).toContain("drain timed out");
+    expect(logOf(child)).toContain("drain timed out");
   });
 });
