@@ -175,6 +175,9 @@ export class Subscriber {
       const track = byId.get(id)!;
       const slot = this.freeSlot(track);
       slot.transceiver.codecs = [subscriberCodec(track.codec)];
+      // One stream id (a=msid) per publisher: the browser plays audio and video of one stream in
+      // sync (lip sync), from the sender reports' NTP/RTP mapping.
+      slot.transceiver.sender.streamIds = [track.publisherId];
       const d = new Downstream(track, slot.stream, slot.rewriter);
       slot.downstream = d;
       this.downstreams.set(id, d);

@@ -27,7 +27,11 @@ describe("worker in workerd + media node + werift peers", () => {
     await alice.publish();
     await Promise.all([bob.subscriberConnected(), carol.subscriberConnected()]);
     for (const sub of [bob, carol]) {
-      expect([...sub.subscribed.values()].filter((t) => t.participantId === alice.participantId).map((t) => t.kind).sort()).toEqual(["audio", "video"]);
+      const fromAlice = [...sub.subscribed.values()].filter((t) => t.participantId === alice.participantId);
+      expect(fromAlice.map((t) => t.kind).sort()).toEqual(["audio", "video"]);
+      // Both in one stream (a=msid), Alice's: a browser plays the audio and video of one stream in sync.
+      const sections = sub.subscriberPc.remoteDescription!.sdp.split(/\r\n(?=m=)/);
+      for (const t of fromAlice) expect(sections.find((m) => m.includes(`\r\na=mid:${t.mid}\r\n`))).toContain(`\r\na=msid:${alice.participantId} `);
     }
 
     const count = 300;

@@ -3,16 +3,25 @@ import { deriveNodeKey, MAX_NODE_MESSAGE_BYTES, NODE_PROTOCOL_VERSION, type Held
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputTail, startMediaNode, terminate } from "../../scripts/system.ts";
 import { FakeEdge, type EdgeConn } from "../support/fake-edge.ts";
-import { freeTcpPorts } from "../support/ports.ts";
+import { freeTcpPorts, freeUdpRange } from "../support/ports.ts";
 import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
 import { reconcileHeldRoom, type Expectation } from "../../worker/src/reconcile.ts";
 
 /** The real media node entrypoint against a fake edge: the node's side of the dial-out protocol. */
 const SECRET = "node-link-test-fleet-secret";
+const RTC_PORTS = 20;
 let edge: FakeEdge;
 const started: ChildProcess[] = [];
+/** Per started node, its exit code once its output has been read to the end ("close", not "exit"). */
+const closed = new WeakMap<ChildProcess, Promise<number | null>>();
+/** Per started node, all it logged so far (outputTail keeps only the last lines). */
+const logs = new WeakMap<ChildProcess, string[]>();
+const logOf = (child: ChildProcess) => logs.get(child)!.join("");
 
-async function node(nodeId: string, healthPort: number, rtcMin: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+/** A node on a health port and RTC ports found free on 127.0.0.1; `health` is its health port. */
+async function node(nodeId: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; health: number }> {
+  const health = await freeTcpPorts();
+  const rtcMin = await freeUdpRange(RTC_PORTS);
   const child = startMediaNode(
     {
       WORKER_URL: edge.url,
@@ -20,9 +29,9 @@ async function node(nodeId: string, healthPort: number, rtcMin: number, env: Rec
       NODE_ID: nodeId,
       REGION: "test-region",
       CAPACITY: "77",
-      HEALTH_PORT: String(healthPort),
+      HEALTH_PORT: String(health),
       RTC_MIN_PORT: String(rtcMin),
-      RTC_MAX_PORT: String(rtcMin + 19),
+      RTC_MAX_PORT: String(rtcMin + RTC_PORTS - 1),
       HEARTBEAT_MS: "1000",
       DRAIN_TIMEOUT_MS: "30000",
       ...env,
@@ -31,18 +40,23 @@ async function node(nodeId: string, healthPort: number, rtcMin: number, env: Rec
     !!process.env.VERBOSE,
   );
   started.push(child);
-  return child;
+  const log: string[] = [];
+  child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+  logs.set(child, log);
+  closed.set(child, new Promise((resolve) => child.once("close", (code) => resolve(code))));
+  return { child, health };
 }
 
+/**
+ * The node's exit code, once its output has been read to the end: at "exit" its last log lines
+ * may still be in the pipe.
+ */
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms\n${outputTail(child)}`)), timeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms\n${outputTail(child)}`)), timeoutMs);
   });
+  return Promise.race([closed.get(child)!, late]).finally(() => clearTimeout(timer));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,14 +77,14 @@ afterAll(async () => {
 });
 
 describe("a media node dialing the edge", () => {
-  const HEALTH = 17650;
+  let health: number;
   let child: ChildProcess;
   let conn: EdgeConn;
 
   beforeAll(async () => {
-    child = await node("link-node", HEALTH, 48800);
+    ({ child, health } = await node("link-node"));
     conn = await edge.conn("link-node");
-    for (let i = 0; !(await nodeHealthOrNothing(HEALTH))?.connected; i++) {
+    for (let i = 0; !(await nodeHealthOrNothing(health))?.connected; i++) {
       if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
       await sleep(50);
     }
@@ -82,7 +96,7 @@ describe("a media node dialing the edge", () => {
     expect(Math.abs(Date.now() - conn.proof.issuedAt)).toBeLessThan(15_000);
     expect(await conn.hello()).toMatchObject({ type: "hello", version: NODE_PROTOCOL_VERSION, region: "test-region", capacity: 77, rooms: [] });
     expect(edge.refusals).toEqual([]);
-    const h = await nodeHealth(HEALTH);
+    const h = await nodeHealth(health);
     expect(h).toMatchObject({ status: 200, ok: true, connected: true, draining: false, rooms: 0, pid: child.pid, instanceId: conn.proof.instanceId });
   });
 
@@ -98,7 +112,7 @@ describe("a media node dialing the edge", () => {
   });
 
   it("serves Prometheus metrics on the health port", async () => {
-    const text = await nodeMetrics(HEALTH);
+    const text = await nodeMetrics(health);
     for (const name of ["sfu_node_connected 1", "sfu_node_rooms 0", "sfu_node_participants 0", "sfu_node_tracks 0", "sfu_node_reconnects_total 0", "sfu_node_draining 0"]) {
       expect(text).toMatch(new RegExp(`^${name}$`, "m"));
     }
@@ -130,34 +144,39 @@ describe("a media node dialing the edge", () => {
       const reply = await call(conn);
       expect(reply).toMatchObject({ type: "error", code });
       expect(reply.type === "error" && reply.message.length).toBeGreaterThan(0);
-      expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
+      expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, rooms: 0, participants: 0 });
       expect(child.exitCode).toBeNull();
     });
 
     it("non-JSON text, binary and an unknown message type: a logged warning, no reply, same socket", async () => {
-      const replies = conn.messages.filter((m) => m.type === "error" || m.type === "result").length;
+      const replies = () => conn.messages.filter((m) => m.type === "error" || m.type === "result").length;
+      const warnings = () => logOf(child).split("bad message from the edge").length - 1;
+      const [repliesBefore, warningsBefore] = [replies(), warnings()];
       conn.sendRaw("{this is not json");
       conn.ws.send(Buffer.from([1, 2, 3]));
       conn.send({ type: "surprise" });
-      await expect.poll(() => outputTail(child), { timeout: 3000 }).toContain("bad message from the edge");
-      await sleep(300);
-      expect(conn.messages.filter((m) => m.type === "error" || m.type === "result").length).toBe(replies);
+      // The node handles one socket's messages in order: by the reply to a request sent next, it has
+      // handled the three (a reply to them would have come first).
+      expect(await conn.request("preferences", { ...p, tracks: [{ trackId: "t1", width: 640, height: 360 }] })).toMatchObject({ type: "error", code: "not-found" });
+      expect(replies()).toBe(repliesBefore + 1);
+      // The log comes through a pipe, not the socket: it may arrive after the reply.
+      await expect.poll(warnings, { timeout: 3000 }).toBe(warningsBefore + 3);
       expect(conn.closed).toBe(false);
-      expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, rooms: 0 });
+      expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, rooms: 0 });
     });
   });
 
   it("a valid subscriber-offer for a new participant creates it; remove frees it", async () => {
     await addParticipant(conn, "room-a", "alice");
-    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 1, participants: 1 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 1, participants: 1 });
     // Tile sizes for a participant that exists are accepted.
     expect(await conn.request("preferences", { ...target("room-a", "alice"), tracks: [{ trackId: "t1", width: 320, height: 180 }] })).toMatchObject({ type: "result", body: {} });
     expect(await conn.request("mute", { ...target("room-a", "alice"), kind: "audio", muted: true })).toMatchObject({ type: "result", body: {} });
     expect(await conn.request("remove", target("room-a", "alice"))).toMatchObject({ type: "result", body: { removedTracks: [] } });
-    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 0, participants: 0 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 0, participants: 0 });
     await addParticipant(conn, "room-a", "alice");
     await addParticipant(conn, "room-b", "bob");
-    expect(await nodeHealth(HEALTH)).toMatchObject({ rooms: 2, participants: 2 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 2, participants: 2 });
   });
 
   it("redials within 1 s of an abrupt drop, with a new proof from the same instance, keeps its media meanwhile and frees the rooms the welcome does not keep", async () => {
@@ -170,16 +189,16 @@ describe("a media node dialing the edge", () => {
     expect(again.proof.instanceId).toBe(first.instanceId);
     expect(again.proof.issuedAt).toBeGreaterThan(first.issuedAt);
     expect((await again.hello()).rooms.sort()).toEqual(["room-a", "room-b"]);
-    await expect.poll(async () => (await nodeHealth(HEALTH)).rooms, { timeout: 3000 }).toBe(1);
-    expect(await nodeHealth(HEALTH)).toMatchObject({ status: 200, connected: true, participants: 1 });
-    const metrics = await nodeMetrics(HEALTH);
+    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 3000 }).toBe(1);
+    expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, participants: 1 });
+    const metrics = await nodeMetrics(health);
     expect(metrics).toMatch(/^sfu_node_reconnects_total 1$/m);
 
     edge.welcome = () => ({ keepRooms: [], heartbeatMs: 200 });
     again.ws.terminate();
     const third = await edge.conn("link-node", 2, 3000);
     expect((await third.hello()).rooms).toEqual(["room-b"]);
-    await expect.poll(async () => (await nodeHealth(HEALTH)).rooms, { timeout: 3000 }).toBe(0);
+    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 3000 }).toBe(0);
     conn = third;
   });
 
@@ -187,12 +206,12 @@ describe("a media node dialing the edge", () => {
     await sleep(1100); // a connection that lasted: the backoff starts over
     conn.silent = true;
     const silencedAt = Date.now();
-    await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000, interval: 20 }).toBe(false);
+    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 3000, interval: 20 }).toBe(false);
     const next = await edge.conn("link-node", 3, 3000);
     // 3 × 200 ms without a word (the last ack came up to 200 ms before), then a redial after 50-100 ms.
     expect(Date.now() - silencedAt).toBeGreaterThanOrEqual(400);
     expect(Date.now() - silencedAt).toBeLessThan(2000);
-    await expect.poll(async () => (await nodeHealth(HEALTH)).connected, { timeout: 3000 }).toBe(true);
+    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 3000 }).toBe(true);
     conn = next;
   });
 });
@@ -202,8 +221,7 @@ describe("reconciling a node's inventory", () => {
   const isInventory = (m: NodeToEdge): m is Inventory => m.type === "event" && m.event.type === "inventory";
 
   it("the node reports what it holds, and frees the orphans the edge's decision names", async () => {
-    const HEALTH_PORT = 17657;
-    await node("inventory-node", HEALTH_PORT, 48900, { INVENTORY_MS: "500" });
+    const { health: HEALTH_PORT } = await node("inventory-node", { INVENTORY_MS: "500" });
     const conn = await edge.conn("inventory-node");
     await addParticipant(conn, "kept-room", "p1");
     await addParticipant(conn, "kept-room", "p2");
@@ -229,17 +247,17 @@ describe("reconciling a node's inventory", () => {
   });
 
   it("a node at CAPACITY refuses another participant with over-capacity", async () => {
-    await node("small-node", 17658, 48920, { CAPACITY: "1" });
+    const { health } = await node("small-node", { CAPACITY: "1" });
     const conn = await edge.conn("small-node");
     await addParticipant(conn, "room-1", "first");
     expect(await conn.request("subscriber-offer", target("room-2", "second"))).toMatchObject({ type: "error", code: "over-capacity" });
-    expect(await nodeHealth(17658)).toMatchObject({ rooms: 1, participants: 1 });
+    expect(await nodeHealth(health)).toMatchObject({ rooms: 1, participants: 1 });
   });
 });
 
 describe("a node with another node's key", () => {
   it("is refused before any upgrade and keeps redialing with growing delays, without crashing", async () => {
-    const child = await node("forged-node", 17651, 48880, { NODE_KEY: await deriveNodeKey(SECRET, "link-node") });
+    const { child, health } = await node("forged-node", { NODE_KEY: await deriveNodeKey(SECRET, "link-node") });
     const attempts = () => edge.refusals.filter((r) => r.header?.startsWith("v2,forged-node,"));
     await expect.poll(() => attempts().length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(6);
     expect(attempts().every((a) => a.reason === "bad-signature")).toBe(true);
@@ -249,7 +267,7 @@ describe("a node with another node's key", () => {
     expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
     expect(Math.max(...gaps)).toBeLessThan(5500);
     expect(edge.connsOf("forged-node")).toHaveLength(0);
-    expect(await nodeHealth(17651)).toMatchObject({ status: 503, ok: false, connected: false });
+    expect(await nodeHealth(health)).toMatchObject({ status: 503, ok: false, connected: false });
     expect(child.exitCode).toBeNull();
     await terminate(child, "SIGKILL");
   });
@@ -257,7 +275,7 @@ describe("a node with another node's key", () => {
 
 describe("graceful drain on SIGTERM", () => {
   it("with no rooms: sends drain, then exits 0 at once", async () => {
-    const child = await node("drain-empty", 17652, 48880);
+    const { child } = await node("drain-empty");
     const conn = await edge.conn("drain-empty");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "heartbeat");
     const signalledAt = Date.now();
@@ -268,14 +286,14 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("holding a room: sends drain, keeps going until the edge removes the participant, then exits 0", async () => {
-    const child = await node("drain-busy", 17653, 48820);
+    const { child, health } = await node("drain-busy");
     const conn = await edge.conn("drain-busy");
     await addParticipant(conn, "busy-room", "carol");
     child.kill("SIGTERM");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 3000);
     await sleep(1500);
     expect(child.exitCode).toBeNull();
-    expect(await nodeHealth(17653)).toMatchObject({ status: 200, draining: true, rooms: 1 });
+    expect(await nodeHealth(health)).toMatchObject({ status: 200, draining: true, rooms: 1 });
     // Still serving the edge while it drains.
     expect((await conn.request("preferences", { ...target("busy-room", "carol"), tracks: [{ trackId: "t", width: 1, height: 1 }] })).type).toBe("result");
     const removedAt = Date.now();
@@ -285,7 +303,7 @@ describe("graceful drain on SIGTERM", () => {
   });
 
   it("a second SIGTERM exits at once", async () => {
-    const child = await node("drain-twice", 17654, 48840);
+    const { child } = await node("drain-twice");
     const conn = await edge.conn("drain-twice");
     await addParticipant(conn, "twice-room", "dave");
     child.kill("SIGTERM");
@@ -300,7 +318,7 @@ describe("graceful drain on SIGTERM", () => {
 
   it("DRAIN_TIMEOUT_MS bounds the wait; a node that redials while draining tells the new socket", async () => {
     edge.welcome = (hello) => ({ keepRooms: hello.rooms, heartbeatMs: 200 });
-    const child = await node("drain-timeout", 17655, 48860, { DRAIN_TIMEOUT_MS: "1500" });
+    const { child } = await node("drain-timeout", { DRAIN_TIMEOUT_MS: "1500" });
     const conn = await edge.conn("drain-timeout");
     await addParticipant(conn, "stuck-room", "erin");
     await sleep(1100);
@@ -314,6 +332,6 @@ describe("graceful drain on SIGTERM", () => {
     expect(child.exitCode).toBeNull();
     expect(await exited(child, 3000)).toBe(0);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1400);
-    expect(outputTail(child)).toContain("drain timed out");
+    expect(logOf(child)).toContain("drain timed out");
   });
 });

@@ -3,8 +3,8 @@ import type { Page } from "playwright-core";
 /** What the app's `window.__sfu.remoteStats()` reports per remote participant, from getStats(). */
 export interface RemoteStats {
   name: string;
-  video?: { framesDecoded: number; frameWidth: number; frameHeight: number; packetsReceived: number; packetsLost: number; nackCount: number; freezeCount: number };
-  audio?: { packetsReceived: number; totalSamplesReceived: number };
+  video?: { framesDecoded: number; frameWidth: number; frameHeight: number; packetsReceived: number; packetsLost: number; nackCount: number; freezeCount: number; estimatedPlayoutTimestamp: number | null };
+  audio?: { packetsReceived: number; totalSamplesReceived: number; estimatedPlayoutTimestamp: number | null };
 }
 
 interface SfuHook {

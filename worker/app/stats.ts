@@ -6,6 +6,12 @@ interface Received {
   packetsLost: number;
   bytesReceived: number;
   rttMs: number | null;
+  /**
+   * The sender's NTP time (ms) of what plays out now, from the stream's RTP timestamps and the
+   * sender reports' NTP/RTP mapping: audio and video of one participant in sync show the same. Null
+   * until a sender report came.
+   */
+  estimatedPlayoutTimestamp: number | null;
   /** The stats' timestamp (ms). */
   at: number;
 }
@@ -91,6 +97,7 @@ export async function remoteStats(
       packetsLost: s.packetsLost ?? 0,
       bytesReceived: s.bytesReceived ?? 0,
       rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null,
+      estimatedPlayoutTimestamp: s.estimatedPlayoutTimestamp ?? null,
       at: s.timestamp,
     };
     if (s.kind === "video") {
