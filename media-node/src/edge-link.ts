@@ -14,13 +14,11 @@ import {
 } from "@sfu/shared";
 import WebSocket from "ws";
 import type { Cancel, Scheduler } from "./clock.ts";
+import { EdgeSocketTimers } from "./edge-socket-timers.ts";
 import { inventoryEvents } from "./inventory.ts";
 import { log } from "./log.ts";
+import { RedialBackoff } from "./redial-backoff.ts";
 
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 5000;
-/** A connection that stayed up this long after the welcome resets the backoff. */
-const STABLE_MS = 1000;
 /** Larger messages make ws drop the socket; up to here an oversized request still gets a typed refusal. */
 const MAX_READ_BYTES = 4 * MAX_NODE_MESSAGE_BYTES;
 
@@ -60,7 +58,7 @@ export class EdgeLink {
   /** Connections after the first one. */
   reconnects = 0;
   private ws: WebSocket | undefined;
-  private attempt = 0;
+  private readonly backoff = new RedialBackoff();
   private welcomes = 0;
   private stopped = false;
   private cancelRetry: Cancel | undefined;
@@ -117,29 +115,27 @@ export class EdgeLink {
     if (this.stopped) return;
     const ws = new WebSocket(url, { headers: { [NODE_PROOF_HEADER]: proof }, handshakeTimeout: 10_000, maxPayload: MAX_READ_BYTES });
     this.ws = ws;
-    let welcomedAt: number | undefined;
-    let cancelSilence: Cancel | undefined;
-    let stopHeartbeat: Cancel | undefined;
-    let stopInventory: Cancel | undefined;
-    // Anything from the edge proves the socket alive; nothing for three heartbeats and it is dead.
-    const heard = () => {
-      cancelSilence?.();
-      cancelSilence = this.scheduler.after(3 * this.heartbeatMs, () => {
-        log("warn", "the edge went silent; reconnecting", { silentMs: 3 * this.heartbeatMs });
-        ws.terminate();
-      });
-    };
     const send = (msg: NodeToEdge) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
       else log("debug", "reply dropped: its socket closed", { type: msg.type });
     };
+    const timers = new EdgeSocketTimers(this.scheduler, this.heartbeatMs, this.config.inventoryMs, {
+      heartbeat: (now) => send({ type: "event", event: { type: "heartbeat", load: this.handlers.load(now) } }),
+      inventory: () => {
+        for (const event of inventoryEvents(this.handlers.held())) send({ type: "event", event });
+      },
+      silent: (silentMs) => {
+        log("warn", "the edge went silent; reconnecting", { silentMs });
+        ws.terminate();
+      },
+    });
 
     ws.on("open", () => {
-      heard();
+      timers.heard();
       send({ type: "hello", version: NODE_PROTOCOL_VERSION, region: this.config.region, capacity: this.config.capacity, load: this.handlers.load(this.scheduler.clock.now()), rooms: this.handlers.rooms() });
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
-      heard();
+      timers.heard();
       const raw = isBinary ? data : data.toString("utf8");
       const parsed = parseNodeMessage(EdgeToNode, raw);
       if (!parsed.ok) {
@@ -154,22 +150,14 @@ export class EdgeLink {
       const msg = parsed.value;
       switch (msg.type) {
         case "welcome": {
-          welcomedAt = this.scheduler.clock.now();
+          this.backoff.welcomed(this.scheduler.clock.now());
           if (this.welcomes++ > 0) this.reconnects++;
           this.heartbeatMs = msg.heartbeatMs;
           this.connected = true;
           const held = this.handlers.rooms().length;
           this.handlers.welcome(msg.keepRooms);
           log("info", "connected to the edge", { url: url.origin, nodeId, instanceId, heartbeatMs: msg.heartbeatMs, roomsHeld: held, roomsKept: this.handlers.rooms().length });
-          stopHeartbeat?.();
-          stopHeartbeat = this.scheduler.every(this.heartbeatMs, (now) => send({ type: "event", event: { type: "heartbeat", load: this.handlers.load(now) } }));
-          const reportInventory = () => {
-            for (const event of inventoryEvents(this.handlers.held())) send({ type: "event", event });
-          };
-          stopInventory?.();
-          stopInventory = this.scheduler.every(this.config.inventoryMs, reportInventory);
-          reportInventory();
-          heard();
+          timers.welcomed(msg.heartbeatMs);
           this.handlers.connectionChanged(true);
           return;
         }
@@ -185,18 +173,13 @@ export class EdgeLink {
     let failure: string | undefined;
     ws.on("error", (err) => (failure = err.message));
     ws.on("close", (code, reason) => {
-      cancelSilence?.();
-      stopHeartbeat?.();
-      stopInventory?.();
+      timers.stop();
       if (this.ws !== ws) return;
       const wasConnected = this.connected;
       this.connected = false;
       if (wasConnected) this.handlers.connectionChanged(false);
       if (this.stopped) return;
-      if (welcomedAt !== undefined && this.scheduler.clock.now() - welcomedAt >= STABLE_MS) this.attempt = 0;
-      const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.attempt);
-      const delay = Math.round(Math.min(MAX_RETRY_MS, base * (1 + Math.random())));
-      this.attempt++;
+      const delay = this.backoff.dropped(this.scheduler.clock.now(), Math.random());
       const what = wasConnected ? "lost the edge connection; redialing" : "could not connect to the edge; redialing";
       log("warn", what, { url: url.origin, code, reason: reason.toString().slice(0, 200), error: failure, inMs: delay });
       this.cancelRetry = this.scheduler.after(delay, () => void this.connect());

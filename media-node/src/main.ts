@@ -3,6 +3,7 @@ import type { NodeEvent } from "@sfu/shared";
 import { loadConfig, type Config } from "./config.ts";
 import { TimerScheduler } from "./clock.ts";
 import { answer } from "./control.ts";
+import { Drain } from "./drain.ts";
 import { EdgeLink } from "./edge-link.ts";
 import { prometheus, serveHealth } from "./health.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -35,7 +36,6 @@ async function runNode(config: Config): Promise<void> {
   node.events.on("participant-failed", (e) => report({ type: "participant-failed", ...e }));
   node.events.on("active-speaker", (e) => report({ type: "active-speaker", ...e }));
   node.events.on("layer-demand", (e) => report({ type: "layer-demand", ...e }));
-  let draining = false;
   let lastCpu = 0;
   const link: EdgeLink = new EdgeLink(
     {
@@ -64,7 +64,7 @@ async function runNode(config: Config): Promise<void> {
           node.closeRoom(room);
         }
         // A node that redials while draining tells the new socket too.
-        if (draining) link.send({ type: "drain" });
+        if (drain.draining) link.send({ type: "drain" });
       },
       request: (req) => answer(node, req, clock, { allowImpairment: config.DEBUG_IMPAIRMENT === "1" }),
       connectionChanged: () => tellSupervisor(),
@@ -73,14 +73,14 @@ async function runNode(config: Config): Promise<void> {
   );
 
   const tellSupervisor = () => {
-    if (process.connected) process.send?.({ type: "state", connected: link.connected, draining } satisfies WorkerState);
+    if (process.connected) process.send?.({ type: "state", connected: link.connected, draining: drain.draining } satisfies WorkerState);
   };
 
   if (config.HEALTH_PORT !== 0) {
     await serveHealth(config.HEALTH_PORT, {
       healthz: () => {
         const { rooms, participants } = node.counts();
-        const body = { ok: link.connected, nodeId: config.NODE_ID, connected: link.connected, draining, rooms, participants, pid: process.pid, instanceId };
+        const body = { ok: link.connected, nodeId: config.NODE_ID, connected: link.connected, draining: drain.draining, rooms, participants, pid: process.pid, instanceId };
         return { status: link.connected ? 200 : 503, body };
       },
       metrics: () => {
@@ -92,7 +92,7 @@ async function runNode(config: Config): Promise<void> {
           { name: "sfu_node_tracks", help: "published tracks forwarded", type: "gauge", value: tracks },
           { name: "sfu_node_cpu", help: "share of one core used, as of the last heartbeat", type: "gauge", value: lastCpu },
           { name: "sfu_node_reconnects_total", help: "connections to the edge after the first", type: "counter", value: link.reconnects },
-          { name: "sfu_node_draining", help: "1 while the node drains before exiting", type: "gauge", value: draining ? 1 : 0 },
+          { name: "sfu_node_draining", help: "1 while the node drains before exiting", type: "gauge", value: drain.draining ? 1 : 0 },
         ]);
       },
     });
@@ -108,37 +108,21 @@ async function runNode(config: Config): Promise<void> {
     process.exit(code);
   };
 
-  /** Stops taking work: the edge moves the rooms away (a `remove` per participant); exit once none are left, or at the timeout. */
-  const drain = (reason: string) => {
-    if (draining) return;
-    draining = true;
-    tellSupervisor();
-    const sent = link.send({ type: "drain" });
-    log("info", "draining", { reason, rooms: node.rooms.size, participants: node.counts().participants, drainSent: sent, timeoutMs: config.DRAIN_TIMEOUT_MS });
-    const check = () => {
-      if (node.rooms.size > 0) return;
-      log("info", "drained: no rooms left; exiting");
-      void exit(0);
-    };
-    check();
-    if (exiting) return;
-    // Checked once the request that freed the room has been answered.
-    node.events.on("room-closed", () => scheduler.after(0, check));
-    scheduler.after(config.DRAIN_TIMEOUT_MS, () => {
-      log("warn", "drain timed out; exiting with rooms still held", { rooms: node.rooms.size, timeoutMs: config.DRAIN_TIMEOUT_MS });
-      void exit(0);
-    });
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!draining) return drain(signal);
-    log("warn", "second signal: exiting now", { signal, rooms: node.rooms.size });
-    process.exit(1);
-  };
+  const drain: Drain = new Drain(scheduler, config.DRAIN_TIMEOUT_MS, {
+    rooms: () => node.rooms.size,
+    participants: () => node.counts().participants,
+    tellEdge: () => link.send({ type: "drain" }),
+    started: () => tellSupervisor(),
+    exit: () => void exit(0),
+    exitNow: () => process.exit(1),
+  });
+  node.events.on("room-closed", () => drain.roomClosed());
+  const onSignal = (signal: NodeJS.Signals) => drain.signal(signal);
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   // Under a supervisor: it asks for the drain over IPC, and a supervisor that vanished leaves nobody to stop this worker.
-  process.on("message", (msg: { type?: string }) => msg?.type === "drain" && drain("supervisor"));
-  process.on("disconnect", () => drain("supervisor gone"));
+  process.on("message", (msg: { type?: string }) => msg?.type === "drain" && drain.start("supervisor"));
+  process.on("disconnect", () => drain.start("supervisor gone"));
 
   log("info", "media node starting", { nodeId: config.NODE_ID, instanceId, worker: config.WORKER_URL, region: config.REGION, capacity: config.CAPACITY });
   link.start();
