@@ -17,6 +17,15 @@ const closed = new WeakMap<ChildProcess, Promise<number | null>>();
 /** Per started node, all it logged so far (outputTail keeps only the last lines). */
 const logs = new WeakMap<ChildProcess, string[]>();
 const logOf = (child: ChildProcess) => logs.get(child)!.join("");
+/** What the node logged, one JSON object a line, in order. */
+function logLines(child: ChildProcess): Array<{ msg: string } & Record<string, unknown>> {
+  return logOf(child)
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { msg: string } & Record<string, unknown>);
+}
+/** The redial delays the node chose (its decision, not the time that passed), in order. */
+const redialDelays = (child: ChildProcess) => logLines(child).filter((l) => l.msg.endsWith("; redialing") && typeof l.inMs === "number").map((l) => l.inMs as number);
 
 /** A node on a health port and RTC ports found free on 127.0.0.1; `health` is its health port. */
 async function node(nodeId: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; health: number }> {
@@ -85,7 +94,7 @@ describe("a media node dialing the edge", () => {
     ({ child, health } = await node("link-node"));
     conn = await edge.conn("link-node");
     for (let i = 0; !(await nodeHealthOrNothing(health))?.connected; i++) {
-      if (i > 100) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
+      if (i > 300) throw new Error(`node never reported itself connected\n${outputTail(child)}`);
       await sleep(50);
     }
   });
@@ -100,12 +109,10 @@ describe("a media node dialing the edge", () => {
     expect(h).toMatchObject({ status: 200, ok: true, connected: true, draining: false, rooms: 0, pid: child.pid, instanceId: conn.proof.instanceId });
   });
 
-  it("heartbeats at the interval the welcome asked for (200 ms), acknowledged, and stays connected", async () => {
+  it("keeps heartbeating on the same socket, acknowledged, and stays connected", async () => {
+    // The interval and the silence rule are unit-tested on a fake clock (test/unit/edge-link.test.ts).
     const before = conn.events("heartbeat").length;
-    await sleep(1100);
-    const beats = conn.events("heartbeat").length - before;
-    expect(beats).toBeGreaterThanOrEqual(3);
-    expect(beats).toBeLessThanOrEqual(8);
+    await expect.poll(() => conn.events("heartbeat").length, { timeout: 15_000 }).toBeGreaterThanOrEqual(before + 5);
     expect(conn.events("heartbeat").at(-1)).toMatchObject({ event: { type: "heartbeat", load: { rooms: 0, participants: 0, tracks: 0 } } });
     expect(conn.closed).toBe(false);
     expect(edge.connsOf("link-node")).toHaveLength(1);
@@ -179,39 +186,46 @@ describe("a media node dialing the edge", () => {
     expect(await nodeHealth(health)).toMatchObject({ rooms: 2, participants: 2 });
   });
 
-  it("redials within 1 s of an abrupt drop, with a new proof from the same instance, keeps its media meanwhile and frees the rooms the welcome does not keep", async () => {
+  it("redials after an abrupt drop, with a new proof from the same instance, keeps its media meanwhile and frees the rooms the welcome does not keep", async () => {
     const first = conn.proof;
     edge.welcome = (hello) => ({ keepRooms: hello.rooms.filter((r) => r === "room-b"), heartbeatMs: 200 });
-    const droppedAt = Date.now();
     conn.ws.terminate();
-    const again = await edge.conn("link-node", 1, 3000);
-    expect(Date.now() - droppedAt).toBeLessThan(1000);
+    const again = await edge.conn("link-node", 1);
     expect(again.proof.instanceId).toBe(first.instanceId);
     expect(again.proof.issuedAt).toBeGreaterThan(first.issuedAt);
+    // A connection that lasted: the backoff started over, at its first step.
+    await expect.poll(() => redialDelays(child), { timeout: 15_000 }).toHaveLength(1);
+    expect(redialDelays(child)[0]).toBeLessThanOrEqual(100);
     expect((await again.hello()).rooms.sort()).toEqual(["room-a", "room-b"]);
-    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 3000 }).toBe(1);
+    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 15_000 }).toBe(1);
     expect(await nodeHealth(health)).toMatchObject({ status: 200, connected: true, participants: 1 });
     const metrics = await nodeMetrics(health);
     expect(metrics).toMatch(/^sfu_node_reconnects_total 1$/m);
 
     edge.welcome = () => ({ keepRooms: [], heartbeatMs: 200 });
     again.ws.terminate();
-    const third = await edge.conn("link-node", 2, 3000);
+    const third = await edge.conn("link-node", 2);
     expect((await third.hello()).rooms).toEqual(["room-b"]);
-    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 3000 }).toBe(0);
+    await expect.poll(async () => (await nodeHealth(health)).rooms, { timeout: 15_000 }).toBe(0);
     conn = third;
   });
 
-  it("calls a silent edge dead after three heartbeats and redials", async () => {
-    await sleep(1100); // a connection that lasted: the backoff starts over
+  it("calls a silent edge dead, reports itself disconnected, and redials", async () => {
+    const logged = logLines(child).length;
+    const sinceSilence = () => logLines(child).slice(logged).map((l) => l.msg);
     conn.silent = true;
-    const silencedAt = Date.now();
-    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 3000, interval: 20 }).toBe(false);
-    const next = await edge.conn("link-node", 3, 3000);
-    // 3 × 200 ms without a word (the last ack came up to 200 ms before), then a redial after 50-100 ms.
-    expect(Date.now() - silencedAt).toBeGreaterThanOrEqual(400);
-    expect(Date.now() - silencedAt).toBeLessThan(2000);
-    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 3000 }).toBe(true);
+    const next = await edge.conn("link-node", 3);
+    expect(next.proof.instanceId).toBe(conn.proof.instanceId);
+    await expect.poll(() => conn.closed, { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => (await nodeHealth(health)).connected, { timeout: 15_000 }).toBe(true);
+    // The log comes through a pipe: wait for the welcome's line, then read what led to it.
+    await expect.poll(() => sinceSilence().slice(sinceSilence().indexOf("the edge went silent; reconnecting")), { timeout: 15_000 }).toEqual([
+      "the edge went silent; reconnecting",
+      "lost the edge connection; redialing",
+      "connected to the edge",
+    ]);
+    expect(logLines(child).slice(logged).find((l) => l.msg.startsWith("the edge went silent"))).toMatchObject({ silentMs: 600 });
+    expect(await nodeMetrics(health)).toMatch(/^sfu_node_reconnects_total 3$/m);
     conn = next;
   });
 });
@@ -262,10 +276,13 @@ describe("a node with another node's key", () => {
     await expect.poll(() => attempts().length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(6);
     expect(attempts().every((a) => a.reason === "bad-signature")).toBe(true);
     expect(new Set(attempts().map((a) => a.header)).size).toBe(attempts().length); // a fresh proof every time
-    const gaps = attempts().slice(1).map((a, i) => a.at - attempts()[i]!.at);
-    expect(gaps[0]).toBeLessThan(400);
-    expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
-    expect(Math.max(...gaps)).toBeLessThan(5500);
+    // The delays it chose (how long they took is the scheduler's business): from 50-100 ms, growing, capped at 5 s.
+    await expect.poll(() => redialDelays(child).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(5);
+    const delays = redialDelays(child);
+    expect(delays[0]).toBeLessThanOrEqual(100);
+    for (let i = 1; i < delays.length; i++) expect(delays[i]).toBeGreaterThanOrEqual(delays[i - 1]!);
+    expect(delays.at(4)!).toBeGreaterThanOrEqual(800);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(5000);
     expect(edge.connsOf("forged-node")).toHaveLength(0);
     expect(await nodeHealth(health)).toMatchObject({ status: 503, ok: false, connected: false });
     expect(child.exitCode).toBeNull();
@@ -274,15 +291,17 @@ describe("a node with another node's key", () => {
 });
 
 describe("graceful drain on SIGTERM", () => {
-  it("with no rooms: sends drain, then exits 0 at once", async () => {
+  it("with no rooms: sends drain, then exits 0 without waiting for the timeout", async () => {
     const { child } = await node("drain-empty");
     const conn = await edge.conn("drain-empty");
     await conn.waitFor((m) => m.type === "event" && m.event.type === "heartbeat");
-    const signalledAt = Date.now();
     child.kill("SIGTERM");
-    expect(await exited(child, 3000)).toBe(0);
-    expect(Date.now() - signalledAt).toBeLessThan(1500);
+    expect(await exited(child, 15_000)).toBe(0);
+    // It told the edge before it went, and went because nothing was held, not at the timeout (30 s).
     await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 1000);
+    const msgs = logLines(child).map((l) => l.msg);
+    expect(msgs.indexOf("drained: no rooms left; exiting")).toBeGreaterThan(msgs.indexOf("draining"));
+    expect(msgs).not.toContain("drain timed out; exiting with rooms still held");
   });
 
   it("holding a room: sends drain, keeps going until the edge removes the participant, then exits 0", async () => {
@@ -296,13 +315,14 @@ describe("graceful drain on SIGTERM", () => {
     expect(await nodeHealth(health)).toMatchObject({ status: 200, draining: true, rooms: 1 });
     // Still serving the edge while it drains.
     expect((await conn.request("preferences", { ...target("busy-room", "carol"), tracks: [{ trackId: "t", width: 1, height: 1 }] })).type).toBe("result");
-    const removedAt = Date.now();
+    expect(logOf(child)).not.toContain("drained: no rooms left");
     expect(await conn.request("remove", target("busy-room", "carol"))).toMatchObject({ type: "result" });
-    expect(await exited(child, 2000)).toBe(0);
-    expect(Date.now() - removedAt).toBeLessThan(1000);
+    expect(await exited(child, 15_000)).toBe(0);
+    expect(logOf(child)).toContain("drained: no rooms left; exiting");
+    expect(logOf(child)).not.toContain("drain timed out");
   });
 
-  it("a second SIGTERM exits at once", async () => {
+  it("a second SIGTERM exits without waiting for the edge to remove the participant", async () => {
     const { child } = await node("drain-twice");
     const conn = await edge.conn("drain-twice");
     await addParticipant(conn, "twice-room", "dave");
@@ -310,28 +330,28 @@ describe("graceful drain on SIGTERM", () => {
     await conn.waitFor((m) => m.type === "event" && m.event.type === "drain", 3000);
     await sleep(300);
     expect(child.exitCode).toBeNull();
-    const again = Date.now();
     child.kill("SIGTERM");
-    await exited(child, 1500);
-    expect(Date.now() - again).toBeLessThan(1000);
+    // The participant is never removed and the drain timeout is 30 s: only the second signal ends it.
+    expect(await exited(child, 15_000)).toBe(1);
+    expect(logOf(child)).toContain("second signal: exiting now");
+    expect(logOf(child)).not.toContain("drained: no rooms left");
+    expect(logOf(child)).not.toContain("drain timed out");
   });
 
   it("DRAIN_TIMEOUT_MS bounds the wait; a node that redials while draining tells the new socket", async () => {
     edge.welcome = (hello) => ({ keepRooms: hello.rooms, heartbeatMs: 200 });
-    const { child } = await node("drain-timeout", { DRAIN_TIMEOUT_MS: "1500" });
+    // Long enough for the redial below to happen well inside it; the timeout's length is unit-tested.
+    const { child } = await node("drain-timeout", { DRAIN_TIMEOUT_MS: "5000" });
     const conn = await edge.conn("drain-timeout");
     await addParticipant(conn, "stuck-room", "erin");
-    await sleep(1100);
     // The socket drops just as the node is told to stop: it holds a room, so it waits and redials.
     conn.ws.terminate();
-    const signalledAt = Date.now();
     child.kill("SIGTERM");
-    const next = await edge.conn("drain-timeout", 1, 3000);
-    await next.waitFor((m) => m.type === "event" && m.event.type === "drain", 1000);
-    await sleep(500);
-    expect(child.exitCode).toBeNull();
-    expect(await exited(child, 3000)).toBe(0);
-    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1400);
-    expect(logOf(child)).toContain("drain timed out");
+    const next = await edge.conn("drain-timeout", 1);
+    await next.waitFor((m) => m.type === "event" && m.event.type === "drain", 5000);
+    expect(await exited(child, 15_000)).toBe(0);
+    // Nobody removed erin: the node gave up with the room still held.
+    expect(logLines(child).find((l) => l.msg === "drain timed out; exiting with rooms still held")).toMatchObject({ rooms: 1, timeoutMs: 5000 });
+    expect(logOf(child)).not.toContain("drained: no rooms left");
   });
 });
