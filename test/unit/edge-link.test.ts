@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Drain, type DrainHandlers } from "../../media-node/src/drain.ts";
 import { EdgeSocketTimers } from "../../media-node/src/edge-socket-timers.ts";
+import { setLogLevel } from "../../media-node/src/log.ts";
 import { ManualClock, ManualScheduler } from "../../media-node/src/manual-scheduler.ts";
 import { RedialBackoff } from "../../media-node/src/redial-backoff.ts";
 
@@ -121,6 +122,9 @@ describe("redialing the edge", () => {
 });
 
 describe("draining before exit", () => {
+  beforeAll(() => setLogLevel("error"));
+  afterAll(() => setLogLevel("info"));
+
   function draining(rooms: number, timeoutMs = 30_000) {
     const scheduler = new ManualScheduler();
     const did: string[] = [];
