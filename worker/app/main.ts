@@ -1,30 +1,32 @@
 /**
  * The browser app: join a room, publish camera + mic, show everyone else. Speaks the room protocol
- * of shared/src/room-protocol.ts. `/` is a lobby; `/<room>?name=Alice` joins directly.
+ * of shared/src/room-protocol.ts. `/` is a lobby; `/<room>` is the lobby for that room (the invite
+ * link); `/<room>?name=Alice` joins directly (the name is then taken out of the address, see link.ts).
  */
 import type { ParticipantInfo, PcRole } from "@sfu/shared/room-protocol";
+import { inviteLink, linkToken, openLink, rememberedName, rememberName, showRoomAddress } from "./link.ts";
 import { page, showNotice } from "./page.ts";
 import { Session } from "./session.ts";
 import type { EncodingStats, RemoteStats, SelectedPair } from "./stats.ts";
 import { firstRemoteFrameMs, timeline } from "./timeline.ts";
 
-const opened = new URLSearchParams(location.search);
 /**
- * `?relay=1`: send all media through the TURN relay (iceTransportPolicy "relay"), as a network that
+ * The link this page was opened with, its name and token already out of the address bar. Its
+ * `?relay=1` sends all media through the TURN relay (iceTransportPolicy "relay"), as a network that
  * blocks direct UDP forces anyway; for testing a deployment's TURN server, or for users who want
  * the media server never to see their own address.
  */
-const RELAY_ONLY = opened.get("relay") === "1";
+const opened = openLink();
 
 let session: Session | null = null;
 
 /**
- * The room token comes from the link (`?token=`, minted by the application) or, in local
- * development only, from the worker's /dev/token route, so that a plain room link works.
+ * The room token comes from the link this tab was opened with (`?token=`, minted by the
+ * application) or, in local development only, from the worker's /dev/token route, so that a plain
+ * room link works.
  */
 async function roomToken(room: string, name: string): Promise<string> {
-  // The link as it is now: the lobby replaces the one the page was opened with.
-  const fromLink = new URLSearchParams(location.search).get("token");
+  const fromLink = linkToken(room);
   if (fromLink) return fromLink;
   const res = await fetch(`/dev/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
   if (!res.ok) throw new Error("This room needs an invitation link with a token.");
@@ -36,8 +38,11 @@ async function join(room: string, name: string): Promise<void> {
   page.notice.hidden = true;
   page.roomLabel.textContent = `room ${room}`;
   document.title = `${room} · Edge SFU`;
+  showRoomAddress(room);
+  rememberName(name);
+  page.inviteLink.value = inviteLink(room);
   try {
-    session = new Session(room, name, await roomToken(room, name), RELAY_ONLY);
+    session = new Session(room, name, await roomToken(room, name), opened.relayOnly);
   } catch (err) {
     showNotice(err instanceof Error ? err.message : String(err));
     page.lobby.hidden = false;
@@ -59,9 +64,21 @@ page.lobby.onsubmit = (e) => {
   const data = new FormData(page.lobby);
   const room = String(data.get("room"));
   const name = String(data.get("name"));
-  history.pushState(null, "", `/${encodeURIComponent(room)}?name=${encodeURIComponent(name)}`);
   void join(room, name);
 };
+page.invite.onclick = () => void copyInvite();
+
+/** Copies the invite link; where the clipboard is out of reach (plain http off localhost), the link stays shown to copy by hand. */
+async function copyInvite(): Promise<void> {
+  page.invitePanel.hidden = false;
+  page.inviteLink.select();
+  try {
+    await navigator.clipboard.writeText(page.inviteLink.value);
+    page.inviteStatus.textContent = "Invite link copied. It carries only the room: each person joins under their own name.";
+  } catch {
+    page.inviteStatus.textContent = "Copy this link to invite others. It carries only the room.";
+  }
+}
 window.addEventListener("pagehide", () => session?.leave());
 
 /** Test and debugging hook (window.__sfu): live state and getStats() summaries. */
@@ -88,11 +105,15 @@ const hook: SfuHook = {
 };
 Object.assign(window, { __sfu: hook });
 
-const roomFromPath = decodeURIComponent(location.pathname.slice(1));
-const nameFromQuery = opened.get("name");
-if (roomFromPath && nameFromQuery) void join(roomFromPath, nameFromQuery);
+if (opened.room && opened.name) void join(opened.room, opened.name);
 else {
   page.lobby.hidden = false;
-  const roomInput = page.lobby.elements.namedItem("room");
-  if (roomFromPath && roomInput instanceof HTMLInputElement) roomInput.value = roomFromPath;
+  const field = (name: string) => page.lobby.elements.namedItem(name);
+  const roomInput = field("room");
+  const nameInput = field("name");
+  if (opened.room && roomInput instanceof HTMLInputElement) roomInput.value = opened.room;
+  if (nameInput instanceof HTMLInputElement) {
+    nameInput.value = rememberedName();
+    (opened.room ? nameInput : roomInput as HTMLInputElement).focus();
+  }
 }

@@ -254,6 +254,7 @@ export class Session {
     for (const tile of this.#tiles.values()) tile.remove();
     this.#tiles.clear();
     page.controls.hidden = true;
+    page.invitePanel.hidden = true;
   }
 
   #fail(err: unknown): void {
