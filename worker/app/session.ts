@@ -53,7 +53,7 @@ export class Session {
       fail: (err) => this.#fail(err),
     });
     showConnection("connecting", "connecting…");
-    this.#statsTimer = setInterval(() => this.#updateStats().catch(() => {}), STATS_INTERVAL_MS);
+    this.#statsTimer = setInterval(() => void this.#updateStats().catch(() => {}), STATS_INTERVAL_MS);
   }
 
   /** The rids the node last asked us to send (null: all). */
