@@ -41,6 +41,9 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 90_000,
           hookTimeout: 90_000,
+          // What a page shows after a round trip through the room can take more than expect.poll's
+          // default second on a loaded machine; a poll that times out still fails the test.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],
