@@ -21,6 +21,16 @@ export const BAD_FRAME_WINDOW_MS = 10_000;
 /** Most participants in one room unless MAX_PARTICIPANTS_PER_ROOM says otherwise; a join beyond gets `room-full`. */
 export const DEFAULT_MAX_PARTICIPANTS_PER_ROOM = 100;
 
+/**
+ * Chat goes through the room: a message is at most MAX_CHAT_CHARS characters; the room keeps the
+ * last MAX_CHAT_HISTORY for those who join later (while the room lives; an emptied room forgets
+ * them), and each participant may post CHAT_BURST at once, then CHAT_RATE_PER_S a second.
+ */
+export const MAX_CHAT_CHARS = 1000;
+export const MAX_CHAT_HISTORY = 200;
+export const CHAT_RATE_PER_S = 1;
+export const CHAT_BURST = 5;
+
 const v = z.literal(ROOM_PROTOCOL_VERSION);
 
 export const RoomName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "room names are 1-64 of A-Z a-z 0-9 _ -");
@@ -86,6 +96,17 @@ export const TrackPreference = z.object({
   height: z.number().int().min(0).max(MAX_TILE_PX),
 });
 export type TrackPreference = z.infer<typeof TrackPreference>;
+export const ChatText = z.string().trim().min(1, "a chat message cannot be empty").max(MAX_CHAT_CHARS, `a chat message is at most ${MAX_CHAT_CHARS} characters`);
+/** A chat message as the room keeps and sends it: who sent it (id and name then), and when (ms since the epoch, the room's clock). */
+export const ChatMessage = z.object({
+  id: z.string(),
+  from: z.string(),
+  name: z.string(),
+  text: z.string(),
+  at: z.number(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
 /** A simulcast layer's RTP stream id (a=rid), e.g. "q", "h", "f"; "" for a track sent without simulcast. */
 export const Rid = z.string().regex(/^[A-Za-z0-9_-]{0,16}$/);
 
@@ -103,6 +124,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("restart-media") }),
   /** Rendered sizes of remote video tiles (changed ones only; 0×0 when hidden or removed). */
   z.object({ v, type: z.literal("subscription-prefs"), tracks: z.array(TrackPreference).min(1).max(MAX_PREFS_TRACKS) }),
+  /** A chat message to everyone in the room (see MAX_CHAT_CHARS, CHAT_RATE_PER_S). */
+  z.object({ v, type: z.literal("chat"), text: ChatText }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -126,7 +149,7 @@ export const ErrorCode = z.enum([
    * there; the old connections keep carrying media until the new ones do.
    */
   "media-moved",
-  /** More messages than the socket's rate allows (SIGNAL_RATE_PER_S): this one was dropped. */
+  /** More messages than the socket's rate allows (SIGNAL_RATE_PER_S), or chat messages than CHAT_RATE_PER_S: this one was dropped. */
   "rate-limited",
   /** The room holds its most participants (MAX_PARTICIPANTS_PER_ROOM): nobody joined. */
   "room-full",
@@ -168,6 +191,10 @@ export const ServerMessage = z.discriminatedUnion("type", [
    */
   z.object({ v, type: z.literal("publish-layers"), trackId: z.string(), rids: z.array(Rid).max(8) }),
   z.object({ v, type: z.literal("subscriber-offer"), sdp: Sdp, tracks: z.array(SubscribedTrack) }),
+  /** Someone (the recipient too: this is its confirmation) posted to the room's chat. */
+  z.object({ v, type: z.literal("chat"), message: ChatMessage }),
+  /** Right after `joined`, when the room has any: the chat so far, oldest first. */
+  z.object({ v, type: z.literal("chat-history"), messages: z.array(ChatMessage).max(MAX_CHAT_HISTORY) }),
   z.object({
     v,
     type: z.literal("error"),

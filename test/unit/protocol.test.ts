@@ -5,6 +5,7 @@ import {
   DisplayName,
   ErrorCode,
   isForwardableCandidate,
+  MAX_CHAT_CHARS,
   MAX_SIGNAL_BYTES,
   parseClientMessage,
   ROOM_PROTOCOL_VERSION,
@@ -45,6 +46,7 @@ describe("parseClientMessage: valid messages", () => {
     { type: "restart-media" },
     { type: "subscription-prefs", tracks: [{ trackId: "p1:1", width: 320, height: 240 }] },
     { type: "subscription-prefs", tracks: [{ trackId: "p1:1", width: 0, height: 0 }, { trackId: "p2:1", width: 16384, height: 16384 }] },
+    { type: "chat", text: "hello <b>everyone</b> 👋" },
   ];
 
   it("covers every ClientMessage type", () => {
@@ -197,9 +199,20 @@ describe("parseClientMessage: invalid fields", () => {
     ["a fractional height", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "t", width: 10, height: 1.5 }] }, "tracks.0.height"],
     ["a width over 16384", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "t", width: 16385, height: 10 }] }, "tracks.0.width"],
     ["an empty track id", { v: 1, type: "subscription-prefs", tracks: [{ trackId: "", width: 10, height: 10 }] }, "tracks.0.trackId"],
+    ["an empty chat message", { v: 1, type: "chat", text: "" }, "text"],
+    ["a whitespace-only chat message", { v: 1, type: "chat", text: " \n\t " }, "text"],
+    ["a chat message over MAX_CHAT_CHARS", { v: 1, type: "chat", text: "x".repeat(MAX_CHAT_CHARS + 1) }, "text"],
+    ["a chat message that is not text", { v: 1, type: "chat", text: 42 }, "text"],
   ])("rejects %s as bad-message naming the field", (_name, msg, path) => {
     const r = expectError(JSON.stringify(msg), "bad-message", msg.type);
     expect(r.message).toContain(`at ${path}`);
+  });
+});
+
+describe("chat", () => {
+  it("takes MAX_CHAT_CHARS characters, trimmed", () => {
+    const r = parseClientMessage(JSON.stringify({ v: 1, type: "chat", text: `  ${"é".repeat(MAX_CHAT_CHARS)}\n` }));
+    expect(r.ok && r.value.type === "chat" && r.value.text).toBe("é".repeat(MAX_CHAT_CHARS));
   });
 });
 
@@ -237,6 +250,8 @@ describe("ServerMessage", () => {
     { type: "publish-answer", sdp: SDP },
     { type: "publish-layers", trackId: "p1:1", rids: ["q", "h"] },
     { type: "subscriber-offer", sdp: SDP, tracks: [{ mid: "0", trackId: "t1", participantId: "p1", kind: "audio" }] },
+    { type: "chat", message: { id: "1", from: "p1", name: "Alice", text: "hi", at: 1_760_000_000_000 } },
+    { type: "chat-history", messages: [{ id: "1", from: "p1", name: "Alice", text: "hi", at: 1_760_000_000_000 }, { id: "2", from: "p2", name: "Bob", text: "hello", at: 1_760_000_001_000 }] },
     { type: "error", code: "not-joined", message: "send a join message first", inReplyTo: "publish" },
     { type: "error", code: "internal", message: "boom" },
   ];

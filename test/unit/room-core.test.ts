@@ -1,4 +1,4 @@
-import { CloseCode, DEFAULT_GRANTS, type ErrorCode, type Grants, type ServerMessageBody } from "@sfu/shared";
+import { CHAT_BURST, CHAT_RATE_PER_S, CloseCode, DEFAULT_GRANTS, MAX_CHAT_HISTORY, type ErrorCode, type Grants, type ServerMessageBody } from "@sfu/shared";
 import { describe, expect, it } from "vitest";
 import { RoomCore, type RoomSettings } from "../../worker/src/room/core.ts";
 import { LEFT, nodeRefusal, RoomError, type Connection, type Effect, type ParticipantRecord, type StoredRoom } from "../../worker/src/room/model.ts";
@@ -664,5 +664,77 @@ describe("media limits", () => {
     expect(production.core.admitCandidate(production.conn("c-alice"), "publisher", candidate("2001:db8::20"))).toBe(a.id);
     expect(development.core.admitCandidate(development.conn("c-bob"), "publisher", candidate("127.0.0.1"))).toBe(b.id);
     expect(development.core.admitCandidate(development.conn("c-bob"), "publisher", candidate("10.1.2.3"))).toBe(b.id);
+  });
+});
+
+describe("chat", () => {
+  const posted = (effects: Effect[]) => effects.flatMap((e) => (e.type === "store-chat" ? [e] : []));
+
+  it("a post is stored and sent to everyone, the sender too, with its sender's id and name and the room's time", () => {
+    const room = new Room();
+    const alice = room.join("a", "Alice");
+    room.join("b", "Bob");
+    const effects = room.core.postChat(room.conn("a"), "hello", T0 + 5);
+    const message = { id: "1", from: alice.id, name: "Alice", text: "hello", at: T0 + 5 };
+    expect(posted(effects)).toEqual([{ type: "store-chat", message, evicted: [] }]);
+    expect(broadcasts(effects)).toEqual([{ type: "chat", message }]);
+    expect(effects.find((e) => e.type === "broadcast")).not.toHaveProperty("except");
+  });
+
+  it("a later joiner gets the history right after joined, oldest first; a room without chat sends none", () => {
+    const room = new Room();
+    room.join("a", "Alice");
+    expect(sentTo(room.join("b", "Bob").effects, "b").map((m) => m.type)).not.toContain("chat-history");
+    room.core.postChat(room.conn("a"), "one", T0 + 1);
+    room.core.postChat(room.conn("b"), "two", T0 + 2);
+    const carol = sentTo(room.join("c", "Carol").effects, "c");
+    expect(carol.map((m) => m.type).slice(0, 2)).toEqual(["joined", "chat-history"]);
+    const history = carol.find((m) => m.type === "chat-history");
+    expect(history?.type === "chat-history" && history.messages.map((m) => [m.id, m.name, m.text])).toEqual([["1", "Alice", "one"], ["2", "Bob", "two"]]);
+  });
+
+  it("keeps the last MAX_CHAT_HISTORY: the oldest is evicted from the history and from storage", () => {
+    const room = new Room();
+    room.join("a", "Alice");
+    let now = T0;
+    for (let i = 1; i <= MAX_CHAT_HISTORY; i++) {
+      now += 1000; // within the rate
+      expect(posted(room.core.postChat(room.conn("a"), `m${i}`, now))[0]!.evicted).toEqual([]);
+    }
+    const overflow = posted(room.core.postChat(room.conn("a"), "one more", now + 1000))[0]!;
+    expect(overflow.evicted.map((m) => m.text)).toEqual(["m1"]);
+    const history = sentTo(room.join("b", "Bob").effects, "b").find((m) => m.type === "chat-history");
+    expect(history?.type === "chat-history" && [history.messages.length, history.messages[0]!.text, history.messages.at(-1)!.text]).toEqual([MAX_CHAT_HISTORY, "m2", "one more"]);
+  });
+
+  it("a participant may post CHAT_BURST at once, then CHAT_RATE_PER_S a second; a refused post changes nothing; others are not held back", () => {
+    const room = new Room();
+    room.join("a", "Alice");
+    room.join("b", "Bob");
+    for (let i = 0; i < CHAT_BURST; i++) room.core.postChat(room.conn("a"), `burst ${i}`, T0);
+    expect(refusal(() => room.core.postChat(room.conn("a"), "too fast", T0))).toBe("rate-limited");
+    expect(refusal(() => room.core.postChat(room.conn("b"), "Bob is fine", T0))).toBe("none");
+    expect(refusal(() => room.core.postChat(room.conn("a"), "still too fast", T0 + 1000 / CHAT_RATE_PER_S - 1))).toBe("rate-limited");
+    expect(refusal(() => room.core.postChat(room.conn("a"), "after a while", T0 + 1000 / CHAT_RATE_PER_S))).toBe("none");
+    const history = sentTo(room.join("c", "Carol").effects, "c").find((m) => m.type === "chat-history");
+    expect(history?.type === "chat-history" && history.messages.map((m) => m.text)).toEqual([...Array.from({ length: CHAT_BURST }, (_, i) => `burst ${i}`), "Bob is fine", "after a while"]);
+  });
+
+  it("refuses a connection that has not joined", () => {
+    const room = new Room();
+    expect(refusal(() => room.core.postChat(room.conn("x"), "hi", T0))).toBe("not-joined");
+  });
+
+  it("comes back from storage in sequence order and continues the sequence; an emptied room starts a new chat", () => {
+    const m = (id: string, text: string) => ({ id, from: "p-old", name: "Old", text, at: T0 });
+    const room = new Room({ room: { name: "r", node: NODE }, participants: [], chat: [m("10", "ten"), m("2", "two"), m("9", "nine")] });
+    const alice = room.join("a", "Alice");
+    const history = sentTo(alice.effects, "a").find((x) => x.type === "chat-history");
+    expect(history?.type === "chat-history" && history.messages.map((x) => x.text)).toEqual(["two", "nine", "ten"]);
+    expect(posted(room.core.postChat(room.conn("a"), "next", T0))[0]!.message.id).toBe("11");
+
+    room.run(room.core.leave(room.conn("a"), LEFT));
+    expect(sentTo(room.join("b", "Bob").effects, "b").map((x) => x.type)).not.toContain("chat-history");
+    expect(posted(room.core.postChat(room.conn("b"), "fresh", T0))[0]!.message.id).toBe("1");
   });
 });

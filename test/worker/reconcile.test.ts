@@ -68,13 +68,13 @@ describe("the edge reconciles a node's inventory", () => {
     answering(node, true);
     alice.send({ v: 1, type: "leave" });
     await alice.closed;
-    await eventually(async () => expect(await storedRoom("emptied")).toEqual({ room: null, participants: [] }));
+    await eventually(async () => expect(await storedRoom("emptied")).toEqual({ room: null, participants: [], chat: [] }));
 
     const sent = await reportInventory(node, [{ room: "emptied", participants: [participantId] }, { room: "ghost", participants: ["someone"] }]);
     expect(sent.map((r) => [r.action, r.body])).toEqual([["close-room", { room: "emptied" }], ["close-room", { room: "ghost" }]]);
     // Asking leaves nothing behind in the rooms' storage.
-    expect(await storedRoom("ghost")).toEqual({ room: null, participants: [] });
-    expect(await storedRoom("emptied")).toEqual({ room: null, participants: [] });
+    expect(await storedRoom("ghost")).toEqual({ room: null, participants: [], chat: [] });
+    expect(await storedRoom("emptied")).toEqual({ room: null, participants: [], chat: [] });
   });
 
   it("leaves a room on another node alone when this node is not its node", async () => {

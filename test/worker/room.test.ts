@@ -110,7 +110,7 @@ describe("joining and leaving", () => {
     alice.send({ v: 1, type: "leave" });
     await alice.closed;
     await eventually(async () => {
-      expect(await stored("r4")).toEqual({ room: null, participants: [] });
+      expect(await stored("r4")).toEqual({ room: null, participants: [], chat: [] });
       expect((await registryRooms()).map((r) => r.room)).not.toContain("r4");
     });
     await runInDurableObject(roomStub("r4"), async (_i, state) => {
@@ -125,7 +125,7 @@ describe("joining and leaving", () => {
     const bob = await open("r4b");
     alice.send({ v: 1, type: "leave" });
     await alice.closed;
-    await eventually(async () => expect(await stored("r4b")).toEqual({ room: null, participants: [] }));
+    await eventually(async () => expect(await stored("r4b")).toEqual({ room: null, participants: [], chat: [] }));
     // As the object would wake from hibernation: its state is what storage holds, i.e. nothing.
     await runInDurableObject(roomStub("r4b"), (instance) => {
       (instance as unknown as { core: RoomCore }).core = new RoomCore({ room: null, participants: [] }, 300);
@@ -139,7 +139,7 @@ describe("joining and leaving", () => {
     const s = await open("r4c");
     expect((await stored("r4c")).room).toEqual({ name: "r4c", node: null });
     s.close();
-    await eventually(async () => expect(await stored("r4c")).toEqual({ room: null, participants: [] }));
+    await eventually(async () => expect(await stored("r4c")).toEqual({ room: null, participants: [], chat: [] }));
   });
 
   it("a join with display-name whitespace is trimmed in the roster", async () => {
@@ -313,7 +313,7 @@ describe("without a media node", () => {
     const err = await s.error("no-media-node");
     expect(err.inReplyTo).toBe("join");
     expect(await roster("empty")).toEqual([]);
-    expect(await stored("empty")).toEqual({ room: { name: "empty", node: null }, participants: [] });
+    expect(await stored("empty")).toEqual({ room: { name: "empty", node: null }, participants: [], chat: [] });
 
     await registerNode(NODE_ID);
     const joined = await s.join("Alice");
@@ -391,7 +391,7 @@ describe("room state in Durable Object storage", () => {
     await eventually(async () => {
       expect(await roster("restart")).toEqual([]);
       // The empty room leaves storage.
-      expect(await stored("restart")).toEqual({ room: null, participants: [] });
+      expect(await stored("restart")).toEqual({ room: null, participants: [], chat: [] });
     });
 
     // A newcomer gets a room with only themself, placed afresh: "other-node" is now the least loaded

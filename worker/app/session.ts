@@ -1,5 +1,6 @@
 /** One visit to a room: the signaling socket, our media, and a tile per participant. */
 import { assertNever, type ParticipantInfo, type PcRole, type ServerMessage, type TrackKind } from "@sfu/shared/room-protocol";
+import { ChatPanel } from "./chat.ts";
 import { Media } from "./media.ts";
 import { page, showConnection, showNotice } from "./page.ts";
 import { Signaling } from "./signaling.ts";
@@ -23,6 +24,7 @@ export class Session {
   readonly #tileSizes: TileSizes;
   readonly #signaling: Signaling;
   readonly #statsTimer: ReturnType<typeof setInterval>;
+  readonly #chat: ChatPanel;
 
   constructor(
     room: string,
@@ -52,6 +54,7 @@ export class Session {
       ended: (reason) => this.#ended(reason),
       fail: (err) => this.#fail(err),
     });
+    this.#chat = new ChatPanel({ send: (body) => this.#signaling.send(body), selfId: () => this.selfId });
     showConnection("connecting", "connecting…");
     this.#statsTimer = setInterval(() => void this.#updateStats().catch(() => {}), STATS_INTERVAL_MS);
   }
@@ -124,6 +127,10 @@ export class Session {
         if (!this.#media.local.muted[msg.kind]) await this.toggle(msg.kind);
         showNotice(`An admin turned off your ${msg.kind === "audio" ? "microphone" : "camera"}.`);
         return;
+      case "chat":
+        return this.#chat.received(msg.message);
+      case "chat-history":
+        return this.#chat.history(msg.messages);
       case "error":
         return this.#error(msg);
       default:
@@ -150,6 +157,7 @@ export class Session {
     if (msg.code === "media-failed" || msg.code === "media-moved") return this.#media.restart(msg.code === "media-moved");
     // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
     if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
+    if (msg.inReplyTo === "chat") return this.#chat.refused(msg.message);
     if (msg.code === "resume-failed") return this.#rejoin();
     if (msg.code === "room-full") return this.#ended("The room is full; try again later.");
     // One message over the rate was dropped; the room resyncs what matters (offers, tracks).
@@ -255,6 +263,7 @@ export class Session {
     this.#tiles.clear();
     page.controls.hidden = true;
     page.invitePanel.hidden = true;
+    this.#chat.close();
   }
 
   #fail(err: unknown): void {

@@ -288,6 +288,8 @@ export class RoomDO extends DurableObject<Env> {
       }
       case "restart-media":
         return this.perform(this.core.restartMedia(from, this.sockets.connected()), ws);
+      case "chat":
+        return this.perform(this.core.postChat(from, msg.text, Date.now()), ws);
       default:
         return assertNever(msg);
     }
@@ -391,6 +393,8 @@ export class RoomDO extends DurableObject<Env> {
         return this.store.putRoom(effect.room);
       case "store-participant":
         return this.store.putParticipant(effect.participant);
+      case "store-chat":
+        return this.store.putChat(effect.message, effect.evicted);
       case "delete-participant":
         this.preferences.delete(effect.participantId);
         return this.store.deleteParticipant(effect.participantId);

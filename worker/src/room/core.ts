@@ -48,6 +48,7 @@ import {
   type RoomSummary,
   type StoredRoom,
 } from "./model.ts";
+import { ChatLog } from "./chat-log.ts";
 
 /** A room's configurable limits (from the worker's settings). */
 export interface RoomSettings {
@@ -68,6 +69,8 @@ export class RoomCore {
    * a restart of the object they start over, and the node keeps its own cap).
    */
   private readonly candidates = new Map<string, Record<PcRole, RemoteCandidates>>();
+  /** The room's chat while anyone is in it (an emptied room's storage, chat included, is deleted). */
+  private chat: ChatLog;
 
   constructor(
     stored: StoredRoom,
@@ -76,6 +79,7 @@ export class RoomCore {
   ) {
     this.room = stored.room;
     for (const p of stored.participants) this.participants.set(p.id, structuredClone(p));
+    this.chat = new ChatLog(stored.chat);
   }
 
   /**
@@ -198,6 +202,7 @@ export class RoomCore {
       persist(p),
       { type: "bind", connection: from.connectionId, participantId: p.id },
       this.joined(from.connectionId, p, false, joiner.iceServers),
+      ...this.chatHistory(from.connectionId),
       { type: "broadcast", message: { type: "participant-joined", participant: info(p) }, except: p.id },
       { type: "offer-subscriptions", participantIds: [p.id] },
     ];
@@ -226,6 +231,8 @@ export class RoomCore {
       persist(p),
       { type: "bind", connection: from.connectionId, participantId: p.id },
       this.joined(from.connectionId, p, true, iceServers),
+      // What was said while it was away (the app keeps what it has by id).
+      ...this.chatHistory(from.connectionId),
       // Subscriptions may have changed while it was away.
       { type: "offer-subscriptions", participantIds: [p.id] },
     );
@@ -352,6 +359,23 @@ export class RoomCore {
       const connection = connected.get(id);
       return connection && this.participants.get(id)?.grants.canSubscribe ? [{ participantId: id, connection }] : [];
     });
+  }
+
+  // ---- chat ----
+
+  /** The sender posts to the room's chat: kept for later joiners, and sent to everyone, the sender too. */
+  postChat(from: Connection, text: string, now: number): Effect[] {
+    const p = this.sender(from);
+    const { message, evicted } = this.chat.post(p, text, now);
+    return [
+      { type: "store-chat", message, evicted },
+      { type: "broadcast", message: { type: "chat", message } },
+    ];
+  }
+
+  private chatHistory(connection: string): Effect[] {
+    const messages = [...this.chat.history];
+    return messages.length ? [{ type: "send", connection, message: { type: "chat-history", messages } }] : [];
   }
 
   /** The participant mutes or unmutes its own tracks of `kind`; an admin's mute it cannot undo. */
@@ -489,6 +513,8 @@ export class RoomCore {
   private remove(id: string): Effect[] {
     if (!this.participants.delete(id)) return [];
     this.candidates.delete(id);
+    this.chat.forget(id);
+    if (this.participants.size === 0) this.chat = new ChatLog();
     const effects: Effect[] = [
       { type: "retiring-left", participantId: id },
       { type: "delete-participant", participantId: id },

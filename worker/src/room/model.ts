@@ -1,6 +1,6 @@
 /** What the room's core (core.ts) works on and answers with: its records, connections and effects. */
 import type { FrameAllowance } from "./frame-allowance.ts";
-import { CloseCode, type ErrorCode, type Grants, type NodeErrorCode, type IceServer, type ParticipantInfo, type RoomTokenClaims, type ServerMessageBody, type TrackKind } from "@sfu/shared";
+import { CloseCode, type ChatMessage, type ErrorCode, type Grants, type NodeErrorCode, type IceServer, type ParticipantInfo, type RoomTokenClaims, type ServerMessageBody, type TrackKind } from "@sfu/shared";
 
 /** The media node a room is placed on. */
 export interface PlacedNode {
@@ -27,6 +27,8 @@ export interface ParticipantRecord extends ParticipantInfo {
 export interface StoredRoom {
   room: RoomRecord | null;
   participants: ParticipantRecord[];
+  /** The chat history, in any order (ChatLog orders it). */
+  chat?: ChatMessage[];
 }
 
 /** A browser's connection to the room, as its socket carries it (and as it survives hibernation). */
@@ -67,6 +69,8 @@ export type Effect =
   | { type: "store-room"; room: RoomRecord }
   | { type: "store-participant"; participant: ParticipantRecord }
   | { type: "delete-participant"; participantId: string }
+  /** A chat message to keep, and those that fell off the history. */
+  | { type: "store-chat"; message: ChatMessage; evicted: ChatMessage[] }
   | { type: "set-alarm"; at: number }
   /** Frees a participant's media on a node; `background`: the room does not wait for it. */
   | { type: "free-on-node"; node: PlacedNode; participantId: string; background: boolean }
