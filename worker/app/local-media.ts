@@ -1,5 +1,6 @@
-/** Our camera and mic: acquiring them, sending them (simulcast), pausing unneeded layers, muting. */
+/** Our camera and mic: acquiring them, sending them (simulcast), pausing unneeded layers, muting, switching devices. */
 import type { TrackKind } from "@sfu/shared/room-protocol";
+import { constraintsFor, inputKind, loadPicks, present } from "./devices.ts";
 
 /**
  * Simulcast: three VP8 layers of the camera (160×120, 320×240, 640×480 from a 640×480 camera),
@@ -23,11 +24,64 @@ export class LocalMedia {
   /** The rids the node last asked us to send (null: all). */
   publishedLayers: string[] | null = null;
   #senders: Partial<Record<TrackKind, RTCRtpSender>> = {};
+  /** A track was swapped for another device's (the local tile shows the stream again). */
+  onSwapped: () => void = () => {};
 
-  /** Camera and mic if possible, else whichever exists (asked once per visit). */
+  /** Camera and mic if possible, else whichever exists (asked once per visit), from the devices picked before. */
   async acquire(): Promise<MediaStream | null> {
-    this.stream ??= await getLocalMedia();
+    if (!this.stream) this.adopt(await getLocalMedia(), this.muted);
     return this.stream;
+  }
+
+  /** Takes a stream already open (the pre-join screen's), starting with the kinds the user turned off muted. */
+  adopt(stream: MediaStream | null, muted: Record<TrackKind, boolean>): void {
+    this.stream = stream;
+    Object.assign(this.muted, muted);
+    for (const track of stream?.getTracks() ?? []) {
+      if (isKind(track.kind)) track.enabled = !this.muted[track.kind];
+      this.#watch(track);
+    }
+  }
+
+  /**
+   * Sends `kind` from another device (undefined: the default one) without renegotiating: the
+   * sender's track is replaced, so the others keep receiving on the same stream. False when
+   * nothing of that kind is being sent (adding a kind would need a new offer).
+   */
+  async useDevice(kind: TrackKind, deviceId: string | undefined): Promise<boolean> {
+    const old = this.stream?.getTracks().find((t) => t.kind === kind);
+    if (!this.stream || !old) return false;
+    const fresh = (await navigator.mediaDevices.getUserMedia({ [kind]: constraintsFor(kind, deviceId) })).getTracks()[0];
+    if (!fresh) return false;
+    fresh.enabled = !this.muted[kind];
+    this.stream.removeTrack(old);
+    this.stream.addTrack(fresh);
+    this.#watch(fresh);
+    const sender = this.#senders[kind];
+    if (sender && !this.muted[kind]) await sender.replaceTrack(fresh);
+    old.onended = null;
+    old.stop();
+    this.onSwapped();
+    return true;
+  }
+
+  /** The devices present changed: a kind whose device went away carries on with the default one. */
+  async devicesChanged(devices: readonly MediaDeviceInfo[]): Promise<void> {
+    for (const track of this.stream?.getTracks() ?? []) {
+      if (isKind(track.kind) && !present(devices, inputKind(track.kind), track.getSettings().deviceId)) await this.useDevice(track.kind, undefined);
+    }
+  }
+
+  /** The device behind the track in use for `kind`. */
+  deviceOf(kind: TrackKind): string | undefined {
+    return this.stream?.getTracks().find((t) => t.kind === kind)?.getSettings().deviceId;
+  }
+
+  #watch(track: MediaStreamTrack): void {
+    // An unplugged device (or one the system took back) ends its track: carry on with the default one.
+    track.onended = () => {
+      if (isKind(track.kind)) this.useDevice(track.kind, undefined).catch((err: unknown) => console.warn("no other device", err));
+    };
   }
 
   /** Puts our tracks on a new publisher PeerConnection (a muted one as an empty sender). */
@@ -99,15 +153,26 @@ export class LocalMedia {
   }
 }
 
-async function getLocalMedia(): Promise<MediaStream | null> {
+/**
+ * Camera and mic from the picked devices (a pick that is gone falls back to any), else whichever
+ * exists. The error of the first attempt (e.g. NotAllowedError: the user blocked them) is thrown
+ * when nothing could be opened, so the caller can say why.
+ */
+export async function getLocalMedia(): Promise<MediaStream | null> {
   if (!navigator.mediaDevices?.getUserMedia) return null;
-  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
-  for (const constraints of [{ audio: true, video }, { audio: false, video }, { audio: true, video: false }]) {
+  const picks = loadPicks();
+  const video = constraintsFor("video", picks.videoinput);
+  const audio = constraintsFor("audio", picks.audioinput);
+  const anyVideo = constraintsFor("video", undefined);
+  let first: unknown;
+  for (const constraints of [{ audio, video }, { audio: true, video: anyVideo }, { audio: false, video: anyVideo }, { audio: true, video: false }]) {
     try {
       return await navigator.mediaDevices.getUserMedia(constraints);
-    } catch {
-      // try the next combination
+    } catch (err) {
+      first ??= err;
+      if (err instanceof DOMException && err.name === "NotAllowedError") break;
     }
   }
-  return null;
+  if (first instanceof DOMException && first.name === "NotFoundError") return null;
+  throw first;
 }

@@ -4,8 +4,10 @@
  * link); `/<room>?name=Alice` joins directly (the name is then taken out of the address, see link.ts).
  */
 import type { ParticipantInfo, PcRole } from "@sfu/shared/room-protocol";
+import { savePick, showDevices, useSpeaker, type DeviceKind } from "./devices.ts";
 import { inviteLink, linkToken, openLink, rememberedName, rememberName, showRoomAddress } from "./link.ts";
 import { page, showNotice } from "./page.ts";
+import { PreJoin } from "./prejoin.ts";
 import { Session } from "./session.ts";
 import type { EncodingStats, RemoteStats, SelectedPair } from "./stats.ts";
 import { firstRemoteFrameMs, timeline } from "./timeline.ts";
@@ -33,7 +35,21 @@ async function roomToken(room: string, name: string): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function join(room: string, name: string): Promise<void> {
+const prejoin = new PreJoin();
+
+/** The lobby, with the pre-join preview and the device pickers in it. */
+function showLobby(): void {
+  page.lobby.hidden = false;
+  page.devicesPanel.hidden = true;
+  page.lobbyDevices.append(page.devices);
+  void prejoin.open();
+}
+
+/** Joins `room`; `fromLobby`: with the pre-join screen's camera and mic (else the call opens them). */
+async function join(room: string, name: string, fromLobby: boolean): Promise<void> {
+  const prejoined = fromLobby ? prejoin.take() : undefined;
+  if (!fromLobby) prejoin.close();
+  page.devicesPanel.append(page.devices);
   page.lobby.hidden = true;
   page.notice.hidden = true;
   page.roomLabel.textContent = `room ${room}`;
@@ -42,19 +58,51 @@ async function join(room: string, name: string): Promise<void> {
   rememberName(name);
   page.inviteLink.value = inviteLink(room);
   try {
-    session = new Session(room, name, await roomToken(room, name), opened.relayOnly);
+    session = new Session(room, name, await roomToken(room, name), opened.relayOnly, prejoined);
+    session.onEnded = () => {
+      session = null;
+      showLobby();
+    };
   } catch (err) {
+    prejoined?.stream?.getTracks().forEach((t) => t.stop());
     showNotice(err instanceof Error ? err.message : String(err));
-    page.lobby.hidden = false;
+    showLobby();
   }
 }
+
+/** A picker changed, in the pre-join screen or in the call. */
+async function picked(kind: DeviceKind, deviceId: string): Promise<void> {
+  savePick(kind, deviceId);
+  if (kind === "audiooutput") {
+    for (const video of document.querySelectorAll<HTMLVideoElement>(".tile:not(.local) video")) await useSpeaker(video, deviceId);
+    return;
+  }
+  const trackKind = kind === "videoinput" ? "video" : "audio";
+  await (session ? session.useDevice(trackKind, deviceId) : prejoin.pick(trackKind, deviceId));
+}
+
+async function devicesChanged(): Promise<void> {
+  if (!session) return prejoin.devicesChanged();
+  await session.devicesChanged(await showDevices(session.devicesInUse()));
+  await showDevices(session.devicesInUse());
+}
+
+for (const [select, kind] of [[page.cameraSelect, "videoinput"], [page.micSelect, "audioinput"], [page.speakerSelect, "audiooutput"]] as const) {
+  select.onchange = () => void picked(kind, select.value);
+}
+navigator.mediaDevices?.addEventListener("devicechange", () => void devicesChanged());
+page.joinCamera.onchange = () => prejoin.cameraToggled();
+page.devicesToggle.onclick = () => {
+  page.devicesPanel.hidden = !page.devicesPanel.hidden;
+  if (!page.devicesPanel.hidden && session) void showDevices(session.devicesInUse());
+};
 
 page.mic.onclick = () => void session?.toggle("audio");
 page.cam.onclick = () => void session?.toggle("video");
 page.leave.onclick = () => {
   session?.leave();
   session = null;
-  page.lobby.hidden = false;
+  showLobby();
 };
 document.addEventListener("click", () => {
   for (const v of document.querySelectorAll("video")) if (v.paused) v.play().catch(() => {});
@@ -64,7 +112,7 @@ page.lobby.onsubmit = (e) => {
   const data = new FormData(page.lobby);
   const room = String(data.get("room"));
   const name = String(data.get("name"));
-  void join(room, name);
+  void join(room, name, true);
 };
 page.invite.onclick = () => void copyInvite();
 
@@ -79,7 +127,10 @@ async function copyInvite(): Promise<void> {
     page.inviteStatus.textContent = "Copy this link to invite others. It carries only the room.";
   }
 }
-window.addEventListener("pagehide", () => session?.leave());
+window.addEventListener("pagehide", () => {
+  session?.leave();
+  prejoin.close();
+});
 
 /** Test and debugging hook (window.__sfu): live state and getStats() summaries. */
 export interface SfuHook {
@@ -105,9 +156,9 @@ const hook: SfuHook = {
 };
 Object.assign(window, { __sfu: hook });
 
-if (opened.room && opened.name) void join(opened.room, opened.name);
+if (opened.room && opened.name) void join(opened.room, opened.name, false);
 else {
-  page.lobby.hidden = false;
+  showLobby();
   const field = (name: string) => page.lobby.elements.namedItem(name);
   const roomInput = field("room");
   const nameInput = field("name");

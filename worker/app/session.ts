@@ -1,6 +1,7 @@
 /** One visit to a room: the signaling socket, our media, and a tile per participant. */
 import { assertNever, type ParticipantInfo, type PcRole, type ServerMessage, type TrackKind } from "@sfu/shared/room-protocol";
 import { ChatPanel } from "./chat.ts";
+import { mediaErrorWords, type Picks } from "./devices.ts";
 import { Media } from "./media.ts";
 import { page, showConnection, showNotice } from "./page.ts";
 import { Signaling } from "./signaling.ts";
@@ -12,6 +13,17 @@ import { mark } from "./timeline.ts";
 type Message<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
 
 const STATS_INTERVAL_MS = 1000;
+
+export interface Prejoined {
+  stream: MediaStream | null;
+  muted: Record<TrackKind, boolean>;
+}
+
+function showMuted(kind: TrackKind, muted: boolean): void {
+  const button = kind === "audio" ? page.mic : page.cam;
+  button.setAttribute("aria-pressed", String(muted));
+  button.textContent = kind === "audio" ? (muted ? "Unmute mic" : "Mute mic") : muted ? "Start camera" : "Stop camera";
+}
 
 export class Session {
   selfId = "";
@@ -25,12 +37,16 @@ export class Session {
   readonly #signaling: Signaling;
   readonly #statsTimer: ReturnType<typeof setInterval>;
   readonly #chat: ChatPanel;
+  /** This visit ended without the user leaving (kicked, room full, a bad link…): the app shows the lobby. */
+  onEnded: () => void = () => {};
 
   constructor(
     room: string,
     private readonly name: string,
     token: string,
     relayOnly: boolean,
+    /** The camera and mic the pre-join screen opened, and which of them the user turned off. */
+    prejoined?: Prejoined,
   ) {
     this.#media = new Media({
       send: (body) => this.#signaling.send(body),
@@ -54,6 +70,11 @@ export class Session {
       ended: (reason) => this.#ended(reason),
       fail: (err) => this.#fail(err),
     });
+    if (prejoined) this.#media.local.adopt(prejoined.stream, prejoined.muted);
+    this.#media.local.onSwapped = () => {
+      const stream = this.#media.local.stream;
+      if (stream) this.#tiles.get(this.selfId)?.setStream(stream);
+    };
     this.#chat = new ChatPanel({ send: (body) => this.#signaling.send(body), selfId: () => this.selfId });
     showConnection("connecting", "connecting…");
     this.#statsTimer = setInterval(() => void this.#updateStats().catch(() => {}), STATS_INTERVAL_MS);
@@ -67,10 +88,28 @@ export class Session {
   async toggle(kind: TrackKind): Promise<void> {
     const muted = await this.#media.local.toggle(kind);
     if (muted === null) return;
-    const button = kind === "audio" ? page.mic : page.cam;
-    button.setAttribute("aria-pressed", String(muted));
-    button.textContent = kind === "audio" ? (muted ? "Unmute mic" : "Mute mic") : muted ? "Start camera" : "Stop camera";
+    showMuted(kind, muted);
     this.#signaling.send({ type: "set-muted", kind, muted });
+  }
+
+  /** Sends `kind` from another camera or mic, without renegotiating (see LocalMedia.useDevice). */
+  async useDevice(kind: TrackKind, deviceId: string): Promise<void> {
+    try {
+      await this.#media.local.useDevice(kind, deviceId);
+    } catch (err) {
+      showNotice(mediaErrorWords(err));
+    }
+  }
+
+  /** The devices present changed: one in use that went away is replaced by the default one. */
+  async devicesChanged(devices: readonly MediaDeviceInfo[]): Promise<void> {
+    await this.#media.local.devicesChanged(devices).catch((err: unknown) => showNotice(mediaErrorWords(err)));
+  }
+
+  /** The devices in use now (for the pickers). */
+  devicesInUse(): Picks {
+    const local = this.#media.local;
+    return { videoinput: local.deviceOf("video"), audioinput: local.deviceOf("audio") };
   }
 
   leave(): void {
@@ -174,7 +213,14 @@ export class Session {
   }
 
   async #publish(): Promise<void> {
-    const local = await this.#media.local.acquire();
+    let local: MediaStream | null;
+    try {
+      local = await this.#media.local.acquire();
+    } catch (err) {
+      showNotice(`${mediaErrorWords(err)} You are receive-only.`);
+      page.mic.hidden = page.cam.hidden = true;
+      return;
+    }
     mark("local media");
     if (local) this.#tiles.get(this.selfId)?.setStream(local);
     if (!local || local.getTracks().length === 0) {
@@ -184,6 +230,7 @@ export class Session {
     }
     page.mic.hidden = local.getAudioTracks().length === 0;
     page.cam.hidden = local.getVideoTracks().length === 0;
+    for (const kind of ["audio", "video"] as const) showMuted(kind, this.#media.local.muted[kind]);
     await this.#media.publish();
   }
 
@@ -251,7 +298,7 @@ export class Session {
     this.#close();
     showNotice(reason);
     showConnection("closed", "not in a room");
-    page.lobby.hidden = false;
+    this.onEnded();
   }
 
   #close(): void {

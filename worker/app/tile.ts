@@ -1,4 +1,5 @@
 /** A participant's tile in the grid: video (with the audio), name, mute flags and live stats. */
+import { useSpeaker } from "./devices.ts";
 import { MAX_TILE_PX, type ParticipantInfo } from "@sfu/shared/room-protocol";
 import { page, showNotice } from "./page.ts";
 import { StatsText, type RemoteStats } from "./stats.ts";
@@ -24,6 +25,7 @@ export class Tile {
     this.video.autoplay = true;
     this.video.playsInline = true;
     this.video.muted = local;
+    if (!local) void useSpeaker(this.video);
     this.video.srcObject = this.#stream;
     this.#name.className = "name";
     this.#flags.className = "flags";
@@ -43,8 +45,9 @@ export class Tile {
     this.el.classList.toggle("no-video", videoMuted || !hasVideo);
   }
 
-  /** Shows our own camera (and carries our mic, muted here). */
+  /** Shows our own camera (and carries our mic, muted here); again after a device switch. */
   setStream(stream: MediaStream): void {
+    for (const t of this.#stream.getTracks()) this.#stream.removeTrack(t);
     for (const t of stream.getTracks()) this.#stream.addTrack(t);
     this.el.classList.toggle("no-video", stream.getVideoTracks().length === 0);
   }
