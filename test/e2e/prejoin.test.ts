@@ -5,10 +5,13 @@ import { useChromium, useSystem } from "../support/hooks.ts";
 import { marks, remoteStats, selfId, until } from "../support/page-stats.ts";
 
 const system = useSystem();
-/** Two fake cameras and microphones (and speakers), to pick from. */
-const browser = useChromium(["--use-fake-device-for-media-stream=device-count=2"]);
+/**
+ * Three fake cameras (and microphones and speakers) to pick from. Chromium's fake_device_1 plays in
+ * a <video> but its frames never reach the encoder (framesEncoded stays 0), so the test uses 0 and 2.
+ */
+const browser = useChromium(["--use-fake-device-for-media-stream=device-count=3"]);
 
-const options = (page: Page, select: string) => page.locator(`${select} option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+const options = (page: Page, select: string) => page.locator(`${select} option`).evaluateAll((os) => os.map((o) => ({ id: (o as HTMLOptionElement).value, label: o.textContent ?? "" })));
 /** The device of the camera track our own tile shows (the one being sent), and that track's id. */
 const localCamera = (page: Page) =>
   page.evaluate(() => {
@@ -29,13 +32,14 @@ describe("the pre-join screen and devices in the call", () => {
     await expect.poll(() => alice.locator("#preview").evaluate((v) => (v as HTMLVideoElement).videoWidth)).toBeGreaterThan(0);
     await expect.poll(() => alice.locator("#mic-level").evaluate((m) => (m as HTMLMeterElement).value)).toBeGreaterThan(0.01);
     const cameras = await options(alice, "#camera-select");
-    expect(cameras).toHaveLength(2);
-    expect((await options(alice, "#mic-select")).length).toBeGreaterThanOrEqual(2);
+    expect(cameras.map((c) => c.label)).toEqual(["fake_device_0", "fake_device_1", "fake_device_2"]);
+    expect((await options(alice, "#mic-select")).length).toBeGreaterThanOrEqual(3);
+    const camera = (label: string) => cameras.find((c) => c.label === label)!.id;
 
-    // Pick the camera not in use: the preview switches to it.
+    // Pick another camera: the preview switches to it.
     const previewCamera = () => alice.locator("#preview").evaluate((v) => ((v as HTMLVideoElement).srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings().deviceId);
-    const inUse = await previewCamera();
-    const second = cameras.find((id) => id !== inUse)!;
+    expect(await previewCamera()).toBe(camera("fake_device_0"));
+    const second = camera("fake_device_2");
     await alice.locator("#camera-select").selectOption(second);
     await expect.poll(previewCamera).toBe(second);
 
@@ -60,7 +64,7 @@ describe("the pre-join screen and devices in the call", () => {
     // In the call: the other camera, through the devices panel. The track is replaced, not renegotiated.
     const decodedNow = async () => (await remoteStats(bob))[aliceId]?.video?.framesDecoded ?? 0;
     await alice.getByRole("button", { name: "Devices" }).click();
-    const first = cameras.find((id) => id !== second)!;
+    const first = camera("fake_device_0");
     await alice.locator("#camera-select").selectOption(first);
     await expect.poll(async () => (await localCamera(alice)).deviceId).toBe(first);
     const afterSwitch = await decodedNow();

@@ -135,15 +135,17 @@ export class LocalMedia {
     if (changed) await sender.setParameters(params);
   }
 
-  /** Mutes or unmutes the mic or camera; the new state, or null when there is no such track being sent. */
+  /**
+   * Mutes or unmutes the mic or camera; the new state, or null when there is no such track. Before
+   * the publisher exists (a click right after joining) only the state changes: `addTo` follows it.
+   */
   async toggle(kind: TrackKind): Promise<boolean | null> {
-    const sender = this.#senders[kind];
     const track = this.stream?.getTracks().find((t) => t.kind === kind);
-    if (!sender || !track) return null;
+    if (!track) return null;
     const muted = (this.muted[kind] = !this.muted[kind]);
     this.lastUnmuted = muted ? null : kind;
     // Replacing the track with null stops sending packets entirely, unlike `enabled = false`.
-    await sender.replaceTrack(muted ? null : track);
+    await this.#senders[kind]?.replaceTrack(muted ? null : track);
     track.enabled = !muted;
     return muted;
   }
