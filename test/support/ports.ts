@@ -9,11 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * UDP ranges come from below the kernel's ephemeral ports (32768–60999 here), which Chromium's and
- * werift's own sockets use, and away from the ranges `npm start` (40000+) and the benches use.
+ * Ports come from below the kernel's ephemeral range (32768–60999 here), which every outgoing
+ * connection and every socket bound to port 0 (Chromium's, werift's, workerd's) draws from: a
+ * port found free there can be taken by any of them before our process binds it. TCP listeners get
+ * 10100–19999 (Chromium refuses to load pages from 10080), UDP media ranges 20000–31999;
+ * `npm start` (8787, 9229, UDP 40000+) and the benches stay clear of both.
  */
-const UDP_LOW = 20_000;
-const UDP_HIGH = 32_000;
+const TCP = { name: "tcp", low: 10_100, high: 20_000, block: 10 } as const;
+const UDP = { name: "udp", low: 20_000, high: 32_000, block: 100 } as const;
+type Space = typeof TCP | typeof UDP;
 
 /**
  * Ranges handed out by this test file's process (TCP and UDP alike): a process started later may
@@ -26,48 +30,37 @@ const handOut = (first: number, count: number) => {
   return first;
 };
 
-/** The first of `count` consecutive TCP ports free on 127.0.0.1. */
-export async function freeTcpPorts(count = 1): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await listen(0);
-    const held = [first];
-    const port = (first.address() as { port: number }).port;
-    try {
-      if (overlapsHandedOut(port, count)) continue;
-      for (let i = 1; i < count; i++) held.push(await listen(port + i));
-      return handOut(port, count);
-    } catch {
-      // one of the following ports is taken: start elsewhere
-    } finally {
-      await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
-    }
-  }
-  throw new Error(`no ${count} consecutive free TCP ports on 127.0.0.1`);
+/** The first of `count` consecutive TCP ports free on 127.0.0.1 (see freeRange). */
+export function freeTcpPorts(count = 1): Promise<number> {
+  return freeRange(TCP, count, tcpFree);
+}
+
+/** The first of `count` consecutive UDP ports free on 127.0.0.1 (see freeRange). */
+export function freeUdpRange(count: number): Promise<number> {
+  return freeRange(UDP, count, udpFree);
 }
 
 /**
- * The first of `count` consecutive UDP ports free on 127.0.0.1 (each bound once, in turn), in
- * whole blocks of UDP_BLOCK ports that this process claims for its lifetime: a media node binds
- * its ports only as PeerConnections come, so two test runs on one machine (a developer's and a
- * helper's) would otherwise pick overlapping ranges now and then, and their nodes would take
- * each other's packets.
+ * `count` consecutive ports, each free now (bound once, in turn), in whole blocks that this
+ * process claims for its lifetime: the processes it starts bind them a moment later, or (a media
+ * node) one by one as PeerConnections come, so two test runs on one machine (a developer's and a
+ * helper's) must not be handed overlapping ranges.
  */
-export async function freeUdpRange(count: number): Promise<number> {
-  const blocks = Math.ceil(count / UDP_BLOCK);
-  const starts = Array.from({ length: (UDP_HIGH - UDP_LOW) / UDP_BLOCK - blocks + 1 }, (_, i) => i).sort(() => Math.random() - 0.5);
+async function freeRange(space: Space, count: number, isFree: (port: number) => Promise<boolean>): Promise<number> {
+  const blocks = Math.ceil(count / space.block);
+  const starts = Array.from({ length: (space.high - space.low) / space.block - blocks + 1 }, (_, i) => i).sort(() => Math.random() - 0.5);
   for (const start of starts) {
-    const first = UDP_LOW + start * UDP_BLOCK;
-    if (overlapsHandedOut(first, count) || !claimBlocks(start, blocks)) continue;
+    const first = space.low + start * space.block;
+    if (overlapsHandedOut(first, count) || !claimBlocks(space, start, blocks)) continue;
     let free = true;
-    for (let port = first; free && port < first + count; port++) free = await udpFree(port);
+    for (let port = first; free && port < first + count; port++) free = await isFree(port);
     if (free) return handOut(first, count);
   }
-  throw new Error(`no ${count} consecutive free UDP ports on 127.0.0.1 in ${UDP_LOW}–${UDP_HIGH}`);
+  throw new Error(`no ${count} consecutive free ${space.name} ports on 127.0.0.1 in ${space.low}–${space.high - 1}`);
 }
 
-const UDP_BLOCK = 100;
 const claimed: string[] = [];
-const claimFile = (block: number) => join(tmpdir(), `sfu-test-udp-${UDP_LOW + block * UDP_BLOCK}.claim`);
+const claimFile = (space: Space, block: number) => join(tmpdir(), `sfu-test-${space.name}-${space.low + block * space.block}.claim`);
 process.once("exit", () => {
   for (const file of claimed) {
     try {
@@ -79,10 +72,10 @@ process.once("exit", () => {
 });
 
 /** Claims blocks `start` … `start + n - 1` for this process (all or none); a dead process's claims are taken over. */
-function claimBlocks(start: number, n: number): boolean {
+function claimBlocks(space: Space, start: number, n: number): boolean {
   const taken: string[] = [];
   for (let b = start; b < start + n; b++) {
-    const file = claimFile(b);
+    const file = claimFile(space, b);
     if (!claimFileFor(file)) {
       for (const t of taken) unlinkSync(t);
       return false;
@@ -122,6 +115,16 @@ function claimIsStale(file: string): boolean {
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== "EPERM";
+  }
+}
+
+async function tcpFree(port: number): Promise<boolean> {
+  try {
+    const server = await listen(port);
+    await new Promise((resolve) => server.close(resolve));
+    return true;
+  } catch {
+    return false;
   }
 }
 
