@@ -32,7 +32,12 @@ export class LayerSource {
   width = 0;
   height = 0;
   lastPacketAt = Number.NEGATIVE_INFINITY;
-  /** The last measurement while the layer was arriving (a paused layer keeps its rate for selection). */
+  /** The first packet of the current unbroken run (the layer's first, or the first after a pause). */
+  arrivingSince = Number.NEGATIVE_INFINITY;
+  /**
+   * The layer's rate, measured over a whole meter window of one unbroken run and ending at its
+   * latest packet; a paused layer keeps it for selection (see `measure`).
+   */
   bitrate = 0;
   readonly meter = new BitrateMeter();
   readonly keyframes = new KeyframeThrottle(KEYFRAME_INTERVAL_MS);
@@ -43,6 +48,17 @@ export class LayerSource {
 
   active(now: number): boolean {
     return now - this.lastPacketAt < LAYER_TIMEOUT_MS;
+  }
+
+  /**
+   * Takes a new figure for `bitrate` when one can be had. Not from a window that reaches past the
+   * latest packet: for LAYER_TIMEOUT_MS after the publisher pauses a layer it still counts as
+   * active, and the meter's figure falls toward 0 meanwhile, which made the paused upper layer look
+   * affordable to a subscriber on a narrow link (up it went, and down again). Nor from a window
+   * that starts before the run did (a resumed layer ramping up).
+   */
+  measure(now: number): void {
+    if (this.active(now) && this.lastPacketAt - this.arrivingSince >= this.meter.windowMs) this.bitrate = this.meter.bps(this.lastPacketAt);
   }
 }
 
@@ -105,6 +121,7 @@ export class TrackLayers {
   observe(rid: string, payload: Uint8Array, now: number): PacketSeen {
     const s = this.bySrc.get(rid) ?? this.declare(rid);
     const resumed = !s.active(now);
+    if (resumed) s.arrivingSince = now;
     s.lastPacketAt = now;
     s.meter.add(payload.length + 12, now);
     const keyframe = isKeyframeStart(this.mimeType, payload);
@@ -123,9 +140,8 @@ export class TrackLayers {
   /** What layer selection sees now. */
   infos(now: number): LayerInfo[] {
     return this.sources.map((s) => {
-      const active = s.active(now);
-      if (active) s.bitrate = s.meter.bps(now);
-      return { rid: s.rid, width: s.width, height: s.height, bitrate: s.bitrate, active };
+      s.measure(now);
+      return { rid: s.rid, width: s.width, height: s.height, bitrate: s.bitrate, active: s.active(now) };
     });
   }
 

@@ -142,7 +142,8 @@ describe("Track with simulcast layers and a Downstream", () => {
 
   it("a lower budget moves the subscriber down; a higher one back up", () => {
     const { d, round } = setup();
-    for (let i = 0; i < 30; i++) round(i === 0 ? ["q", "h", "f"] : []);
+    // Over a second: a layer's rate is known once a whole meter window of it has arrived.
+    for (let i = 0; i < 40; i++) round(i === 0 ? ["q", "h", "f"] : []);
     expect(d.layers.current).toBe("f");
     // Each layer measures the same here (same packet sizes): a budget below that forces the lowest.
     shareBudget([d], 1_000, now());

@@ -7,7 +7,7 @@ export class BitrateMeter {
   private readonly bytes: Float64Array;
 
   constructor(
-    private readonly windowMs = 1000,
+    readonly windowMs = 1000,
     private readonly bucketMs = 100,
   ) {
     const slots = Math.ceil(windowMs / bucketMs);
