@@ -160,6 +160,7 @@ export class Session {
         mark("subscriber offer");
         return this.#media.answerSubscriber(msg.sdp, msg.tracks);
       case "active-speaker":
+        mark(`active speaker ${msg.participantId ?? "none"}`);
         for (const [id, tile] of this.#tiles) tile.setSpeaking(id === msg.participantId);
         return;
       case "force-mute":
