@@ -8,6 +8,11 @@ export interface AudioLevelSink {
   observe(participantId: string, level: number, now: number): void;
 }
 
+/** Where a participant's app-data messages go (the room routes them). */
+export interface DataSink {
+  dataReceived(participantId: string, reliable: boolean, data: Uint8Array | string, now: number): void;
+}
+
 /**
  * A participant's two PeerConnections on this node, each opened when first needed. Closing it
  * closes both and, through the publisher, its tracks.
@@ -22,6 +27,7 @@ export class Participant {
     readonly roomId: string,
     private readonly ctx: NodeContext,
     private readonly audioLevels: AudioLevelSink,
+    private readonly data: DataSink,
   ) {}
 
   get publisher(): Publisher | undefined {
@@ -35,7 +41,7 @@ export class Participant {
   /** The publisher PeerConnection, created if there is none yet. */
   openPublisher(): Publisher {
     this.assertOpen();
-    this.publisherPc ??= new Publisher(this, this.ctx, this.audioLevels);
+    this.publisherPc ??= new Publisher(this, this.ctx, this.audioLevels, this.data);
     return this.publisherPc;
   }
 

@@ -1,11 +1,11 @@
-import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type MediaStreamTrack, type RTCPeerConnection } from "werift";
-import { MEDIA_LIMITS, publishOfferOverLimits, RemoteCandidates, type IceCandidate, type MediaLimits, type NodeResponse, type TrackKind } from "@sfu/shared";
+import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type MediaStreamTrack, type RTCDataChannel, type RTCPeerConnection } from "werift";
+import { DATA_CHANNEL_LABELS, MEDIA_LIMITS, publishOfferOverLimits, RemoteCandidates, type IceCandidate, type MediaLimits, type NodeResponse, type TrackKind } from "@sfu/shared";
 import { PublisherBitrate, rembBitrateFields } from "./forwarding/publisher-bitrate.ts";
 import type { Cancel } from "./clock.ts";
 import { LimitError } from "./limit-error.ts";
 import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
-import type { AudioLevelSink } from "./participant.ts";
+import type { AudioLevelSink, DataSink } from "./participant.ts";
 import { Track } from "./track.ts";
 import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, guardMediaSockets, onDtlsSessionLost, pinPublisherCodec, waitForGatheringComplete } from "./webrtc.ts";
 
@@ -13,6 +13,8 @@ const GATHER_TIMEOUT_MS = 3000;
 const REMB_INTERVAL_MS = 1000;
 /** The most a publisher is asked to send: room for three simulcast layers of camera video plus audio. */
 export const DEFAULT_PUBLISH_MAX_BPS = 3_000_000;
+/** A participant's data channel with this much unsent: it reads too slowly, and more is dropped. */
+const MAX_DATA_BUFFERED_BYTES = 1024 * 1024;
 
 /** The PeerConnection on which a participant sends its media to the node. */
 export class Publisher {
@@ -21,6 +23,8 @@ export class Publisher {
   private readonly bitrate: PublisherBitrate;
   private readonly ssrcs = new Set<number>();
   private readonly remoteCandidates = new RemoteCandidates();
+  /** The app-data channels the browser opened on this PeerConnection: one reliable, one lossy. */
+  private readonly channels: { reliable?: RTCDataChannel; lossy?: RTCDataChannel } = {};
   private readonly stopRemb: Cancel;
   private closed = false;
 
@@ -28,6 +32,7 @@ export class Publisher {
     private readonly owner: { readonly id: string; readonly roomId: string },
     private readonly ctx: NodeContext,
     private readonly audioLevels: AudioLevelSink,
+    private readonly data: DataSink,
     maxBps = DEFAULT_PUBLISH_MAX_BPS,
   ) {
     this.pc = createPeerConnection(ctx.net);
@@ -36,6 +41,24 @@ export class Publisher {
       if (state === "failed") this.failed();
     });
     this.stopRemb = ctx.scheduler.every(REMB_INTERVAL_MS, (now) => this.sendRemb(this.bitrate.tick(now)));
+    this.pc.onDataChannel.subscribe((channel) => this.adoptChannel(channel));
+  }
+
+  /** A data channel the browser opened: app data both ways if it is `_reliable` or `_lossy` (one each), else closed. */
+  private adoptChannel(channel: RTCDataChannel): void {
+    const kind = channel.label === DATA_CHANNEL_LABELS.reliable ? "reliable" : channel.label === DATA_CHANNEL_LABELS.lossy ? "lossy" : null;
+    if (!kind || this.channels[kind] || this.closed) return channel.close();
+    this.channels[kind] = channel;
+    // The I/O edge of app data: the one clock read per message.
+    channel.onMessage.subscribe((message) => this.data.dataReceived(this.owner.id, kind === "reliable", message, this.ctx.scheduler.clock.now()));
+  }
+
+  /** Sends an app-data frame on our reliable or lossy channel; false (dropped) when that is not open or backed up. */
+  sendData(frame: Uint8Array, reliable: boolean): boolean {
+    const channel = reliable ? this.channels.reliable : this.channels.lossy;
+    if (!channel || channel.readyState !== "open" || channel.bufferedAmount > MAX_DATA_BUFFERED_BYTES) return false;
+    channel.send(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+    return true;
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { Cancel } from "./clock.ts";
 import { ActiveSpeakerDetector } from "./forwarding/active-speaker.ts";
+import { DataRouter } from "./forwarding/data-router.ts";
+import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
 import { Participant } from "./participant.ts";
 import type { Track } from "./track.ts";
@@ -7,10 +9,11 @@ import type { Track } from "./track.ts";
 /** Active speaker and simulcast layers are re-evaluated this often. */
 const SPEAKER_TICK_MS = 300;
 
-/** A room's share of this node: its participants and, through them, its tracks; and who is speaking. */
+/** A room's share of this node: its participants and, through them, its tracks; who is speaking; app data between them. */
 export class Room {
   private readonly byId = new Map<string, Participant>();
   private readonly speakers = new ActiveSpeakerDetector();
+  private readonly data = new DataRouter();
   private readonly stopTicking: Cancel;
   private closed = false;
 
@@ -30,7 +33,7 @@ export class Room {
     if (this.closed) throw new Error(`room ${this.id} is closed`);
     let p = this.byId.get(id);
     if (!p) {
-      p = new Participant(id, this.id, this.ctx, this.speakers);
+      p = new Participant(id, this.id, this.ctx, this.speakers, this);
       this.byId.set(id, p);
     }
     return p;
@@ -49,6 +52,7 @@ export class Room {
     if (!p) return [];
     this.byId.delete(id);
     this.speakers.remove(id);
+    this.data.forget(id);
     return p.close();
   }
 
@@ -56,6 +60,17 @@ export class Room {
     let n = 0;
     for (const p of this.byId.values()) n += p.trackCount;
     return n;
+  }
+
+  /** A participant's app-data message: to its recipients on the same kind of channel, or refused back to it. */
+  dataReceived(from: string, reliable: boolean, data: Uint8Array | string, now: number): void {
+    const route = this.data.route(from, data, new Set(this.byId.keys()), now);
+    if (!route.ok) {
+      log("debug", "app data refused", { room: this.id, participant: from, code: route.code });
+      this.byId.get(from)?.publisher?.sendData(route.reply, true);
+      return;
+    }
+    for (const id of route.to) this.byId.get(id)?.publisher?.sendData(route.frame, reliable);
   }
 
   close(): void {

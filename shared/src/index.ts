@@ -5,3 +5,5 @@ export * from "./room-token.ts";
 export * from "./turn.ts";
 export * from "./media-limits.ts";
 export * from "./candidate-limits.ts";
+export * from "./token-bucket.ts";
+export * from "./data-packet.ts";

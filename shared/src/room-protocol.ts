@@ -48,10 +48,23 @@ export const IceCandidate = z.object({
 });
 export type IceCandidate = z.infer<typeof IceCandidate>;
 
+/**
+ * What a track carries: a participant's camera and microphone, or a screen share (a second video
+ * track, shown large). Records from before screen sharing have none: camera or microphone by kind.
+ */
+export const TrackSource = z.enum(["camera", "microphone", "screen"]);
+export type TrackSource = z.infer<typeof TrackSource>;
+
+/** A track's source, for records that predate it too. */
+export function sourceOf(track: { kind: TrackKind; source?: TrackSource | undefined }): TrackSource {
+  return track.source ?? (track.kind === "audio" ? "microphone" : "camera");
+}
+
 export const TrackInfo = z.object({
   id: z.string(),
   kind: TrackKind,
   muted: z.boolean(),
+  source: TrackSource.optional(),
 });
 export type TrackInfo = z.infer<typeof TrackInfo>;
 
@@ -80,6 +93,8 @@ export const SubscribedTrack = z.object({
   trackId: z.string(),
   participantId: z.string(),
   kind: TrackKind,
+  /** Set by the room (the node does not know it). */
+  source: TrackSource.optional(),
 });
 export type SubscribedTrack = z.infer<typeof SubscribedTrack>;
 
@@ -107,13 +122,19 @@ export const ChatMessage = z.object({
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
+/** An m-section's identifier (a=mid) as browsers write them. */
+export const Mid = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+/** Screen shares one participant may send at once (the rest of MEDIA_LIMITS' video tracks is the camera). */
+export const MAX_SCREEN_SHARES = 1;
+
 /** A simulcast layer's RTP stream id (a=rid), e.g. "q", "h", "f"; "" for a track sent without simulcast. */
 export const Rid = z.string().regex(/^[A-Za-z0-9_-]{0,16}$/);
 
 // ---- browser → room ----
 export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("join"), name: DisplayName }),
-  z.object({ v, type: z.literal("publish"), sdp: Sdp }),
+  /** A publisher offer, first or renegotiated; `screen` lists the mids of its m-sections that carry a screen share. */
+  z.object({ v, type: z.literal("publish"), sdp: Sdp, screen: z.array(Mid).max(MAX_SCREEN_SHARES).optional() }),
   z.object({ v, type: z.literal("subscriber-answer"), sdp: Sdp }),
   z.object({ v, type: z.literal("ice-candidate"), target: PcRole, candidate: IceCandidate }),
   z.object({ v, type: z.literal("set-muted"), kind: TrackKind, muted: z.boolean() }),

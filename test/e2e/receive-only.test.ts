@@ -1,3 +1,4 @@
+import { DEFAULT_GRANTS, signRoomToken } from "@sfu/shared";
 import { describe, expect, it } from "vitest";
 import { useChromium, useSystem } from "../support/hooks.ts";
 import { openPage } from "../support/browser.ts";
@@ -43,5 +44,20 @@ describe("a link with a bad token", () => {
     await page.goto(`${system.url}/badlink?name=Eve&token=not-a-real-token`);
     await expect.poll(() => page.locator("#notice").textContent(), { timeout: 15_000 }).toContain("link may be invalid or expired");
     expect(await page.locator("#conn").getAttribute("data-state")).toBe("closed");
+  });
+});
+
+describe("an expired invitation link", () => {
+  it("says in plain words that it expired and when, and leaves the person in the lobby", async () => {
+    const room = `expired-${Date.now()}`;
+    const twoHoursAgo = Date.now() - 2 * 3600_000;
+    const token = await signRoomToken(system.tokenSecret, { sub: "eve", name: "Eve", room, grants: DEFAULT_GRANTS }, 600, twoHoursAgo);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${system.url}/${room}?name=Eve&token=${token}`);
+    await expect.poll(() => page.locator("#notice").textContent()).toMatch(/^This invitation link expired at .+\. Ask whoever sent it for a new one\.$/);
+    expect(await page.locator("#lobby").isVisible()).toBe(true);
+    // The address bar never kept the token, and the tab forgot it.
+    expect(new URL(page.url()).search).toBe("");
+    expect(await page.evaluate((r) => sessionStorage.getItem(`sfu.token.${r}`), room)).toBeNull();
   });
 });

@@ -4,6 +4,8 @@ import type { Page } from "playwright-core";
 export interface RemoteStats {
   name: string;
   video?: { framesDecoded: number; frameWidth: number; frameHeight: number; packetsReceived: number; packetsLost: number; nackCount: number; freezeCount: number; estimatedPlayoutTimestamp: number | null };
+  /** A screen share from that participant. */
+  screen?: { framesDecoded: number; frameWidth: number; frameHeight: number };
   audio?: { packetsReceived: number; totalSamplesReceived: number; estimatedPlayoutTimestamp: number | null };
 }
 

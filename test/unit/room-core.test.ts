@@ -50,10 +50,11 @@ class Room {
     return { id, secret, effects };
   }
 
-  publish(connectionId: string, tracks: Array<{ trackId: string; kind: "audio" | "video" }>): Effect[] {
+  /** Publishes `tracks` on mids "0", "1", …; `screen` names the mids that carry a screen share. */
+  publish(connectionId: string, tracks: Array<{ trackId: string; kind: "audio" | "video" }>, screen: string[] = []): Effect[] {
     const from = this.conn(connectionId);
     const id = this.core.admitPublish(from, OFFER);
-    return this.run(this.core.published(from, id, { sdp: "v=0 answer", tracks: tracks.map((t, i) => ({ ...t, mid: String(i) })) }));
+    return this.run(this.core.published(from, id, { sdp: "v=0 answer", tracks: tracks.map((t, i) => ({ ...t, mid: String(i) })) }, screen));
   }
 
   tracksOf(id: string) {
@@ -360,7 +361,7 @@ describe("publishing", () => {
     const alice = room.join("c-alice", "Alice");
     const bob = room.join("c-bob");
     const effects = room.publish("c-alice", [{ trackId: "a1", kind: "audio" }, { trackId: "v1", kind: "video" }]);
-    const tracks = [{ id: "a1", kind: "audio", muted: false }, { id: "v1", kind: "video", muted: false }];
+    const tracks = [{ id: "a1", kind: "audio", muted: false, source: "microphone" }, { id: "v1", kind: "video", muted: false, source: "camera" }];
     expect(effects).toEqual([
       { type: "retiring-republished", participantId: alice.id },
       { type: "send", connection: "c-alice", message: { type: "publish-answer", sdp: "v=0 answer" } },
@@ -376,7 +377,7 @@ describe("publishing", () => {
     room.publish("c-alice", [{ trackId: "a1", kind: "audio" }]);
     room.run(room.core.setMuted(room.conn("c-alice"), "audio", true));
     room.publish("c-alice", [{ trackId: "a2", kind: "audio" }, { trackId: "v2", kind: "video" }]);
-    expect(room.tracksOf(alice.id)).toEqual([{ id: "a2", kind: "audio", muted: true }, { id: "v2", kind: "video", muted: false }]);
+    expect(room.tracksOf(alice.id)).toEqual([{ id: "a2", kind: "audio", muted: true, source: "microphone" }, { id: "v2", kind: "video", muted: false, source: "camera" }]);
   });
 
   it("is refused before join and without the publish grant", () => {
@@ -395,13 +396,66 @@ describe("publishing", () => {
   });
 });
 
+describe("screen sharing", () => {
+  const camera = [{ trackId: "a1", kind: "audio" as const }, { trackId: "v1", kind: "video" as const }];
+  const withScreen = [...camera, { trackId: "s1", kind: "video" as const }];
+
+  it("the video track on a screen mid is the participant's screen; the others are its camera and mic", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.publish("c-alice", withScreen, ["2"]);
+    expect(room.tracksOf(alice.id)).toEqual([
+      { id: "a1", kind: "audio", muted: false, source: "microphone" },
+      { id: "v1", kind: "video", muted: false, source: "camera" },
+      { id: "s1", kind: "video", muted: false, source: "screen" },
+    ]);
+  });
+
+  it("the camera button mutes the camera only, and a share started while the camera is off is not muted", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.publish("c-alice", camera);
+    room.run(room.core.setMuted(room.conn("c-alice"), "video", true));
+    room.publish("c-alice", withScreen, ["2"]);
+    expect(room.tracksOf(alice.id)?.map((t) => `${t.id}:${t.muted}`)).toEqual(["a1:false", "v1:true", "s1:false"]);
+    room.run(room.core.setMuted(room.conn("c-alice"), "video", false));
+    room.run(room.core.setMuted(room.conn("c-alice"), "video", true));
+    expect(room.tracksOf(alice.id)?.map((t) => `${t.id}:${t.muted}`)).toEqual(["a1:false", "v1:true", "s1:false"]);
+  });
+
+  it("stopping the share (an offer without it) takes the screen track away for everyone", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    const bob = room.join("c-bob");
+    room.publish("c-alice", withScreen, ["2"]);
+    const effects = room.publish("c-alice", camera);
+    expect(room.tracksOf(alice.id)?.map((t) => t.source)).toEqual(["microphone", "camera"]);
+    expect(effects).toContainEqual({ type: "offer-subscriptions", participantIds: [bob.id] });
+  });
+
+  it("subscriber offers say which received track is a screen share", () => {
+    const room = new Room();
+    const alice = room.join("c-alice");
+    room.join("c-bob");
+    room.publish("c-alice", withScreen, ["2"]);
+    const offer = { status: "offer" as const, sdp: "v=0 offer", tracks: [
+      { mid: "0", trackId: "v1", participantId: alice.id, kind: "video" as const },
+      { mid: "1", trackId: "s1", participantId: alice.id, kind: "video" as const },
+    ] };
+    expect(room.core.subscriberOffered("c-bob", offer)).toEqual([{ type: "send", connection: "c-bob", message: { type: "subscriber-offer", sdp: "v=0 offer", tracks: [
+      { ...offer.tracks[0], source: "camera" },
+      { ...offer.tracks[1], source: "screen" },
+    ] } }]);
+  });
+});
+
 describe("muting", () => {
   it("a participant's mute changes its tracks of that kind, stored and broadcast", () => {
     const room = new Room();
     const alice = room.join("c-alice", "Alice");
     room.publish("c-alice", [{ trackId: "a1", kind: "audio" }, { trackId: "v1", kind: "video" }]);
     const effects = room.run(room.core.setMuted(room.conn("c-alice"), "audio", true));
-    const tracks = [{ id: "a1", kind: "audio", muted: true }, { id: "v1", kind: "video", muted: false }];
+    const tracks = [{ id: "a1", kind: "audio", muted: true, source: "microphone" }, { id: "v1", kind: "video", muted: false, source: "camera" }];
     expect(effects).toEqual([
       { type: "store-participant", participant: expect.objectContaining({ id: alice.id, tracks }) },
       { type: "broadcast", message: { type: "participant-updated", participant: { id: alice.id, name: "Alice", tracks } } },
@@ -415,7 +469,7 @@ describe("muting", () => {
 
     const muting = room.run(room.core.adminMuted(alice.id, "audio", true, room.connected));
     expect(sentTo(muting, "c-alice")).toEqual([{ type: "force-mute", kind: "audio" }]);
-    expect(stored(muting)).toEqual([expect.objectContaining({ adminMuted: ["audio"], tracks: [{ id: "a1", kind: "audio", muted: true }, { id: "v1", kind: "video", muted: false }] })]);
+    expect(stored(muting)).toEqual([expect.objectContaining({ adminMuted: ["audio"], tracks: [{ id: "a1", kind: "audio", muted: true, source: "microphone" }, { id: "v1", kind: "video", muted: false, source: "camera" }] })]);
     expect(broadcasts(muting)).toHaveLength(1);
 
     expect(refusal(() => room.core.setMuted(room.conn("c-alice"), "audio", false))).toBe("forbidden");
@@ -434,7 +488,7 @@ describe("muting", () => {
     const alice = room.join("c-alice");
     room.run(room.core.adminMuted(alice.id, "video", true, room.connected));
     room.publish("c-alice", [{ trackId: "v1", kind: "video" }]);
-    expect(room.tracksOf(alice.id)).toEqual([{ id: "v1", kind: "video", muted: true }]);
+    expect(room.tracksOf(alice.id)).toEqual([{ id: "v1", kind: "video", muted: true, source: "camera" }]);
   });
 
   it("an admin's mute of someone unknown changes nothing", () => {

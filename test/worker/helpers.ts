@@ -296,7 +296,7 @@ export async function publishTracks(node: FakeNode, publisher: RoomSocket, track
     node.answer = answer;
   }
   const sameIds = (a: Array<{ id: string }>, b: Array<{ id: string }>) => a.map((t) => t.id).join() === b.map((t) => t.id).join();
-  const published = tracks.map((t) => ({ ...t, muted: false }));
+  const published = tracks.map((t) => ({ ...t, muted: false, source: t.kind === "audio" ? "microphone" : "camera" }));
   for (const s of [publisher, ...seenBy]) {
     expect((await s.next("participant-updated", (m) => sameIds(m.participant.tracks, tracks))).participant.tracks).toEqual(published);
   }

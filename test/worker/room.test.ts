@@ -251,8 +251,8 @@ describe("talking to the media node", () => {
       id: aliceId,
       name: "Alice",
       tracks: [
-        { id: "t-audio", kind: "audio", muted: true },
-        { id: "t-video", kind: "video", muted: false },
+        { id: "t-audio", kind: "audio", muted: true, source: "microphone" },
+        { id: "t-video", kind: "video", muted: false, source: "camera" },
       ],
     };
     expect((await bob.next("participant-updated")).participant).toEqual(expected);

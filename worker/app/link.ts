@@ -25,20 +25,13 @@ export function openLink(): OpenedLink {
   const token = params.get("token");
   if (room && token) stored(sessionStorage, (s) => s.setItem(TOKEN_KEY(room), token));
   const name = params.get("name");
-  if (token !== null || name !== null) {
-    params.delete("token");
-    params.delete("name");
-    history.replaceState(history.state, "", addressOf(room, params));
-  }
+  if (token !== null || name !== null) history.replaceState(history.state, "", addressOf(room, params));
   return { room, name, relayOnly: params.get("relay") === "1" };
 }
 
 /** The address while in `room`: the room only (plus non-personal options such as relay). */
 export function showRoomAddress(room: string): void {
-  const params = new URLSearchParams(location.search);
-  params.delete("token");
-  params.delete("name");
-  const next = addressOf(room, params);
+  const next = addressOf(room, new URLSearchParams(location.search));
   if (location.pathname + location.search !== next) history.pushState(null, "", next);
 }
 
@@ -52,6 +45,31 @@ export function linkToken(room: string): string | null {
   return stored(sessionStorage, (s) => s.getItem(TOKEN_KEY(room))) ?? null;
 }
 
+/** The tab no longer uses the link's token for `room` (it expired). */
+export function forgetLinkToken(room: string): void {
+  stored(sessionStorage, (s) => s.removeItem(TOKEN_KEY(room)));
+}
+
+/**
+ * What a room token says of itself: when it stops being valid (ms since the epoch; null when it
+ * does not say) and whether it lets us publish (true when it does not say). Only for the app's
+ * choices and words: the room verifies every token.
+ */
+export function tokenClaims(token: string): { expiry: number | null; canPublish: boolean } {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: unknown; grants?: { canPublish?: unknown } };
+    return { expiry: typeof claims.exp === "number" ? claims.exp * 1000 : null, canPublish: claims.grants?.canPublish !== false };
+  } catch {
+    return { expiry: null, canPublish: true };
+  }
+}
+
+/** Plain words for a token that expired at `expiry`. */
+export function expiredWords(expiry: number): string {
+  return `This invitation link expired at ${new Date(expiry).toLocaleString()}. Ask whoever sent it for a new one.`;
+}
+
 export function rememberedName(): string {
   return stored(localStorage, (s) => s.getItem(NAME_KEY)) ?? "";
 }
@@ -60,8 +78,12 @@ export function rememberName(name: string): void {
   stored(localStorage, (s) => s.setItem(NAME_KEY, name));
 }
 
+/** The address for `room` with the non-personal parts of `params` (never a token or a name). */
 function addressOf(room: string, params: URLSearchParams): string {
-  const query = params.toString();
+  const kept = new URLSearchParams(params);
+  kept.delete("token");
+  kept.delete("name");
+  const query = kept.toString();
   return `/${room ? encodeURIComponent(room) : ""}${query ? `?${query}` : ""}`;
 }
 

@@ -13,6 +13,18 @@ const SIMULCAST: RTCRtpEncodingParameters[] = [
   { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+/** Keeps a simulcast sender's layers named in `rids` on and pauses the others (null: all on). */
+export async function sendLayers(sender: RTCRtpSender, rids: string[] | null): Promise<void> {
+  const params = sender.getParameters();
+  if (!params.encodings || params.encodings.length < 2) return;
+  let changed = false;
+  for (const e of params.encodings) {
+    const active = rids === null || (e.rid !== undefined && rids.includes(e.rid));
+    if (e.active !== active) [e.active, changed] = [active, true];
+  }
+  if (changed) await sender.setParameters(params);
+}
+
 const isKind = (kind: string): kind is TrackKind => kind === "audio" || kind === "video";
 
 export class LocalMedia {
@@ -124,15 +136,8 @@ export class LocalMedia {
   async setVideoLayers(rids: string[]): Promise<void> {
     const sender = this.#senders.video;
     if (!sender) return;
-    const params = sender.getParameters();
-    if (!params.encodings || params.encodings.length < 2) return;
-    let changed = false;
-    for (const e of params.encodings) {
-      const active = e.rid !== undefined && rids.includes(e.rid);
-      if (e.active !== active) [e.active, changed] = [active, true];
-    }
     this.publishedLayers = rids;
-    if (changed) await sender.setParameters(params);
+    await sendLayers(sender, rids);
   }
 
   /**

@@ -5,10 +5,11 @@
  */
 import type { ParticipantInfo, PcRole } from "@sfu/shared/room-protocol";
 import { savePick, showDevices, useSpeaker, type DeviceKind } from "./devices.ts";
-import { inviteLink, linkToken, openLink, rememberedName, rememberName, showRoomAddress } from "./link.ts";
+import { expiredWords, forgetLinkToken, inviteLink, linkToken, openLink, rememberedName, rememberName, showRoomAddress, tokenClaims } from "./link.ts";
 import { page, showNotice } from "./page.ts";
 import { PreJoin } from "./prejoin.ts";
 import { Session } from "./session.ts";
+import type { DataRefusal } from "./data.ts";
 import type { EncodingStats, RemoteStats, SelectedPair } from "./stats.ts";
 import { firstRemoteFrameMs, timeline } from "./timeline.ts";
 
@@ -29,6 +30,11 @@ let session: Session | null = null;
  */
 async function roomToken(room: string, name: string): Promise<string> {
   const fromLink = linkToken(room);
+  const expiry = fromLink ? tokenClaims(fromLink).expiry : null;
+  if (expiry !== null && expiry <= Date.now()) {
+    forgetLinkToken(room);
+    throw new Error(expiredWords(expiry));
+  }
   if (fromLink) return fromLink;
   const res = await fetch(`/dev/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
   if (!res.ok) throw new Error("This room needs an invitation link with a token.");
@@ -59,6 +65,8 @@ async function join(room: string, name: string, fromLobby: boolean): Promise<voi
   page.inviteLink.value = inviteLink(room);
   try {
     session = new Session(room, name, await roomToken(room, name), opened.relayOnly, prejoined);
+    session.data.onMessage = ({ from, payload, reliable }) => receivedData.push({ from, text: new TextDecoder().decode(payload), reliable });
+    session.data.onRefused = (refusal) => refusedData.push(refusal);
     session.onEnded = () => {
       session = null;
       showLobby();
@@ -99,6 +107,17 @@ page.devicesToggle.onclick = () => {
 
 page.mic.onclick = () => void session?.toggle("audio");
 page.cam.onclick = () => void session?.toggle("video");
+page.share.onclick = () => void session?.toggleShare();
+page.viewToggle.onclick = () => session?.layout.setView(session.layout.view === "grid" ? "speaker" : "grid");
+page.peopleToggle.onclick = () => {
+  page.people.hidden = !page.people.hidden;
+  page.peopleToggle.setAttribute("aria-expanded", String(!page.people.hidden));
+};
+// The detailed figures on each tile, on demand (the quality icon is always there).
+page.statsToggle.onclick = () => {
+  const on = document.body.classList.toggle("show-stats");
+  page.statsToggle.setAttribute("aria-pressed", String(on));
+};
 page.leave.onclick = () => {
   session?.leave();
   session = null;
@@ -143,7 +162,23 @@ export interface SfuHook {
   timeline(): Array<[string, number]>;
   /** Drops the signaling socket as a network blip would (the app reconnects and resumes). */
   dropSignaling(): void;
+  /** Ends our screen share the way the browser's own "stop sharing" bar does (headless Chromium has none). */
+  endShareFromBrowser(): void;
+  /** App data: sends `text` (UTF-8) to everyone else or to `to`; false when the channel is not open. */
+  sendData(text: string, options?: { reliable?: boolean; to?: string[] }): boolean;
+  /** Our app-data channels are open. */
+  dataOpen(): boolean;
+  /** App data received so far, and our messages the node refused. */
+  receivedData(): ReceivedData[];
+  refusedData(): DataRefusal[];
 }
+interface ReceivedData {
+  from: string;
+  text: string;
+  reliable: boolean;
+}
+const receivedData: ReceivedData[] = [];
+const refusedData: DataRefusal[] = [];
 const hook: SfuHook = {
   state: () => ({ selfId: session?.selfId, participants: session ? [...session.participants.values()] : [], connection: page.connection.dataset.state }),
   remoteStats: () => session?.remoteStats() ?? {},
@@ -153,6 +188,11 @@ const hook: SfuHook = {
   firstFrameMs: firstRemoteFrameMs,
   timeline: () => timeline,
   dropSignaling: () => session?.dropSignaling(),
+  endShareFromBrowser: () => session?.endShareFromBrowser(),
+  sendData: (text, options) => session?.data.send(new TextEncoder().encode(text), options) ?? false,
+  dataOpen: () => session?.data.open ?? false,
+  receivedData: () => receivedData,
+  refusedData: () => refusedData,
 };
 Object.assign(window, { __sfu: hook });
 

@@ -4,9 +4,11 @@
  * (make before break: the old ones play on until the new ones carry media).
  */
 import type { ClientMessageBody, PcRole, SubscribedTrack } from "@sfu/shared/room-protocol";
+import { AppData } from "./data.ts";
 import { LocalMedia } from "./local-media.ts";
 import { clearNotice, showConnection, showNotice } from "./page.ts";
 import { openPeer } from "./peer.ts";
+import { ScreenShare } from "./screen-share.ts";
 import { decoding } from "./stats.ts";
 import type { Tile } from "./tile.ts";
 import { mark } from "./timeline.ts";
@@ -17,10 +19,13 @@ const MAX_RESTART_BACKOFF_MS = 30_000;
 const RETIRE_SETTLE_MS = 2000;
 /** …and the old publisher (others may still watch it on the old node) at most this long. */
 const RETIRE_AFTER_MS = 12_000;
+/** A renegotiated publish offer whose answer has not come by then is given up (the next change offers again). */
+const ANSWER_TIMEOUT_MS = 10_000;
 
 export interface MediaHost {
   send(body: ClientMessageBody): void;
-  tile(participantId: string): Tile | undefined;
+  /** The tile that shows a received track: its participant's, or the participant's screen share. */
+  tileFor(track: SubscribedTrack): Tile | undefined;
   tiles(): Iterable<Tile>;
   /** Whether this visit goes on (no restart is asked for after it ended). */
   active(): boolean;
@@ -34,6 +39,8 @@ export interface MediaHost {
 
 export class Media {
   readonly local = new LocalMedia();
+  readonly screen = new ScreenShare();
+  readonly data = new AppData();
   publisher: RTCPeerConnection | null = null;
   subscriber: RTCPeerConnection | null = null;
   /** mid → the remote track it carries on our subscriber. */
@@ -55,6 +62,9 @@ export class Media {
   #retiring: { publisher: RTCPeerConnection | null; subscriber: RTCPeerConnection | null } = { publisher: null, subscriber: null };
   #retireTimer: ReturnType<typeof setTimeout> | undefined;
   #retireSubscriberTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Publisher renegotiations, one at a time (each waits for its answer). */
+  #negotiation: Promise<void> = Promise.resolve();
+  #awaitingAnswer: (() => void) | null = null;
   /** New tracks waiting for media before they replace the old ones… */
   readonly #held = new WeakSet<MediaStreamTrack>();
   /** …and how many of them are still waiting. */
@@ -63,21 +73,81 @@ export class Media {
   constructor(
     private readonly host: MediaHost,
     private readonly relayOnly: boolean,
+    /** Our token lets us publish: a publisher is made even without camera or mic, for app data (and a screen). */
+    private readonly canPublish: boolean,
   ) {}
 
   connectionStates(): RTCPeerConnectionState[] {
     return [this.publisher, this.subscriber].flatMap((pc) => (pc ? [pc.connectionState] : []));
   }
 
-  /** Sends our camera and mic on a new publisher PeerConnection. */
-  async publish(): Promise<void> {
-    const stream = this.local.stream;
-    if (!stream) return;
+  /** Sends our camera and mic, our screen if we share it, and app data, on a new publisher PeerConnection. */
+  publish(): Promise<void> {
+    return this.#negotiate(() => this.#publishNew());
+  }
+
+  /** Our screen share started or stopped: the publisher offers again (or, with nothing published yet, is made). */
+  reshare(): Promise<void> {
+    return this.#negotiate(async () => {
+      const pc = this.publisher;
+      if (!pc) return this.#publishNew();
+      if (!(await this.screen.applyTo(pc))) return false;
+      await this.#offer(pc);
+      return true;
+    });
+  }
+
+  /**
+   * Publish offers go one at a time: `step` (true when it sent an offer) runs once the last offer
+   * was answered or refused, or ANSWER_TIMEOUT_MS passed. Resolves once `step` is done, not on the
+   * answer: the answer comes through the same inbox as the message that may be waiting on this.
+   */
+  #negotiate(step: () => Promise<boolean>): Promise<void> {
+    const done = this.#negotiation.then(step);
+    this.#negotiation = done
+      .then((offered) => {
+        if (!offered) return;
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ANSWER_TIMEOUT_MS);
+          this.#awaitingAnswer = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      })
+      .catch(() => undefined);
+    return done.then(() => undefined);
+  }
+
+  async #publishNew(): Promise<boolean> {
+    if (!this.canPublish) return false;
     const pc = (this.publisher = this.#newPeer("publisher"));
+    this.data.openOn(pc);
     this.local.addTo(pc);
-    await pc.setLocalDescription(await pc.createOffer());
-    this.host.send({ type: "publish", sdp: localSdp(pc) });
+    await this.screen.applyTo(pc);
+    await this.#offer(pc);
     for (const kind of ["audio", "video"] as const) if (this.local.muted[kind]) this.host.send({ type: "set-muted", kind, muted: true });
+    return true;
+  }
+
+  async #offer(pc: RTCPeerConnection): Promise<void> {
+    await pc.setLocalDescription(await pc.createOffer());
+    this.host.send({ type: "publish", sdp: localSdp(pc), screen: this.screen.mids(pc) });
+  }
+
+  /** The node's answer to our last publish offer. */
+  async answered(sdp: string): Promise<void> {
+    try {
+      if (this.publisher?.signalingState === "have-local-offer") await this.publisher.setRemoteDescription({ type: "answer", sdp });
+    } finally {
+      this.publishSettled();
+    }
+  }
+
+  /** The last publish offer was answered or refused: the next renegotiation may go. */
+  publishSettled(): void {
+    this.#awaitingAnswer?.();
+    this.#awaitingAnswer = null;
   }
 
   async answerSubscriber(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
@@ -90,20 +160,21 @@ export class Media {
     this.host.send({ type: "subscriber-answer", sdp: localSdp(pc) });
     // The node reuses m-lines: a mid may now carry another participant's track, or none.
     for (const [mid, old] of previous) {
-      if (this.subscribed.get(mid)?.trackId !== old.trackId) this.host.tile(old.participantId)?.removeTrack(mid);
+      if (this.subscribed.get(mid)?.trackId !== old.trackId) this.host.tileFor(old)?.removeTrack(mid);
     }
     for (const t of tracks) this.attachSubscribed(t.participantId);
     this.host.subscriptionsChanged();
   }
 
-  /** Puts the received tracks of a participant on its tile (tile and tracks may arrive in either order). */
+  /** Puts the received tracks of a participant on its tiles (tiles and tracks may arrive in either order). */
   attachSubscribed(participantId: string): void {
-    const tile = this.host.tile(participantId);
-    if (!tile || !this.subscriber) return;
+    if (!this.subscriber) return;
     const subscriber = this.subscriber;
     for (const transceiver of subscriber.getTransceivers()) {
       const info = transceiver.mid ? this.subscribed.get(transceiver.mid) : undefined;
       if (info?.participantId !== participantId) continue;
+      const tile = this.host.tileFor(info);
+      if (!tile) continue;
       const track = transceiver.receiver.track;
       // While the old connection still plays, a new track takes over only once it carries media
       // (video: once frames decode, so the tile never waits on a keyframe with nothing to show).
@@ -122,7 +193,7 @@ export class Media {
     const { track } = receiver;
     if (track.kind === "video") await decoding(receiver);
     mark(`media on new ${track.kind} from ${info.participantId}`);
-    if (this.subscriber === subscriber && this.subscribed.get(info.mid)?.trackId === info.trackId) this.host.tile(info.participantId)?.addTrack(track, info.mid);
+    if (this.subscriber === subscriber && this.subscribed.get(info.mid)?.trackId === info.trackId) this.host.tileFor(info)?.addTrack(track, info.mid);
     // Every new track has taken over: the old subscriber has nothing left to show.
     if (--this.#holding === 0 && this.subscriber === subscriber) this.#retire("subscriber");
   }
@@ -157,12 +228,16 @@ export class Media {
     this.publisher?.close();
     this.subscriber?.close();
     this.local.stop();
+    this.screen.stop();
+    this.publishSettled();
   }
 
   #forget(): void {
     this.publisher = this.subscriber = null;
     this.subscribed = new Map();
     this.local.dropSenders();
+    this.screen.dropSender();
+    this.publishSettled();
   }
 
   /**

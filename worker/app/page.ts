@@ -12,6 +12,13 @@ export const page = {
   controls: element("#controls", HTMLElement),
   mic: element("#mic", HTMLButtonElement),
   cam: element("#cam", HTMLButtonElement),
+  share: element("#share", HTMLButtonElement),
+  statsToggle: element("#stats-toggle", HTMLButtonElement),
+  viewToggle: element("#view-toggle", HTMLButtonElement),
+  peopleToggle: element("#people-toggle", HTMLButtonElement),
+  peopleCount: element("#people-count", HTMLElement),
+  people: element("#people", HTMLElement),
+  peopleList: element("#people-list", HTMLOListElement),
   leave: element("#leave", HTMLButtonElement),
   invite: element("#invite", HTMLButtonElement),
   invitePanel: element("#invite-panel", HTMLElement),
@@ -38,6 +45,7 @@ export const page = {
   chatStatus: element("#chat-status", HTMLElement),
   lobby: element("#lobby", HTMLFormElement),
   notice: element("#notice", HTMLElement),
+  stage: element("#stage", HTMLElement),
   grid: element("#grid", HTMLElement),
 };
 

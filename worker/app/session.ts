@@ -1,11 +1,18 @@
 /** One visit to a room: the signaling socket, our media, and a tile per participant. */
-import { assertNever, type ParticipantInfo, type PcRole, type ServerMessage, type TrackKind } from "@sfu/shared/room-protocol";
+import { assertNever, sourceOf, type ParticipantInfo, type PcRole, type ServerMessage, type SubscribedTrack, type TrackKind } from "@sfu/shared/room-protocol";
 import { ChatPanel } from "./chat.ts";
+import type { AppData } from "./data.ts";
 import { mediaErrorWords, type Picks } from "./devices.ts";
+import { errorWords } from "./error-words.ts";
+import { expiredWords, tokenClaims } from "./link.ts";
+import { Layout } from "./layout.ts";
 import { Media } from "./media.ts";
+import { showPeople } from "./people.ts";
+import { qualitySample, rateQuality, type QualitySample } from "./quality.ts";
 import { page, showConnection, showNotice } from "./page.ts";
 import { Signaling } from "./signaling.ts";
 import { publisherStats, remoteStats, selectedCandidates, type EncodingStats, type RemoteStats, type SelectedPair } from "./stats.ts";
+import { ScreenShare } from "./screen-share.ts";
 import { Tile } from "./tile.ts";
 import { TileSizes } from "./tile-sizes.ts";
 import { mark } from "./timeline.ts";
@@ -25,11 +32,20 @@ function showMuted(kind: TrackKind, muted: boolean): void {
   button.textContent = kind === "audio" ? (muted ? "Unmute mic" : "Mute mic") : muted ? "Start camera" : "Stop camera";
 }
 
+function showSharing(sharing: boolean): void {
+  page.share.setAttribute("aria-pressed", String(sharing));
+  page.share.textContent = sharing ? "Stop sharing" : "Share screen";
+}
+
 export class Session {
   selfId = "";
   #resumeSecret = "";
   readonly participants = new Map<string, ParticipantInfo>();
   readonly #tiles = new Map<string, Tile>();
+  /** Screen shares, by participant: shown large, with the camera tiles beside them. */
+  readonly #screens = new Map<string, Tile>();
+  /** Each remote participant's last received-media sample, for its network quality icon. */
+  readonly #qualitySamples = new Map<string, QualitySample>();
   #left = false;
   readonly #media: Media;
   /** Remote tiles' sizes are reported to the room (the node picks simulcast layers from them). */
@@ -37,6 +53,8 @@ export class Session {
   readonly #signaling: Signaling;
   readonly #statsTimer: ReturnType<typeof setInterval>;
   readonly #chat: ChatPanel;
+  /** What is shown large: screen shares, the pinned tile, the speaker in speaker view. */
+  readonly layout = new Layout({ tiles: () => this.#tiles, selfId: () => this.selfId });
   /** This visit ended without the user leaving (kicked, room full, a bad link…): the app shows the lobby. */
   onEnded: () => void = () => {};
 
@@ -50,22 +68,26 @@ export class Session {
   ) {
     this.#media = new Media({
       send: (body) => this.#signaling.send(body),
-      tile: (id) => this.#tiles.get(id),
-      tiles: () => this.#tiles.values(),
+      tileFor: (t) => this.#tileFor(t),
+      tiles: () => [...this.#tiles.values(), ...this.#screens.values()],
       active: () => !this.#left,
       connectionChanged: () => this.#renderConnection(),
       subscriberOpened: () => this.#tileSizes.forget(),
       subscriptionsChanged: () => this.#tileSizes.schedule(),
-    }, relayOnly);
+    }, relayOnly, tokenClaims(token).canPublish);
     this.#tileSizes = new TileSizes({
       subscribed: () => this.#media.subscribed.values(),
-      tile: (id) => this.#tiles.get(id),
+      tileFor: (t) => this.#tileFor(t),
       send: (body) => this.#signaling.send(body),
     });
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms/${encodeURIComponent(room)}/ws?token=${encodeURIComponent(token)}`;
     this.#signaling = new Signaling(url, {
       greeting: () => (this.selfId && this.#resumeSecret ? { type: "resume", participantId: this.selfId, secret: this.#resumeSecret } : { type: "join", name: this.name }),
       admitted: () => this.selfId !== "",
+      refusedWords: () => {
+        const { expiry } = tokenClaims(token);
+        return expiry !== null && expiry <= Date.now() ? expiredWords(expiry) : "Could not join the room: the link may be invalid or expired.";
+      },
       receive: (msg) => this.#receive(msg),
       ended: (reason) => this.#ended(reason),
       fail: (err) => this.#fail(err),
@@ -75,9 +97,17 @@ export class Session {
       const stream = this.#media.local.stream;
       if (stream) this.#tiles.get(this.selfId)?.setStream(stream);
     };
+    this.#media.screen.onEnded = () => void this.#stopSharing();
+    page.share.hidden = !ScreenShare.supported;
+    showSharing(false);
     this.#chat = new ChatPanel({ send: (body) => this.#signaling.send(body), selfId: () => this.selfId });
     showConnection("connecting", "connecting…");
     this.#statsTimer = setInterval(() => void this.#updateStats().catch(() => {}), STATS_INTERVAL_MS);
+  }
+
+  /** App data to and from the others, through the SFU. */
+  get data(): AppData {
+    return this.#media.data;
   }
 
   /** The rids the node last asked us to send (null: all). */
@@ -90,6 +120,36 @@ export class Session {
     if (muted === null) return;
     showMuted(kind, muted);
     this.#signaling.send({ type: "set-muted", kind, muted });
+  }
+
+  /** Starts sharing our screen (the browser asks what to share), or stops. */
+  async toggleShare(): Promise<void> {
+    if (this.#media.screen.sharing) return this.#stopSharing();
+    try {
+      await this.#media.screen.start();
+    } catch (err) {
+      // Cancelling the browser's picker is a choice, not an error worth more than a line.
+      showNotice(err instanceof DOMException && err.name === "NotAllowedError" ? "Screen sharing was cancelled." : `Cannot share the screen: ${mediaErrorWords(err)}`);
+      return;
+    }
+    mark("screen share started");
+    showSharing(true);
+    await this.#media.reshare();
+  }
+
+  async #stopSharing(): Promise<void> {
+    if (!this.#media.screen.sharing) return;
+    this.#media.screen.stop();
+    mark("screen share stopped");
+    showSharing(false);
+    await this.#media.reshare();
+  }
+
+  /** The browser's own "stop sharing" control, as far as the page sees it: the shared track ends. */
+  endShareFromBrowser(): void {
+    const track = this.#media.screen.stream?.getVideoTracks()[0];
+    track?.stop();
+    track?.dispatchEvent(new Event("ended"));
   }
 
   /** Sends `kind` from another camera or mic, without renegotiating (see LocalMedia.useDevice). */
@@ -151,7 +211,7 @@ export class Session {
         return;
       case "publish-answer":
         mark("publish answer");
-        await this.#media.publisher?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        await this.#media.answered(msg.sdp);
         await this.#media.local.singleLayerFallback();
         return;
       case "publish-layers":
@@ -162,6 +222,7 @@ export class Session {
       case "active-speaker":
         mark(`active speaker ${msg.participantId ?? "none"}`);
         for (const [id, tile] of this.#tiles) tile.setSpeaking(id === msg.participantId);
+        this.layout.speaking(msg.participantId);
         return;
       case "force-mute":
         if (!this.#media.local.muted[msg.kind]) await this.toggle(msg.kind);
@@ -195,6 +256,7 @@ export class Session {
 
   async #error(msg: Message<"error">): Promise<void> {
     if (msg.code === "media-failed" || msg.code === "media-moved") return this.#media.restart(msg.code === "media-moved");
+    if (msg.inReplyTo === "publish") this.#media.publishSettled();
     // Tile sizes are a hint: a lost one costs a better layer for a while, not worth a notice.
     if (msg.inReplyTo === "subscription-prefs") return console.warn("tile sizes not applied", msg.message);
     if (msg.inReplyTo === "chat") return this.#chat.refused(msg.message);
@@ -209,7 +271,7 @@ export class Session {
       showNotice(msg.message);
       return;
     }
-    showNotice(`${msg.code}: ${msg.message}`);
+    showNotice(errorWords(msg.code, msg.message));
     if (msg.code === "no-media-node") showConnection("failed", "no media server available");
   }
 
@@ -220,14 +282,15 @@ export class Session {
     } catch (err) {
       showNotice(`${mediaErrorWords(err)} You are receive-only.`);
       page.mic.hidden = page.cam.hidden = true;
-      return;
+      // Still a publisher: for app data, and a screen share.
+      return this.#media.publish();
     }
     mark("local media");
     if (local) this.#tiles.get(this.selfId)?.setStream(local);
     if (!local || local.getTracks().length === 0) {
       showNotice("No camera or microphone: you are receive-only.");
       page.mic.hidden = page.cam.hidden = true;
-      return;
+      return this.#media.publish();
     }
     page.mic.hidden = local.getAudioTracks().length === 0;
     page.cam.hidden = local.getVideoTracks().length === 0;
@@ -235,10 +298,40 @@ export class Session {
     await this.#media.publish();
   }
 
-  /** Dynacast: the node says which layers of our camera someone receives. */
+  /** Dynacast: the node says which layers of our camera or screen share someone receives. */
   async #setPublishedLayers(trackId: string, rids: string[]): Promise<void> {
-    const kind = this.participants.get(this.selfId)?.tracks.find((t) => t.id === trackId)?.kind;
-    if (kind === "video") await this.#media.local.setVideoLayers(rids);
+    const track = this.participants.get(this.selfId)?.tracks.find((t) => t.id === trackId);
+    if (!track || track.kind !== "video") return;
+    if (sourceOf(track) === "screen") await this.#media.screen.setLayers(rids);
+    else await this.#media.local.setVideoLayers(rids);
+  }
+
+  #tileFor(t: SubscribedTrack): Tile | undefined {
+    return (t.source === "screen" ? this.#screens : this.#tiles).get(t.participantId);
+  }
+
+  /** A participant's screen tile comes with its screen track and goes with it. */
+  #syncScreen(p: ParticipantInfo): void {
+    const sharing = p.tracks.some((t) => sourceOf(t) === "screen");
+    let tile = this.#screens.get(p.id);
+    if (sharing && !tile) {
+      tile = new Tile(p, p.id === this.selfId, "screen");
+      this.#screens.set(p.id, tile);
+      const ours = this.#media.screen.stream;
+      if (tile.local && ours) tile.setStream(ours);
+      else this.#tileSizes.observe(tile);
+      this.#media.attachSubscribed(p.id);
+    } else if (!sharing && tile) return this.#removeScreen(p.id);
+    tile?.update(p);
+  }
+
+  #removeScreen(id: string): void {
+    const tile = this.#screens.get(id);
+    if (!tile) return;
+    this.#tileSizes.unobserve(tile);
+    tile.remove();
+    this.#screens.delete(id);
+    this.layout.apply();
   }
 
   /** The room no longer knows us (the grace period passed): join again as a new participant. */
@@ -255,6 +348,7 @@ export class Session {
     let tile = this.#tiles.get(p.id);
     if (!tile) {
       tile = new Tile(p, p.id === this.selfId);
+      tile.onPin = () => this.layout.togglePin(p.id);
       this.#tiles.set(p.id, tile);
       const local = this.#media.local.stream;
       if (tile.local && local) tile.setStream(local);
@@ -262,6 +356,9 @@ export class Session {
       this.#media.attachSubscribed(p.id);
     }
     tile.update(p);
+    this.#syncScreen(p);
+    this.layout.apply();
+    showPeople(this.participants.values(), this.selfId);
     // A camera turned off or on hides or shows the tile's video without resizing it.
     if (!tile.local) this.#tileSizes.schedule();
   }
@@ -274,6 +371,10 @@ export class Session {
       tile.remove();
     }
     this.#tiles.delete(id);
+    this.#qualitySamples.delete(id);
+    this.#removeScreen(id);
+    this.layout.forget(id);
+    showPeople(this.participants.values(), this.selfId);
     this.#tileSizes.schedule();
   }
 
@@ -290,7 +391,12 @@ export class Session {
 
   async #updateStats(): Promise<void> {
     const stats = await this.remoteStats();
-    for (const [id, s] of Object.entries(stats)) this.#tiles.get(id)?.showStats(s);
+    for (const [id, s] of Object.entries(stats)) {
+      const sample = qualitySample(s);
+      const expectingMedia = this.participants.get(id)?.tracks.some((t) => !t.muted && sourceOf(t) !== "screen") ?? false;
+      this.#tiles.get(id)?.showStats(s, rateQuality(this.#qualitySamples.get(id), sample, expectingMedia));
+      this.#qualitySamples.set(id, sample);
+    }
   }
 
   /** Kicked, replaced, the room was closed, or this app is too old: this visit is over. */
@@ -309,6 +415,11 @@ export class Session {
     this.#signaling.close();
     for (const tile of this.#tiles.values()) tile.remove();
     this.#tiles.clear();
+    for (const id of [...this.#screens.keys()]) this.#removeScreen(id);
+    showSharing(false);
+    this.layout.setView("grid");
+    page.people.hidden = true;
+    page.peopleToggle.setAttribute("aria-expanded", "false");
     page.controls.hidden = true;
     page.invitePanel.hidden = true;
     this.#chat.close();

@@ -26,6 +26,8 @@ export interface SignalingHost {
   /** Whether the room has admitted us (until then, closes count as refusals). */
   admitted(): boolean;
   receive(msg: ServerMessage): Promise<void>;
+  /** Why the room keeps refusing our socket, in plain words (the browser is not told why). */
+  refusedWords(): string;
   /** The room ended this visit or refuses it, for `reason` (in plain words). */
   ended(reason: string): void;
   fail(err: unknown): void;
@@ -83,7 +85,7 @@ export class Signaling {
       if (this.#closed || ws !== this.#ws) return;
       const final = FINAL_CLOSES.get(e.code);
       // Never admitted at all, several times over: the link's token is invalid or expired.
-      const refused = !this.host.admitted() && this.#reconnects >= REFUSALS ? "Could not join the room: the link may be invalid or expired." : undefined;
+      const refused = !this.host.admitted() && this.#reconnects >= REFUSALS ? this.host.refusedWords() : undefined;
       if (final || refused) {
         // Kicked, replaced, the room was closed, or this app is too old: this visit is over.
         this.host.ended(final ?? refused ?? "");

@@ -30,7 +30,10 @@ export interface ReceivedAudio extends Received {
 /** What one remote participant's media looks like here (window.__sfu.remoteStats()). */
 export interface RemoteStats {
   name: string;
+  /** The camera. */
   video?: ReceivedVideo;
+  /** A screen share. */
+  screen?: ReceivedVideo;
   audio?: ReceivedAudio;
 }
 
@@ -101,7 +104,7 @@ export async function remoteStats(
       at: s.timestamp,
     };
     if (s.kind === "video") {
-      entry.video = { ...common, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0, nackCount: s.nackCount ?? 0, freezeCount: s.freezeCount ?? 0 };
+      entry[info.source === "screen" ? "screen" : "video"] = { ...common, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0, nackCount: s.nackCount ?? 0, freezeCount: s.freezeCount ?? 0 };
     } else entry.audio = { ...common, totalSamplesReceived: s.totalSamplesReceived ?? 0, audioLevel: s.audioLevel ?? 0 };
   }
   return out;

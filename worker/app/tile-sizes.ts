@@ -11,7 +11,7 @@ const PREFS_DEBOUNCE_MS = 300;
 export interface TileSizesHost {
   /** The remote tracks our subscriber receives now. */
   subscribed(): Iterable<SubscribedTrack>;
-  tile(participantId: string): Tile | undefined;
+  tileFor(track: SubscribedTrack): Tile | undefined;
   send(body: ClientMessageBody): void;
 }
 
@@ -53,7 +53,7 @@ export class TileSizes {
     for (const t of this.host.subscribed()) {
       if (t.kind !== "video") continue;
       current.add(t.trackId);
-      const [width, height] = this.host.tile(t.participantId)?.renderedSize() ?? [0, 0];
+      const [width, height] = this.host.tileFor(t)?.renderedSize() ?? [0, 0];
       const key = `${width}x${height}`;
       if (this.#reported.get(t.trackId) === key) continue;
       this.#reported.set(t.trackId, key);

@@ -1,7 +1,11 @@
-/** A participant's tile in the grid: video (with the audio), name, mute flags and live stats. */
+/**
+ * A participant's tile: in the grid, its camera (with its audio), name, mute flags and live stats;
+ * on the stage, its screen share.
+ */
 import { useSpeaker } from "./devices.ts";
-import { MAX_TILE_PX, type ParticipantInfo } from "@sfu/shared/room-protocol";
+import { MAX_TILE_PX, sourceOf, type ParticipantInfo } from "@sfu/shared/room-protocol";
 import { page, showNotice } from "./page.ts";
+import type { Quality } from "./quality.ts";
 import { StatsText, type RemoteStats } from "./stats.ts";
 import { mark, remoteFrameShown } from "./timeline.ts";
 
@@ -14,33 +18,54 @@ export class Tile {
   readonly #name = document.createElement("span");
   readonly #flags = document.createElement("div");
   readonly #stats = document.createElement("div");
+  readonly #quality = document.createElement("span");
+  readonly #pin = document.createElement("button");
+  /** The pin button was clicked. */
+  onPin: () => void = () => {};
   readonly #statsText = new StatsText();
 
   constructor(
     p: ParticipantInfo,
     readonly local: boolean,
+    readonly shows: "camera" | "screen" = "camera",
   ) {
-    this.el.className = `tile${local ? " local" : ""} no-video`;
+    this.el.className = `tile${local ? " local" : ""}${shows === "screen" ? " screen" : ""} no-video`;
     this.el.dataset.participantId = p.id;
     this.video.autoplay = true;
     this.video.playsInline = true;
-    this.video.muted = local;
-    if (!local) void useSpeaker(this.video);
+    // A screen share has no sound: its participant's audio plays on the camera tile.
+    this.video.muted = local || shows === "screen";
+    if (!this.video.muted) void useSpeaker(this.video);
     this.video.srcObject = this.#stream;
     this.#name.className = "name";
     this.#flags.className = "flags";
     this.#stats.className = "stats";
-    this.el.append(this.video, this.#name, this.#flags, this.#stats);
-    page.grid.append(this.el);
+    this.#quality.className = "quality";
+    this.#quality.hidden = true;
+    this.el.append(this.video, this.#name, this.#flags, this.#stats, this.#quality);
+    if (!local && shows === "camera") {
+      this.#pin.type = "button";
+      this.#pin.className = "pin";
+      this.#pin.textContent = "Pin";
+      this.#pin.setAttribute("aria-pressed", "false");
+      this.#pin.onclick = () => this.onPin();
+      this.el.append(this.#pin);
+    }
+    // Screen shares lead the stage; cameras start in the grid (Layout may stage one).
+    if (shows === "screen") page.stage.prepend(this.el);
+    else page.grid.append(this.el);
   }
 
   update(p: ParticipantInfo): void {
-    this.#name.textContent = this.local ? `${p.name} (you)` : p.name;
+    const screen = this.shows === "screen";
+    this.#name.textContent = screen ? (this.local ? "Your screen" : `${p.name}'s screen`) : this.local ? `${p.name} (you)` : p.name;
+    this.#pin.ariaLabel = `Pin ${p.name}`;
     this.el.dataset.initial = p.name.slice(0, 1).toUpperCase();
+    const mine = p.tracks.filter((t) => (sourceOf(t) === "screen") === screen);
     this.#flags.replaceChildren(
-      ...p.tracks.filter((t) => t.muted).map((t) => Object.assign(document.createElement("span"), { textContent: t.kind === "audio" ? "mic off" : "camera off" })),
+      ...mine.filter((t) => t.muted).map((t) => Object.assign(document.createElement("span"), { textContent: t.kind === "audio" ? "mic off" : screen ? "paused" : "camera off" })),
     );
-    const videoMuted = p.tracks.some((t) => t.kind === "video" && t.muted);
+    const videoMuted = mine.some((t) => t.kind === "video" && t.muted);
     const hasVideo = this.#stream.getVideoTracks().length > 0;
     this.el.classList.toggle("no-video", videoMuted || !hasVideo);
   }
@@ -95,8 +120,23 @@ export class Tile {
     return [Math.min(MAX_TILE_PX, Math.round(r.width * dpr)), Math.min(MAX_TILE_PX, Math.round(r.height * dpr))];
   }
 
-  showStats(s: RemoteStats): void {
+  /** The detailed figures (shown on demand) and the network quality icon (null: nothing to judge). */
+  showStats(s: RemoteStats, quality: Quality | null): void {
     this.#stats.textContent = this.#statsText.of(s);
+    this.#quality.hidden = quality === null;
+    if (quality === null) return;
+    this.#quality.dataset.quality = quality;
+    this.#quality.title = this.#quality.ariaLabel = `Network: ${quality}`;
+  }
+
+  /** Shown large on the stage (pinned, or the speaker in speaker view), or in the grid. */
+  setStaged(staged: boolean, pinned: boolean): void {
+    const home = staged ? page.stage : page.grid;
+    // Cameras come after the screen shares on the stage.
+    if (this.el.parentElement !== home) home.append(this.el);
+    this.el.classList.toggle("pinned", pinned);
+    this.#pin.setAttribute("aria-pressed", String(pinned));
+    this.#pin.textContent = pinned ? "Unpin" : "Pin";
   }
 
   setSpeaking(speaking: boolean): void {

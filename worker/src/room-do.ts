@@ -266,7 +266,7 @@ export class RoomDO extends DurableObject<Env> {
       case "join":
         return this.join(ws, from, msg.name);
       case "publish":
-        return this.publish(ws, from, msg.sdp);
+        return this.publish(ws, from, msg.sdp, msg.screen ?? []);
       case "subscriber-answer":
         return this.subscriberAnswer(ws, from, msg.sdp);
       case "ice-candidate":
@@ -309,11 +309,11 @@ export class RoomDO extends DurableObject<Env> {
     await this.perform(this.core.resume(from, participantId, secret, iceServers, this.sockets.connected()), ws);
   }
 
-  private async publish(ws: WebSocket, from: Connection, sdp: string): Promise<void> {
+  private async publish(ws: WebSocket, from: Connection, sdp: string, screenMids: string[]): Promise<void> {
     const participantId = this.core.admitPublish(from, sdp);
     const answer = await this.callRoomNode("publish", { room: this.core.name, participantId, sdp });
     for (const kind of this.core.adminMutes(participantId)) await this.muteAtNode(participantId, kind, true);
-    await this.perform(this.core.published(from, participantId, answer), ws);
+    await this.perform(this.core.published(from, participantId, answer, screenMids), ws);
   }
 
   private async subscriberAnswer(ws: WebSocket, from: Connection, sdp: string): Promise<void> {

@@ -1,8 +1,7 @@
-import { CHAT_BURST, CHAT_RATE_PER_S, MAX_CHAT_HISTORY, type ChatMessage } from "@sfu/shared";
-import { freshAllowance, takeToken, type FrameAllowance, type FrameLimits } from "./frame-allowance.ts";
+import { CHAT_BURST, CHAT_RATE_PER_S, fullBucket, MAX_CHAT_HISTORY, takeTokens, type Bucket, type BucketLimits, type ChatMessage } from "@sfu/shared";
 import { RoomError } from "./model.ts";
 
-const CHAT_LIMITS: FrameLimits = { ratePerS: CHAT_RATE_PER_S, burst: CHAT_BURST, maxBadFrames: Number.POSITIVE_INFINITY, badFrameWindowMs: 0 };
+const CHAT_LIMITS: BucketLimits = { ratePerS: CHAT_RATE_PER_S, burst: CHAT_BURST };
 
 /**
  * The room's chat: the last MAX_CHAT_HISTORY messages, oldest first, and each participant's
@@ -13,7 +12,7 @@ const CHAT_LIMITS: FrameLimits = { ratePerS: CHAT_RATE_PER_S, burst: CHAT_BURST,
  */
 export class ChatLog {
   private readonly messages: ChatMessage[];
-  private readonly allowances = new Map<string, FrameAllowance>();
+  private readonly allowances = new Map<string, Bucket>();
   private lastSeq: number;
 
   constructor(stored: readonly ChatMessage[] = []) {
@@ -28,8 +27,8 @@ export class ChatLog {
 
   /** Adds a message, or refuses it with `rate-limited`. `evicted`: what fell off the end of the history. */
   post(sender: { id: string; name: string }, text: string, now: number): { message: ChatMessage; evicted: ChatMessage[] } {
-    const { allowance, allowed } = takeToken(this.allowances.get(sender.id) ?? freshAllowance(now, CHAT_LIMITS), now, CHAT_LIMITS);
-    this.allowances.set(sender.id, allowance);
+    const { bucket, allowed } = takeTokens(this.allowances.get(sender.id) ?? fullBucket(now, CHAT_LIMITS), 1, now, CHAT_LIMITS);
+    this.allowances.set(sender.id, bucket);
     if (!allowed) throw new RoomError("rate-limited", `chat is limited to ${CHAT_BURST} messages at once and ${CHAT_RATE_PER_S} a second after that; wait a moment`);
     const message: ChatMessage = { id: String(++this.lastSeq), from: sender.id, name: sender.name, text, at: now };
     this.messages.push(message);

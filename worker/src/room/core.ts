@@ -26,7 +26,10 @@ import {
   type ParticipantInfo,
   type PcRole,
   type SubscriberOffer,
+  sourceOf,
+  type TrackInfo,
   type TrackKind,
+  type TrackSource,
 } from "@sfu/shared";
 import {
   ABUSIVE,
@@ -303,11 +306,18 @@ export class RoomCore {
   }
 
   /** The node answered a publish: the publisher gets the answer, everyone its tracks, the others new offers. */
-  published(from: Connection, participantId: string, answer: NodeResponse<"publish">): Effect[] {
+  published(from: Connection, participantId: string, answer: NodeResponse<"publish">, screenMids: readonly string[] = []): Effect[] {
     const p = this.participants.get(participantId);
     if (!p) return [];
-    const muted = new Map(p.tracks.map((t) => [t.kind, t.muted]));
-    const tracks = answer.tracks.map((t) => ({ id: t.trackId, kind: t.kind, muted: muted.get(t.kind) ?? p.adminMuted?.includes(t.kind) ?? false }));
+    const tracks = answer.tracks.map((t): TrackInfo => {
+      const source: TrackSource = t.kind === "audio" ? "microphone" : screenMids.includes(t.mid) ? "screen" : "camera";
+      // A track kept from the last offer keeps its state; a new camera or mic takes the one it replaces.
+      const muted = p.tracks.find((old) => old.id === t.trackId && sourceOf(old) === source)?.muted
+        ?? (source === "screen" ? undefined : p.tracks.find((old) => sourceOf(old) === source)?.muted)
+        ?? p.adminMuted?.includes(t.kind)
+        ?? false;
+      return { id: t.trackId, kind: t.kind, muted, source };
+    });
     return [
       { type: "retiring-republished", participantId: p.id },
       { type: "send", connection: from.connectionId, message: { type: "publish-answer", sdp: answer.sdp } },
@@ -345,7 +355,11 @@ export class RoomCore {
 
   /** A subscriber offer (or the node's next one after an answer) for a connection. */
   subscriberOffered(connection: string, offer: SubscriberOffer): Effect[] {
-    return [{ type: "send", connection, message: { type: "subscriber-offer", sdp: offer.sdp, tracks: offer.tracks } }];
+    const tracks = offer.tracks.map((t) => {
+      const info = this.participants.get(t.participantId)?.tracks.find((mine) => mine.id === t.trackId);
+      return info ? { ...t, source: sourceOf(info) } : t;
+    });
+    return [{ type: "send", connection, message: { type: "subscriber-offer", sdp: offer.sdp, tracks } }];
   }
 
   /** The node could not make a participant's subscriber offer (what it said is for the log, not the browser). */
@@ -382,7 +396,8 @@ export class RoomCore {
   setMuted(from: Connection, kind: TrackKind, muted: boolean): Effect[] {
     const p = this.sender(from);
     if (!muted && p.adminMuted?.includes(kind)) throw new RoomError("forbidden", `an admin muted your ${kind}; only an admin can unmute it`);
-    return this.setTracks(p, p.tracks.map((t) => (t.kind === kind ? { ...t, muted } : t)));
+    // The mic or camera button: a screen share is stopped by renegotiating, not muted.
+    return this.setTracks(p, p.tracks.map((t) => (t.kind === kind && sourceOf(t) !== "screen" ? { ...t, muted } : t)));
   }
 
   /**

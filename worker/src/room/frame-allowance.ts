@@ -3,20 +3,16 @@
  * bad frames. Pure (`now` comes in); the state is small and plain, so it lives in the socket's
  * attachment and survives hibernation.
  */
-import { BAD_FRAME_WINDOW_MS, MAX_BAD_FRAMES, SIGNAL_BURST, SIGNAL_RATE_PER_S } from "@sfu/shared";
+import { BAD_FRAME_WINDOW_MS, MAX_BAD_FRAMES, SIGNAL_BURST, SIGNAL_RATE_PER_S, takeTokens, type Bucket, type BucketLimits } from "@sfu/shared";
 
-export interface FrameAllowance {
-  /** Tokens left when last counted, at `at`; one message takes one. */
-  tokens: number;
-  at: number;
+/** A token bucket (one message takes one token) and the bad-frame count. */
+export interface FrameAllowance extends Bucket {
   /** Bad frames since `badSince` (the first of them in the current window). */
   badFrames: number;
   badSince: number;
 }
 
-export interface FrameLimits {
-  ratePerS: number;
-  burst: number;
+export interface FrameLimits extends BucketLimits {
   maxBadFrames: number;
   badFrameWindowMs: number;
 }
@@ -35,11 +31,8 @@ export function freshAllowance(now: number, limits: FrameLimits = FRAME_LIMITS):
 
 /** One message arrived: it takes a token if there is one (`allowed`), else it is over the rate. */
 export function takeToken(a: FrameAllowance, now: number, limits: FrameLimits = FRAME_LIMITS): { allowance: FrameAllowance; allowed: boolean } {
-  // A clock that steps back refills nothing rather than draining the bucket.
-  const elapsedS = Math.max(0, now - a.at) / 1000;
-  const tokens = Math.min(limits.burst, a.tokens + elapsedS * limits.ratePerS);
-  const allowed = tokens >= 1;
-  return { allowance: { ...a, tokens: allowed ? tokens - 1 : tokens, at: Math.max(a.at, now) }, allowed };
+  const { bucket, allowed } = takeTokens(a, 1, now, limits);
+  return { allowance: { ...a, ...bucket }, allowed };
 }
 
 /** A bad frame arrived: `abusive` once the window holds `maxBadFrames` of them. */
