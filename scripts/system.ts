@@ -47,6 +47,8 @@ export interface RunningSystem {
   tokenSecret: string;
   adminSecret: string;
   nodes: ChildProcess[];
+  /** The last lines each process wrote (worker, then nodes), for a failed test's report. */
+  outputTails(): string;
   stop(): Promise<void>;
 }
 
@@ -101,7 +103,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       const res = await fetch(`${url}/healthz`);
       return res.ok && ((await res.json()) as { healthyNodes: number }).healthyNodes >= want;
     }, 30_000, "media nodes did not connect", nodes[0]);
-    return { url, secret, tokenSecret, adminSecret, nodes, stop };
+    const outputTails = () => children.map((c, i) => `--- ${i === 0 ? "worker" : `node-${i}`} (last lines)\n${outputTail(c)}`).join("\n");
+    return { url, secret, tokenSecret, adminSecret, nodes, outputTails, stop };
   } catch (err) {
     await stop();
     throw err;

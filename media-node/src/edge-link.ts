@@ -125,8 +125,14 @@ export class EdgeLink {
         for (const event of inventoryEvents(this.handlers.held())) send({ type: "event", event });
       },
       silent: (silentMs) => {
-        log("warn", "the edge went silent; reconnecting", { silentMs });
-        ws.terminate();
+        // After a stall of this process (CPU, GC), timers run before the socket is read: judge
+        // only once what the edge sent meanwhile has been read (setImmediate runs after that).
+        const heard = timers.heardCount;
+        setImmediate(() => {
+          if (timers.heardCount !== heard) return;
+          log("warn", "the edge went silent; reconnecting", { silentMs });
+          ws.terminate();
+        });
       },
     });
 

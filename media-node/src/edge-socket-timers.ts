@@ -20,6 +20,8 @@ export class EdgeSocketTimers {
   private stopHeartbeat: Cancel | undefined;
   private stopInventory: Cancel | undefined;
   private stopped = false;
+  /** How many times the edge was heard on this socket. */
+  heardCount = 0;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -32,6 +34,7 @@ export class EdgeSocketTimers {
   /** Anything from the edge (or the socket opening) proves it alive. */
   heard(): void {
     if (this.stopped) return;
+    this.heardCount++;
     this.cancelSilence?.();
     const silentMs = SILENT_HEARTBEATS * this.heartbeatMs;
     this.cancelSilence = this.scheduler.after(silentMs, () => this.handlers.silent(silentMs));

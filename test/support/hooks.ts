@@ -3,7 +3,7 @@
  * Vitest runs "after" hooks in reverse: what is registered later stops first (Chromium before the system).
  */
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { launchChromium } from "./browser.ts";
 import { startTestSystem, type TestSystem, type TestSystemSetup } from "./test-system.ts";
 import { WeriftPeer } from "./werift-peer.ts";
@@ -13,7 +13,13 @@ import { WeriftPeer } from "./werift-peer.ts";
  * a function, the options are read when the system starts: after earlier beforeAll hooks ran.
  */
 export function useSystem(setup: TestSystemSetup = {}): TestSystem {
-  return useStarted("the system", () => startTestSystem(setup), (system) => system.stop());
+  const system = useStarted("the system", () => startTestSystem(setup), (s) => s.stop());
+  // A failed test's report ends with what the worker and the nodes logged last (a node that
+  // redialed, a room moved...): a flaky failure is diagnosed from the run that had it.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") process.stderr.write(`[${ctx.task.name}] system output:\n${system.outputTails()}\n`);
+  });
+  return system;
 }
 
 /** A headless Chromium for the tests of this file (see launchChromium). */

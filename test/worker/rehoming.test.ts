@@ -40,6 +40,18 @@ describe("a node that stops heartbeating (the registry's backstop)", () => {
     expect(roster).toHaveLength(2);
   });
 
+  it("waits three times NODE_STALE_MS before acting: the node's own object judges first", async () => {
+    await registerNode("node-a");
+    const alice = await openRoomSocket("patient");
+    await alice.join("Alice");
+    await registerNode("node-b");
+    // Twice the stale limit (15 s in these tests) without a recorded heartbeat: not yet the registry's call.
+    await silence("node-a", 30_000);
+    await runDurableObjectAlarm(registry());
+    expect(await storedNode("patient")).toBe("node-a");
+    await expect(alice.error("media-failed", 300)).rejects.toThrow(/no "error" message/);
+  });
+
   it("leaves rooms on healthy nodes alone", async () => {
     await registerNode("node-a");
     const alice = await openRoomSocket("staying");

@@ -48,7 +48,7 @@ function msSetting(value: string | undefined, fallback: number, min = 1): number
 }
 
 export const staleAfterMs = (env: Env) => msSetting(env.NODE_STALE_MS, 3000);
-export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 500, 0);
+export const reconnectGraceMs = (env: Env) => msSetting(env.NODE_RECONNECT_GRACE_MS, 3000, 0);
 export const resumeGraceMs = (env: Env) => msSetting(env.RESUME_GRACE_MS, 15_000, 0);
 export const allowPrivateCandidates = (env: Env) => env.ALLOW_PRIVATE_CANDIDATES === "true";
 

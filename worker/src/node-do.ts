@@ -55,6 +55,8 @@ interface Pending {
 const STATE_KEY = "link";
 /** While a node is connected, its silence is checked this often. */
 const LIVENESS_CHECK_MS = 1000;
+/** A heartbeat is acknowledged within this, recorded by then or not (see the heartbeat case). */
+const HEARTBEAT_ACK_WITHIN_MS = 500;
 /** Most inventory entries waiting to be reconciled (ten full inventory events). */
 const MAX_QUEUED_INVENTORY = 10 * MAX_INVENTORY_ROOMS;
 
@@ -70,6 +72,8 @@ export class MediaNodeDO extends DurableObject<Env> {
   private nextId = 1;
   /** When the node last said anything (memory only: after a wake-up, the wake-up counts). */
   private lastHeard = Date.now();
+  /** The last liveness check found the node silent (one more silent check and it is down). */
+  private silentAtLastCheck = false;
   /** Inventory entries waiting to be reconciled, and whether that is under way. */
   private readonly inventory: HeldRoom[] = [];
   private reconciling = false;
@@ -105,6 +109,7 @@ export class MediaNodeDO extends DurableObject<Env> {
     this.ctx.acceptWebSocket(pair[1]);
     pair[1].serializeAttachment({ instanceId: proof.instanceId, proofAt: proof.issuedAt } satisfies Attachment);
     this.lastHeard = Date.now();
+    this.silentAtLastCheck = false;
     await this.ctx.storage.setAlarm(Date.now() + LIVENESS_CHECK_MS);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -169,11 +174,17 @@ export class MediaNodeDO extends DurableObject<Env> {
   private async event(ws: WebSocket, event: NodeEvent): Promise<void> {
     const nodeId = this.state!.nodeId;
     switch (event.type) {
-      case "heartbeat":
-        // Acknowledged once the registry holds the load: the ack means "recorded", not "arrived".
-        await registry(this.env).heartbeat(nodeId, event.load, Date.now());
+      case "heartbeat": {
+        // Acknowledged once the registry holds the load (the ack means "recorded"), but within
+        // HEARTBEAT_ACK_WITHIN_MS whatever the registry does: the node calls a silent edge dead, and
+        // one slow registry (a single object every node reports to) must not make every node redial.
+        const recorded = registry(this.env).heartbeat(nodeId, event.load, Date.now()).catch((err: unknown) => console.warn("heartbeat not recorded", nodeId, String(err)));
+        let timer: ReturnType<typeof setTimeout> | null = null;
+        await Promise.race([recorded, new Promise((resolve) => (timer = setTimeout(resolve, HEARTBEAT_ACK_WITHIN_MS)))]);
+        if (timer !== null) clearTimeout(timer);
         send(ws, { type: "heartbeat-ack" });
         return;
+      }
       case "drain":
         await registry(this.env).setDraining(nodeId, true, "node");
         return;
@@ -245,10 +256,14 @@ export class MediaNodeDO extends DurableObject<Env> {
       if (now - closedAt >= reconnectGraceMs(this.env)) return this.down("the media server disconnected");
       return this.ctx.storage.setAlarm(closedAt + reconnectGraceMs(this.env));
     }
-    if (now - this.lastHeard > staleAfterMs(this.env)) {
+    const stale = now - this.lastHeard > staleAfterMs(this.env);
+    // Silent at two checks in a row: after a stall of this object, its alarm can run before the
+    // messages the node sent meanwhile; those are read before the next check.
+    if (stale && this.silentAtLastCheck) {
       closeQuietly(socket, state.live ? NodeCloseCode.silent : NodeCloseCode.protocolError, state.live ? "no heartbeat" : "no hello");
       return this.down("the media server stopped responding");
     }
+    this.silentAtLastCheck = stale;
     await this.ctx.storage.setAlarm(now + LIVENESS_CHECK_MS);
   }
 

@@ -18,6 +18,8 @@ export interface NodeArrival {
 
 /** How often the registry looks for nodes that went silent without their node object noticing. */
 export const HEALTH_CHECK_MS = 1000;
+/** The registry takes a node down itself only after this many times NODE_STALE_MS without a heartbeat. */
+const BACKSTOP_STALE_FACTOR = 3;
 
 /**
  * The fleet of media nodes and where rooms are placed. Nodes reach it through their own
@@ -99,7 +101,10 @@ export class NodeRegistryDO extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const stale = staleAfterMs(this.env);
+    // Three times the node object's own limit: a backstop for a node object that failed, not a
+    // second judge that, after a stall of this (single, fleet-wide) object, would read heartbeats
+    // still queued as missing and move every room of a live node.
+    const stale = BACKSTOP_STALE_FACTOR * staleAfterMs(this.env);
     for (const node of this.nodes.values()) {
       if (node.connected && !isHealthy(node, now, stale)) await this.nodeDown(node.id, node.instanceId, "the media server stopped responding");
     }
