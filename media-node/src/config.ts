@@ -30,6 +30,11 @@ export const ConfigSchema = z
     /** Port of /healthz and /metrics on 127.0.0.1; 0 serves none. */
     HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /**
+     * The RTP send path: `auto` uses the native addon (media-node/native, built by npm install) when it
+     * loads, else the TypeScript path; `native` refuses to start without it; `js` forces the TypeScript path.
+     */
+    EGRESS: z.enum(["auto", "native", "js"]).default("auto"),
     /** Test-only: accept edge requests that make a subscriber's link narrow or lossy (never in production). */
     DEBUG_IMPAIRMENT: z.enum(["0", "1"]).default("0"),
     /**

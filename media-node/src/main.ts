@@ -5,6 +5,7 @@ import { TimerScheduler } from "./clock.ts";
 import { answer } from "./control.ts";
 import { Drain } from "./drain.ts";
 import { EdgeLink } from "./edge-link.ts";
+import { describeEgress, egressPath } from "./egress/native-egress.ts";
 import { prometheus, serveHealth } from "./health.ts";
 import { log, setLogLevel } from "./log.ts";
 import { MediaNode } from "./media-node.ts";
@@ -19,6 +20,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   setLogLevel(config.LOG_LEVEL);
+  if (config.WORKERS === 1) {
+    try {
+      const egress = egressPath();
+      log("info", egress.kind === "native" ? "egress: native addon" : "egress: TypeScript path", egress.kind === "native" ? { file: egress.file } : { reason: egress.reason });
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  }
   // Input must never crash the node: a stray rejection inside werift is logged, not fatal.
   process.on("unhandledRejection", (err) => log("error", "unhandled rejection", { error: String(err) }));
   if (config.WORKERS > 1) return supervise(config);
@@ -80,7 +90,7 @@ async function runNode(config: Config): Promise<void> {
     await serveHealth(config.HEALTH_PORT, {
       healthz: () => {
         const { rooms, participants } = node.counts();
-        const body = { ok: link.connected, nodeId: config.NODE_ID, connected: link.connected, draining: drain.draining, rooms, participants, pid: process.pid, instanceId };
+        const body = { ok: link.connected, nodeId: config.NODE_ID, connected: link.connected, draining: drain.draining, rooms, participants, pid: process.pid, instanceId, egress: describeEgress() };
         return { status: link.connected ? 200 : 503, body };
       },
       metrics: () => {
@@ -93,6 +103,7 @@ async function runNode(config: Config): Promise<void> {
           { name: "sfu_node_cpu", help: "share of one core used, as of the last heartbeat", type: "gauge", value: lastCpu },
           { name: "sfu_node_reconnects_total", help: "connections to the edge after the first", type: "counter", value: link.reconnects },
           { name: "sfu_node_draining", help: "1 while the node drains before exiting", type: "gauge", value: drain.draining ? 1 : 0 },
+          ...egressMetrics(),
         ]);
       },
     });
@@ -126,6 +137,19 @@ async function runNode(config: Config): Promise<void> {
 
   log("info", "media node starting", { nodeId: config.NODE_ID, instanceId, worker: config.WORKER_URL, region: config.REGION, capacity: config.CAPACITY });
   link.start();
+}
+
+function egressMetrics(): Parameters<typeof prometheus>[0] {
+  const egress = describeEgress();
+  const metrics: Parameters<typeof prometheus>[0] = [{ name: "sfu_node_egress_native", help: "1 when RTP leaves through the native addon, 0 on the TypeScript path", type: "gauge", value: egress.path === "native" ? 1 : 0 }];
+  if (egress.stats) {
+    metrics.push(
+      { name: "sfu_node_egress_packets_total", help: "RTP packets the native egress wrote to sockets", type: "counter", value: egress.stats.sent },
+      { name: "sfu_node_egress_dropped_total", help: "RTP packets refused by a full socket buffer", type: "counter", value: egress.stats.dropped },
+      { name: "sfu_node_egress_errors_total", help: "RTP packets a socket refused for another reason", type: "counter", value: egress.stats.errors },
+    );
+  }
+  return metrics;
 }
 
 main().catch((err: Error) => {

@@ -57,6 +57,12 @@ describe("worker in workerd + media node + werift peers", () => {
         }
       }
     }
+    // The suite runs once on each send path (EGRESS=js forces the TypeScript one): the node must be
+    // on the one asked for, and on the native one the packets above must have left through it.
+    const health = await system.nodeHealth(0);
+    const expected = process.env.EGRESS === "js" ? "js" : "native";
+    expect(health.egress.path).toBe(expected);
+    if (expected === "native") expect(health.egress.stats!.sent).toBeGreaterThanOrEqual(4 * (count - 2));
   });
 
   it("carries a stream across 16-bit sequence wraparound on both legs without losing packets", async () => {

@@ -10,6 +10,8 @@ export interface NodeHealth {
   pid: number;
   instanceId: string;
   workers?: Array<{ connected: boolean }>;
+  /** The RTP send path (media-node/src/egress/native-egress.ts describeEgress). */
+  egress: { path: "native" | "js"; reason?: string; stats?: { sent: number; dropped: number; errors: number } };
 }
 
 export async function nodeHealth(port: number): Promise<NodeHealth> {

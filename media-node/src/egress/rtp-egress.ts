@@ -15,6 +15,7 @@ import {
 } from "werift";
 import type { Cancel, Scheduler } from "../clock.ts";
 import { log } from "../log.ts";
+import { egressPath, flushSoon, udpHandle, type NativeEgressAddon, type UdpHandle, type NativeSender } from "./native-egress.ts";
 import { RtpHistory } from "./rtp-history.ts";
 import { RolloverTracker, SrtpProtector, SRTP_AES128_CM_HMAC_SHA1_80 } from "./srtp-protector.ts";
 import { senderReportTimestamps } from "./sender-report.ts";
@@ -107,6 +108,12 @@ export class RtpEgress {
   private readonly streams = new Map<number, OutStream>();
   private protector: SrtpProtector | undefined;
   private boundSrtp: SrtpInternals | undefined;
+  /** The native path, when the addon is loaded: its sender for the bound keys, and the pair it sends on. */
+  private readonly addon: NativeEgressAddon | undefined;
+  private nativeSender: NativeSender | undefined;
+  private routedPair: UdpPairInternals | undefined;
+  private routeHandle: UdpHandle | undefined;
+  private nativeRoute = false;
   private transportSeq = 0;
   private rtcpSub: { unSubscribe: () => void } | undefined;
   private transport: RTCDtlsTransport | undefined;
@@ -117,7 +124,15 @@ export class RtpEgress {
   constructor(
     private readonly pc: RTCPeerConnection,
     private readonly scheduler: Scheduler,
-  ) {}
+  ) {
+    const path = egressPath();
+    this.addon = path.kind === "native" ? path.addon : undefined;
+  }
+
+  /** True while packets go out through the native addon (keys bound, a UDP socket to send on). */
+  get native(): boolean {
+    return this.nativeRoute;
+  }
 
   register(stream: OutStream): void {
     this.streams.set(stream.ssrc, stream);
@@ -140,6 +155,9 @@ export class RtpEgress {
     this.rtcpSub?.unSubscribe();
     this.stopReports?.();
     this.streams.clear();
+    if (this.nativeSender) this.addon!.closeSender(this.nativeSender);
+    this.nativeSender = undefined;
+    this.nativeRoute = false;
   }
 
   /** Writes, protects and sends one RTP packet; false if the transport cannot send yet. */
@@ -150,19 +168,40 @@ export class RtpEgress {
     const pair = dtls.iceTransport.connection.nominated;
     const payloadType = stream.sender.codec?.payloadType;
     if (!pair || payloadType === undefined) return false;
+    if (pair !== this.routedPair) this.route(pair);
 
     const ext = stream.twccExtensionId;
     const headerLength = ext === undefined ? 12 : 20;
-    // Exactly the packet's size: the ciphertext is as long as the payload.
-    const out = Buffer.allocUnsafe(headerLength + payload.length + this.protector!.tagLength);
+    let transportSeq = -1;
+    if (ext !== undefined) transportSeq = this.transportSeq = (this.transportSeq + 1) & 0xffff;
+    const roc = stream.rollover.next(sequenceNumber);
+    // The ciphertext is as long as the payload.
+    const length = headerLength + payload.length + this.protector!.tagLength;
+    if (transportSeq >= 0) this.listener?.packetSent(transportSeq, length, now);
+    if (this.impairment?.drop(length, now)) return true;
+    const byte1 = (marker ? 0x80 : 0) | payloadType;
+    if (this.nativeRoute && this.routeHandle!.open()) {
+      const queued = this.addon!.send(this.nativeSender!, payload, byte1, sequenceNumber, timestamp >>> 0, stream.ssrc >>> 0, roc, ext ?? 0, transportSeq & 0xffff);
+      if (queued > 0) {
+        flushSoon(this.addon!);
+        return true;
+      }
+      // -1: a payload larger than the native path's slots (never from a browser): the TypeScript path takes it.
+    }
+    this.writeJs(dtls, pair, stream.ssrc, payload, byte1, sequenceNumber, timestamp, roc, ext, transportSeq, length);
+    return true;
+  }
+
+  /** The TypeScript send path: node:crypto for SRTP, `dgram` (or werift's connection) to send. */
+  private writeJs(dtls: DtlsInternals, pair: UdpPairInternals, ssrc: number, payload: Buffer, byte1: number, sequenceNumber: number, timestamp: number, roc: number, ext: number | undefined, transportSeq: number, length: number): void {
+    const headerLength = ext === undefined ? 12 : 20;
+    const out = Buffer.allocUnsafe(length);
     out[0] = ext === undefined ? 0x80 : 0x90;
-    out[1] = (marker ? 0x80 : 0) | payloadType;
+    out[1] = byte1;
     out.writeUInt16BE(sequenceNumber, 2);
     out.writeUInt32BE(timestamp >>> 0, 4);
-    out.writeUInt32BE(stream.ssrc >>> 0, 8);
-    let transportSeq = -1;
+    out.writeUInt32BE(ssrc >>> 0, 8);
     if (ext !== undefined) {
-      transportSeq = this.transportSeq = (this.transportSeq + 1) & 0xffff;
       // RFC 8285 one-byte form: 0xBEDE, one word of elements: [id | len-1] seq(2) padding(1).
       out[12] = 0xbe;
       out[13] = 0xde;
@@ -172,18 +211,26 @@ export class RtpEgress {
       out.writeUInt16BE(transportSeq, 17);
       out[19] = 0;
     }
-    const roc = stream.rollover.next(sequenceNumber);
-    const length = this.protector!.protect(out, headerLength, payload, stream.ssrc, roc, sequenceNumber);
-    if (transportSeq >= 0) this.listener?.packetSent(transportSeq, length, now);
-    if (this.impairment?.drop(length, now)) return true;
+    this.protector!.protect(out, headerLength, payload, ssrc, roc, sequenceNumber);
     const socket = pair.protocol.transport?.socket;
     try {
       if (socket) socket.send(out, pair.remoteAddr[1], pair.remoteAddr[0]);
-      else void dtls.iceTransport.connection.send(out.subarray(0, length)).catch(reportSendError);
+      else void dtls.iceTransport.connection.send(out).catch(reportSendError);
     } catch (err) {
       reportSendError(err); // a socket closed under us: the PeerConnection is going away
     }
-    return true;
+  }
+
+  /** Decides how packets reach this pair: natively on its UDP socket, or through the TypeScript path (TURN, no addon). */
+  private route(pair: UdpPairInternals): void {
+    this.routedPair = pair;
+    this.nativeRoute = false;
+    if (!this.addon || !this.nativeSender) return;
+    const socket = pair.protocol.transport?.socket;
+    const handle = socket && udpHandle(socket);
+    if (!handle) return;
+    this.routeHandle = handle;
+    this.nativeRoute = this.addon.setPath(this.nativeSender, handle.fd, pair.remoteAddr[0], pair.remoteAddr[1]);
   }
 
   private dtls(): RTCDtlsTransport | undefined {
@@ -201,6 +248,11 @@ export class RtpEgress {
       sessionAuthKey: ctx.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? ctx.srtpSessionAuthTag : undefined,
     });
     this.boundSrtp = srtp;
+    if (this.addon) {
+      if (this.nativeSender) this.addon.closeSender(this.nativeSender);
+      this.nativeSender = this.addon.createSender(ctx.profile, ctx.srtpSessionKey, ctx.srtpSessionSalt, ctx.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? ctx.srtpSessionAuthTag : undefined);
+      this.routedPair = undefined; // the new sender needs its path
+    }
   }
 
   private onRtcp(packet: RtcpPacket, now: number): void {
