@@ -17,6 +17,7 @@ import {
   subscriberCodec,
   transportCcExtensionId,
   waitForGatheringComplete,
+  watchTransportSteps,
 } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
@@ -74,6 +75,7 @@ export class Subscriber {
         }
       },
     };
+    watchTransportSteps(this.pc, "subscriber", owner);
     this.pc.connectionStateChange.subscribe((state) => {
       if (this.closed) return;
       if (state === "failed") this.failed();
@@ -96,6 +98,7 @@ export class Subscriber {
     // In flight from here on: a request that arrives while this offer is being made waits for the next.
     this.offeredAt = now;
     this.dirty = false;
+    log("debug", "subscriber offer making", { room: this.owner.roomId, participantId: this.owner.id });
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
       await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
@@ -105,6 +108,7 @@ export class Subscriber {
     }
     guardMediaSockets(this.pc);
     onDtlsSessionLost(this.pc, () => this.failed());
+    log("debug", "subscriber offer made", { room: this.owner.roomId, participantId: this.owner.id });
     return { status: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.mapping() };
   }
 

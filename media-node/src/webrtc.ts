@@ -16,6 +16,7 @@ import type { Scheduler } from "./clock.ts";
 import { carriesFatalAlert, isDtlsDatagram, screenDtlsDatagram, type DtlsSessionView } from "./dtls-guard.ts";
 import { LimitError } from "./limit-error.ts";
 import { acceptFromStranger } from "./stun-gate.ts";
+import { log } from "./log.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
 export interface RtcNetwork {
@@ -265,6 +266,25 @@ export function guardMediaSockets(pc: RTCPeerConnection): void {
       };
     }
   }
+}
+
+/**
+ * Debug log lines for each step of a PeerConnection's transport (ICE checking and connected, DTLS
+ * connecting and connected), with the time they happened: where a join's time goes (bench:meeting).
+ */
+export function watchTransportSteps(pc: RTCPeerConnection, role: "publisher" | "subscriber", owner: { readonly id: string; readonly roomId: string }): void {
+  const fields = { room: owner.roomId, participantId: owner.id };
+  pc.iceConnectionStateChange.subscribe((state) => log("debug", `${role} ice`, { ...fields, state }));
+  const seen = new WeakSet<RTCDtlsTransport>();
+  const watchDtls = () => {
+    for (const transport of pc.dtlsTransports) {
+      if (seen.has(transport)) continue;
+      seen.add(transport);
+      transport.onStateChange.subscribe((state) => log("debug", `${role} dtls`, { ...fields, state }));
+    }
+  };
+  pc.signalingStateChange.subscribe(watchDtls);
+  pc.iceGatheringStateChange.subscribe(watchDtls);
 }
 
 const watched = new WeakSet<RTCDtlsTransport>();

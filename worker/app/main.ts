@@ -11,7 +11,7 @@ import { PreJoin } from "./prejoin.ts";
 import { Session } from "./session.ts";
 import type { DataRefusal } from "./data.ts";
 import type { EncodingStats, RemoteStats, SelectedPair } from "./stats.ts";
-import { firstRemoteFrameMs, timeline } from "./timeline.ts";
+import { firstRemoteFrameMs, mark, timeline } from "./timeline.ts";
 
 /**
  * The link this page was opened with, its name and token already out of the address bar. Its
@@ -19,6 +19,7 @@ import { firstRemoteFrameMs, timeline } from "./timeline.ts";
  * blocks direct UDP forces anyway; for testing a deployment's TURN server, or for users who want
  * the media server never to see their own address.
  */
+mark("script run");
 const opened = openLink();
 
 let session: Session | null = null;
@@ -38,7 +39,9 @@ async function roomToken(room: string, name: string): Promise<string> {
   if (fromLink) return fromLink;
   const res = await fetch(`/dev/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
   if (!res.ok) throw new Error("This room needs an invitation link with a token.");
-  return ((await res.json()) as { token: string }).token;
+  const { token } = (await res.json()) as { token: string };
+  mark("token fetched");
+  return token;
 }
 
 const prejoin = new PreJoin();
