@@ -7,7 +7,7 @@ import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { AudioLevelSink, DataSink } from "./participant.ts";
 import { Track } from "./track.ts";
-import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, guardMediaSockets, onDtlsSessionLost, pinPublisherCodec, waitForGatheringComplete, watchTransportSteps } from "./webrtc.ts";
+import { addRemoteCandidate, answerAsDtlsServer, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, guardMediaSockets, onDtlsSessionLost, pinPublisherCodec, waitForGatheringComplete, watchTransportSteps } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 const REMB_INTERVAL_MS = 1000;
@@ -120,6 +120,7 @@ export class Publisher {
       this.tracks.delete(t.mid);
       t.close();
     }
+    answerAsDtlsServer(this.pc);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
     guardMediaSockets(this.pc);
