@@ -82,7 +82,10 @@ export class Subscriber {
       if (state !== "connected") return;
       this.egress.start();
       const now = ctx.scheduler.clock.now();
-      for (const d of this.downstreams.values()) d.track.requestKeyframe(now);
+      for (const d of this.downstreams.values()) {
+        d.layers.connected = true;
+        d.track.requestKeyframe(now, d);
+      }
     });
   }
 
@@ -183,6 +186,7 @@ export class Subscriber {
       // sync (lip sync), from the sender reports' NTP/RTP mapping.
       slot.transceiver.sender.streamIds = [track.publisherId];
       const d = new Downstream(track, slot.stream, slot.rewriter);
+      d.layers.connected = this.pc.connectionState === "connected";
       slot.downstream = d;
       this.downstreams.set(id, d);
       track.addDownstream(d, now);
