@@ -12,7 +12,7 @@
  *    page. Every step is timed from her navigation start: the page's own marks (window.__sfu
  *    timeline) and, from the media node's debug log, its ICE and DTLS of her subscriber.
  *
- *   npm run bench:meeting -- [--runs 5] [--seconds 20] [--only load|lobby|cpu] [--port-offset N] [--out bench/RESULTS.md]
+ *   npm run bench:meeting -- [--runs 5] [--seconds 20] [--only load|lobby|cpu] [--port-offset N] [--verbose] [--out bench/RESULTS.md]
  */
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -24,7 +24,7 @@ import { cpuSeconds } from "../test/support/proc-cpu.ts";
 import { remoteStats, until } from "../test/support/page-stats.ts";
 import { writeSection } from "./results.ts";
 
-const { values: args } = parseArgs({ options: { runs: { type: "string", default: "5" }, seconds: { type: "string", default: "20" }, out: { type: "string" }, only: { type: "string" }, "port-offset": { type: "string", default: "0" } } });
+const { values: args } = parseArgs({ options: { runs: { type: "string", default: "5" }, seconds: { type: "string", default: "20" }, out: { type: "string" }, only: { type: "string" }, "port-offset": { type: "string", default: "0" }, verbose: { type: "boolean", default: false } } });
 const only = args.only;
 const runs = Number(args.runs);
 const seconds = Number(args.seconds);
@@ -93,6 +93,7 @@ interface LoadRun {
 
 /** The media node's debug lines (JSON), as they come, with their wall-clock time. */
 const nodeLines: Array<{ t: number; msg: string; participantId?: string; state?: string }> = [];
+type NodeLine = { t: string; msg: string; participantId?: string; state?: string; action?: string; ms?: number };
 function collectNodeLog(system: RunningSystem): void {
   let rest = "";
   system.nodes[0]!.stderr?.on("data", (chunk: Buffer) => {
@@ -100,8 +101,13 @@ function collectNodeLog(system: RunningSystem): void {
     rest = lines.pop() ?? "";
     for (const line of lines) {
       try {
-        const j = JSON.parse(line) as { t: string; msg: string; participantId?: string; state?: string };
+        const j = JSON.parse(line) as NodeLine;
         if (j.msg.startsWith("subscriber ") || j.msg.startsWith("publisher ")) nodeLines.push({ ...j, t: Date.parse(j.t) });
+        // The edge's requests for a participant: when each came in and when it was answered.
+        if (j.msg === "edge request" && j.action !== "candidate" && j.ms !== undefined) {
+          nodeLines.push({ msg: `${j.action} in`, participantId: j.participantId, t: Date.parse(j.t) - j.ms });
+          nodeLines.push({ msg: `${j.action} out`, participantId: j.participantId, t: Date.parse(j.t) });
+        }
       } catch {
         // not a log line
       }
@@ -205,6 +211,7 @@ try {
       "",
       ...stepTable(loads),
       "",
+      ...(args.verbose ? loads.map((l, i) => `run ${i + 1}: ${[...l.steps].sort((a, b) => a[1] - b[1]).map(([w, ms]) => `${w} ${ms}`).join(", ")}`) : []),
     ].join("\n"));
   }
   if (only === "load") throw new Done();
