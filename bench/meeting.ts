@@ -180,7 +180,8 @@ const decodingEveryone = (others: number, screens: number) => (s: Awaited<Return
 
 /** Ends a partial run (--only) early. */
 class Done extends Error {}
-const page0 = (page: Page) => page.evaluate(() => (window as unknown as { __sfu: { state(): { selfId: string | undefined } } }).__sfu.state().selfId !== undefined && (window as unknown as { __sfu: { state(): { selfId: string | undefined } } }).__sfu.state().selfId !== "");
+/** The page has joined its room (it has a participant id). */
+const joinedYet = (page: Page) => page.evaluate(() => Boolean((window as unknown as { __sfu: { state(): { selfId: string | undefined } } }).__sfu.state().selfId));
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -190,13 +191,15 @@ const off = Number(args["port-offset"]);
 const system = await startSystem({ workerPort: 18830 + off, inspectorPort: 19270 + off, healthPortBase: 17950 + off, rtcPortBase: 57000 + off * 10, nodes: 1, nodeEnv: { LOG_LEVEL: "debug" } });
 collectNodeLog(system);
 const browser = await launchChromium();
+/** The page-load section of the report (its table), once run. */
+let loadReport: string[] = [];
 try {
   // 0. Page load → first remote frame.
   if (!only || only === "load") {
     const loads: LoadRun[] = [];
     // One join before the runs, so a cold worker (its first room object, the bundle) is not measured.
     const [warm] = await joinRoom(browser, system.url, `warm-${Date.now()}`, ["Warm"]);
-    await until("warm-up joined", () => page0(warm!), (ok) => ok, { page: warm! });
+    await until("warm-up joined", () => joinedYet(warm!), (ok) => ok, { page: warm! });
     await warm!.context().close();
     for (let i = 0; i < runs; i++) {
       const room = `load-${Date.now()}`;
@@ -206,13 +209,13 @@ try {
       for (const page of present) await page.context().close();
     }
     const totals = loads.map((l) => l.totalMs);
-    console.log([
+    console.log((loadReport = [
       `**Page load → first remote frame** (Grace opens \`/<room>?name=Grace\` in a fresh page; Ada and Linus already in the room), ${runs} runs: p50 ${median(totals)} ms, min ${Math.min(...totals)}, max ${Math.max(...totals)} (runs: ${totals.join(", ")}).`,
       "",
       ...stepTable(loads),
       "",
-      ...(args.verbose ? loads.map((l, i) => `run ${i + 1}: ${[...l.steps].sort((a, b) => a[1] - b[1]).map(([w, ms]) => `${w} ${ms}`).join(", ")}`) : []),
-    ].join("\n"));
+    ]).join("\n"));
+    if (args.verbose) for (const [i, l] of loads.entries()) console.log(`run ${i + 1}: ${[...l.steps].sort((a, b) => a[1] - b[1]).map(([w, ms]) => `${w} ${ms}`).join(", ")}`);
   }
   if (only === "load") throw new Done();
   // 1. Join → first remote frame.
@@ -246,6 +249,7 @@ try {
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; wrangler dev + 1 media node + headless Chromium (fake camera and mic) on 127.0.0.1.`,
     `Command: \`npm run bench:meeting -- --runs ${runs} --seconds ${seconds}\``,
     "",
+    ...loadReport,
     `**Join → first remote frame** (Grace clicks Join on the pre-join screen; Ada already in the room), ${runs} runs: p50 ${median(joins.map((j) => j.totalMs))} ms, min ${Math.min(...joins.map((j) => j.totalMs))}, max ${Math.max(...joins.map((j) => j.totalMs))}.`,
     "",
     "| run | total ms | steps (ms after the click) |",
@@ -261,7 +265,8 @@ try {
     "",
   ].join("\n");
   console.log(report);
-  if (args.out) writeSection(args.out, "meeting", report);
+  // A partial run (--only) has no full report to keep.
+  if (args.out && !only) writeSection(args.out, "meeting", report);
 } catch (err) {
   if (!(err instanceof Done)) throw err;
 } finally {
