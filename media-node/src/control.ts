@@ -48,7 +48,8 @@ export async function answer(node: MediaNode, req: Request, clock: Clock, opts: 
   const now = clock.now();
   try {
     const body = await runAction(node, req.action, req.body, now, opts);
-    log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(clock.now() - now) });
+    const participantId = (req.body as { participantId?: unknown } | null)?.participantId;
+    log("debug", "edge request", { id: req.id, action: req.action, ms: Math.round(clock.now() - now), ...(typeof participantId === "string" ? { participantId } : {}) });
     return withinMessageCap({ type: "result", id: req.id, body }, req.action);
   } catch (err) {
     const refused = err instanceof ControlError;

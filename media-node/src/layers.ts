@@ -70,6 +70,12 @@ export class DownstreamLayers extends LayerSwitcher {
   budget = Number.POSITIVE_INFINITY;
   /** The layer selection would pick if every layer were sent (what dynacast asks for). */
   wanted: string | null = null;
+  /**
+   * The subscriber's PeerConnection can carry media. Until it is, no keyframe is asked for on its
+   * behalf: one sent before would be lost to it, and the per-layer throttle would then hold back
+   * the request made when it connects (up to 500 ms more before a new joiner's first frame).
+   */
+  connected = true;
 }
 
 export interface PacketSeen {

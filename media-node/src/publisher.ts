@@ -7,7 +7,7 @@ import { log } from "./log.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { AudioLevelSink, DataSink } from "./participant.ts";
 import { Track } from "./track.ts";
-import { addRemoteCandidate, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, guardMediaSockets, onDtlsSessionLost, pinPublisherCodec, waitForGatheringComplete } from "./webrtc.ts";
+import { addRemoteCandidate, answerAsDtlsServer, assertWebRtcSdp, audioLevelExtensionId, createPeerConnection, guardMediaSockets, onDtlsSessionLost, pinPublisherCodec, waitForGatheringComplete, watchTransportSteps } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
 const REMB_INTERVAL_MS = 1000;
@@ -36,6 +36,7 @@ export class Publisher {
     maxBps = DEFAULT_PUBLISH_MAX_BPS,
   ) {
     this.pc = createPeerConnection(ctx.net);
+    watchTransportSteps(this.pc, "publisher", owner);
     this.bitrate = new PublisherBitrate(maxBps);
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === "failed") this.failed();
@@ -119,6 +120,7 @@ export class Publisher {
       this.tracks.delete(t.mid);
       t.close();
     }
+    answerAsDtlsServer(this.pc);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
     guardMediaSockets(this.pc);

@@ -17,6 +17,7 @@ import {
   subscriberCodec,
   transportCcExtensionId,
   waitForGatheringComplete,
+  watchTransportSteps,
 } from "./webrtc.ts";
 
 const GATHER_TIMEOUT_MS = 3000;
@@ -74,13 +75,17 @@ export class Subscriber {
         }
       },
     };
+    watchTransportSteps(this.pc, "subscriber", owner);
     this.pc.connectionStateChange.subscribe((state) => {
       if (this.closed) return;
       if (state === "failed") this.failed();
       if (state !== "connected") return;
       this.egress.start();
       const now = ctx.scheduler.clock.now();
-      for (const d of this.downstreams.values()) d.track.requestKeyframe(now);
+      for (const d of this.downstreams.values()) {
+        d.layers.connected = true;
+        d.track.requestKeyframe(now, d);
+      }
     });
   }
 
@@ -96,6 +101,7 @@ export class Subscriber {
     // In flight from here on: a request that arrives while this offer is being made waits for the next.
     this.offeredAt = now;
     this.dirty = false;
+    log("debug", "subscriber offer making", { room: this.owner.roomId, participantId: this.owner.id });
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
       await waitForGatheringComplete(this.pc, GATHER_TIMEOUT_MS, this.ctx.scheduler);
@@ -105,6 +111,7 @@ export class Subscriber {
     }
     guardMediaSockets(this.pc);
     onDtlsSessionLost(this.pc, () => this.failed());
+    log("debug", "subscriber offer made", { room: this.owner.roomId, participantId: this.owner.id });
     return { status: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.mapping() };
   }
 
@@ -179,6 +186,7 @@ export class Subscriber {
       // sync (lip sync), from the sender reports' NTP/RTP mapping.
       slot.transceiver.sender.streamIds = [track.publisherId];
       const d = new Downstream(track, slot.stream, slot.rewriter);
+      d.layers.connected = this.pc.connectionState === "connected";
       slot.downstream = d;
       this.downstreams.set(id, d);
       track.addDownstream(d, now);

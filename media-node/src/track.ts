@@ -101,7 +101,7 @@ export class Track {
     const choice = selectLayer(infos, d.layers.tile ?? UNREPORTED_TILE, d.layers.budget, d.layers.current);
     d.layers.wanted = choice.wanted;
     const previous = d.layers.target;
-    if (d.layers.setTarget(choice.rid)) this.layers.requestKeyframe(choice.rid!, now);
+    if (d.layers.setTarget(choice.rid) && d.layers.connected) this.layers.requestKeyframe(choice.rid!, now);
     if (previous !== choice.rid) log("debug", "layer target", { track: this.id, from: previous, to: choice.rid, wanted: choice.wanted, tile: d.layers.tile, layers: infos });
   }
 
@@ -114,7 +114,7 @@ export class Track {
     if (this.kind !== "video" || this.closed) return undefined;
     for (const d of this.downstreams) {
       this.reselect(d, now);
-      if (d.layers.switching) this.layers.requestKeyframe(d.layers.target!, now);
+      if (d.layers.switching && d.layers.connected) this.layers.requestKeyframe(d.layers.target!, now);
     }
     return this.layers.dynacast([...this.downstreams].map((d) => d.layers), now);
   }

@@ -16,6 +16,7 @@ import type { Scheduler } from "./clock.ts";
 import { carriesFatalAlert, isDtlsDatagram, screenDtlsDatagram, type DtlsSessionView } from "./dtls-guard.ts";
 import { LimitError } from "./limit-error.ts";
 import { acceptFromStranger } from "./stun-gate.ts";
+import { log } from "./log.ts";
 
 /** The werift adapter: how every PeerConnection of the node is configured. */
 export interface RtcNetwork {
@@ -125,6 +126,16 @@ export const PUBLISHER_START_KBPS = 2000;
 function withStartBitrate(parameters: string | undefined): string {
   const rest = (parameters ?? "").split(";").filter((p) => p && !p.startsWith("x-google-start-bitrate="));
   return [...rest, `x-google-start-bitrate=${PUBLISHER_START_KBPS}`].join(";");
+}
+
+/**
+ * Before answering: the node takes the DTLS server role (a=setup:passive) on transports that have
+ * none yet. werift as the client waits 100 ms after its ICE connected before its first flight; the
+ * browser as the client sends it the moment its own ICE check succeeds (what arrives before our
+ * DTLS starts is held for it, see guardMediaSockets). A transport keeps its role on renegotiation.
+ */
+export function answerAsDtlsServer(pc: RTCPeerConnection): void {
+  for (const transport of pc.dtlsTransports) if (transport.state === "new" && transport.role === "auto") transport.role = "server";
 }
 
 export function waitForGatheringComplete(pc: RTCPeerConnection, timeoutMs: number, scheduler: Scheduler): Promise<void> {
@@ -246,12 +257,18 @@ export function dtlsSessionView(session: DtlsSocket | undefined): DtlsSessionVie
 export function guardMediaSockets(pc: RTCPeerConnection): void {
   for (const transport of pc.dtlsTransports) {
     const ice = transport.iceTransport.connection as unknown as IceInternals;
+    let early: ReturnType<typeof earlyHandshakes> | undefined;
     for (const protocol of ice.protocols ?? []) {
       const socket = protocol.transport;
       if (!socket || guarded.has(socket)) continue;
       guarded.add(socket);
+      const held = (early ??= earlyHandshakes(transport));
       const deliver = socket.onData;
       socket.onData = (data, addr) => {
+        // The browser's first DTLS flight, sent as soon as its ICE check succeeded, before our DTLS
+        // started (it starts once our side of ICE connects, which needs the browser's answer):
+        // werift would drop it and the browser resend it only after its retransmit timer (1 s).
+        if (transport.state === "new" && isDtlsHandshake(data)) return held.hold(socket, data, addr);
         if (!isVerifiedPeer(ice, addr)) {
           if (acceptFromStranger(data, { ufrag: ice.localUsername, password: ice.localPassword })) deliver(data, addr);
           return;
@@ -265,6 +282,51 @@ export function guardMediaSockets(pc: RTCPeerConnection): void {
       };
     }
   }
+}
+
+/**
+ * Debug log lines for each step of a PeerConnection's transport (ICE checking and connected, DTLS
+ * connecting and connected), with the time they happened: where a join's time goes (bench:meeting).
+ */
+export function watchTransportSteps(pc: RTCPeerConnection, role: "publisher" | "subscriber", owner: { readonly id: string; readonly roomId: string }): void {
+  const fields = { room: owner.roomId, participantId: owner.id };
+  pc.iceConnectionStateChange.subscribe((state) => log("debug", `${role} ice`, { ...fields, state }));
+  const seen = new WeakSet<RTCDtlsTransport>();
+  const watchDtls = () => {
+    for (const transport of pc.dtlsTransports) {
+      if (seen.has(transport)) continue;
+      seen.add(transport);
+      transport.onStateChange.subscribe((state) => log("debug", `${role} dtls`, { ...fields, state }));
+    }
+  };
+  pc.signalingStateChange.subscribe(watchDtls);
+  pc.iceGatheringStateChange.subscribe(watchDtls);
+}
+
+/** At most this many early DTLS datagrams are kept per transport (the latest: a ClientHello and its resends). */
+const EARLY_DTLS_KEPT = 4;
+const DTLS_HANDSHAKE = 22;
+const isDtlsHandshake = (data: Buffer) => data.length > 13 && data[0] === DTLS_HANDSHAKE;
+
+/**
+ * Holds DTLS handshake datagrams that arrive before the transport's DTLS started, and replays them
+ * through the guarded socket (which by then checks their sender as ICE verified it) the moment
+ * werift starts its DTLS (it makes its DTLS server right after the state goes "connecting").
+ */
+function earlyHandshakes(transport: RTCDtlsTransport): { hold(socket: Datagrams, data: Buffer, addr: [string, number]): void } {
+  const held: Array<{ socket: Datagrams; data: Buffer; addr: [string, number] }> = [];
+  const sub = transport.onStateChange.subscribe((state) => {
+    if (state === "new") return;
+    sub.unSubscribe();
+    const replay = held.splice(0);
+    if (state === "connecting" && replay.length) queueMicrotask(() => replay.forEach(({ socket, data, addr }) => socket.onData(data, addr)));
+  });
+  return {
+    hold(socket, data, addr) {
+      held.push({ socket, data, addr });
+      if (held.length > EARLY_DTLS_KEPT) held.shift();
+    },
+  };
 }
 
 const watched = new WeakSet<RTCDtlsTransport>();

@@ -39,10 +39,25 @@ export class LocalMedia {
   /** A track was swapped for another device's (the local tile shows the stream again). */
   onSwapped: () => void = () => {};
 
+  /** Camera and mic already being opened (see `adoptLater`), until `acquire` takes them. */
+  #opening: Promise<MediaStream | null> | null = null;
+
   /** Camera and mic if possible, else whichever exists (asked once per visit), from the devices picked before. */
   async acquire(): Promise<MediaStream | null> {
-    if (!this.stream) this.adopt(await getLocalMedia(), this.muted);
+    if (!this.stream) {
+      const opening = this.#opening ?? getLocalMedia();
+      this.#opening = null;
+      this.adopt(await opening, this.muted);
+    }
     return this.stream;
+  }
+
+  /**
+   * Camera and mic the page started opening before it joined (a link that joins at once opens
+   * them while it fetches its token and connects): `acquire` takes them instead of asking again.
+   */
+  adoptLater(opening: Promise<MediaStream | null>): void {
+    this.#opening = opening;
   }
 
   /** Takes a stream already open (the pre-join screen's), starting with the kinds the user turned off muted. */
@@ -157,6 +172,9 @@ export class LocalMedia {
 
   stop(): void {
     this.stream?.getTracks().forEach((t) => t.stop());
+    // Opened early but never taken (we left before joining): closed once they are open.
+    this.#opening?.then((s) => s?.getTracks().forEach((t) => t.stop()), () => undefined);
+    this.#opening = null;
   }
 }
 

@@ -7,11 +7,12 @@ import type { ParticipantInfo, PcRole } from "@sfu/shared/room-protocol";
 import { savePick, showDevices, useSpeaker, type DeviceKind } from "./devices.ts";
 import { expiredWords, forgetLinkToken, inviteLink, linkToken, openLink, rememberedName, rememberName, showRoomAddress, tokenClaims } from "./link.ts";
 import { page, showNotice } from "./page.ts";
+import { getLocalMedia } from "./local-media.ts";
 import { PreJoin } from "./prejoin.ts";
 import { Session } from "./session.ts";
 import type { DataRefusal } from "./data.ts";
 import type { EncodingStats, RemoteStats, SelectedPair } from "./stats.ts";
-import { firstRemoteFrameMs, timeline } from "./timeline.ts";
+import { firstRemoteFrameMs, mark, timeline } from "./timeline.ts";
 
 /**
  * The link this page was opened with, its name and token already out of the address bar. Its
@@ -19,6 +20,7 @@ import { firstRemoteFrameMs, timeline } from "./timeline.ts";
  * blocks direct UDP forces anyway; for testing a deployment's TURN server, or for users who want
  * the media server never to see their own address.
  */
+mark("script run");
 const opened = openLink();
 
 let session: Session | null = null;
@@ -38,7 +40,9 @@ async function roomToken(room: string, name: string): Promise<string> {
   if (fromLink) return fromLink;
   const res = await fetch(`/dev/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
   if (!res.ok) throw new Error("This room needs an invitation link with a token.");
-  return ((await res.json()) as { token: string }).token;
+  const { token } = (await res.json()) as { token: string };
+  mark("token fetched");
+  return token;
 }
 
 const prejoin = new PreJoin();
@@ -55,6 +59,12 @@ function showLobby(): void {
 async function join(room: string, name: string, fromLobby: boolean): Promise<void> {
   const prejoined = fromLobby ? prejoin.take() : undefined;
   if (!fromLobby) prejoin.close();
+  // Joining at once (a link with ?name=): camera and mic open while the token is fetched and the
+  // room connects, not after. Not for a link whose token forbids publishing (a viewer's camera
+  // stays off); a dev token always allows it.
+  const fromLink = linkToken(room);
+  const opening = !fromLobby && (!fromLink || tokenClaims(fromLink).canPublish) ? getLocalMedia() : undefined;
+  opening?.catch(() => undefined);
   page.devicesPanel.append(page.devices);
   page.lobby.hidden = true;
   page.notice.hidden = true;
@@ -64,7 +74,11 @@ async function join(room: string, name: string, fromLobby: boolean): Promise<voi
   rememberName(name);
   page.inviteLink.value = inviteLink(room);
   try {
-    session = new Session(room, name, await roomToken(room, name), opened.relayOnly, prejoined);
+    const token = await roomToken(room, name);
+    if (opening && !tokenClaims(token).canPublish) {
+      void opening.then((s) => s?.getTracks().forEach((t) => t.stop()), () => undefined);
+      session = new Session(room, name, token, opened.relayOnly, prejoined);
+    } else session = new Session(room, name, token, opened.relayOnly, prejoined, opening);
     session.data.onMessage = ({ from, payload, reliable }) => receivedData.push({ from, text: new TextDecoder().decode(payload), reliable });
     session.data.onRefused = (refusal) => refusedData.push(refusal);
     session.onEnded = () => {
@@ -73,6 +87,7 @@ async function join(room: string, name: string, fromLobby: boolean): Promise<voi
     };
   } catch (err) {
     prejoined?.stream?.getTracks().forEach((t) => t.stop());
+    if (!session) void opening?.then((s) => s?.getTracks().forEach((t) => t.stop()), () => undefined);
     showNotice(err instanceof Error ? err.message : String(err));
     showLobby();
   }

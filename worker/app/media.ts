@@ -133,6 +133,7 @@ export class Media {
   async #offer(pc: RTCPeerConnection): Promise<void> {
     await pc.setLocalDescription(await pc.createOffer());
     this.host.send({ type: "publish", sdp: localSdp(pc), screen: this.screen.mids(pc) });
+    mark("publish offer sent");
   }
 
   /** The node's answer to our last publish offer. */
@@ -158,6 +159,7 @@ export class Media {
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());
     this.host.send({ type: "subscriber-answer", sdp: localSdp(pc) });
+    mark("subscriber answer sent");
     // The node reuses m-lines: a mid may now carry another participant's track, or none.
     for (const [mid, old] of previous) {
       if (this.subscribed.get(mid)?.trackId !== old.trackId) this.host.tileFor(old)?.removeTrack(mid);

@@ -30,6 +30,19 @@ export function openPeer(role: PcRole, config: { iceServers: RTCIceServer[]; rel
   pc.onicegatheringstatechange = () => {
     if (pc.iceGatheringState === "complete" && gathered === 0) events.unreachable();
   };
+  // Where a connection's time goes, for the join benchmark: ICE, then DTLS on the (bundled)
+  // transport, then the first packet of each received track (its track unmutes).
+  pc.oniceconnectionstatechange = () => mark(`${role} ice ${pc.iceConnectionState}`);
+  let watchedDtls: RTCDtlsTransport | null = null;
+  pc.onsignalingstatechange = () => {
+    const dtls = pc.getTransceivers().find((t) => t.receiver.transport)?.receiver.transport ?? pc.sctp?.transport ?? null;
+    if (!dtls || dtls === watchedDtls) return;
+    watchedDtls = dtls;
+    dtls.addEventListener("statechange", () => mark(`${role} dtls ${dtls.state}`));
+  };
+  pc.ontrack = ({ track }) => {
+    if (track.muted) track.addEventListener("unmute", () => mark(`${role} first rtp ${track.kind}`), { once: true });
+  };
   pc.onconnectionstatechange = () => {
     mark(`${role} ${pc.connectionState}`);
     if (pc.connectionState === "connected") {

@@ -20,6 +20,8 @@ import { mark } from "./timeline.ts";
 type Message<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
 
 const STATS_INTERVAL_MS = 1000;
+/** Messages handled without waiting for our own publish to be offered (see Session.#receive). */
+const RECEIVING = new Set<ServerMessage["type"]>(["joined", "subscriber-offer", "participant-joined", "participant-updated", "participant-left", "active-speaker", "chat", "chat-history"]);
 
 export interface Prejoined {
   stream: MediaStream | null;
@@ -47,6 +49,8 @@ export class Session {
   /** Each remote participant's last received-media sample, for its network quality icon. */
   readonly #qualitySamples = new Map<string, QualitySample>();
   #left = false;
+  /** Our camera and mic being opened and published after `joined` (see #receive). */
+  #publishing: Promise<void> = Promise.resolve();
   readonly #media: Media;
   /** Remote tiles' sizes are reported to the room (the node picks simulcast layers from them). */
   readonly #tileSizes: TileSizes;
@@ -65,6 +69,8 @@ export class Session {
     relayOnly: boolean,
     /** The camera and mic the pre-join screen opened, and which of them the user turned off. */
     prejoined?: Prejoined,
+    /** Or: camera and mic the page started opening before it joined (a link that joins at once). */
+    opening?: Promise<MediaStream | null>,
   ) {
     this.#media = new Media({
       send: (body) => this.#signaling.send(body),
@@ -93,6 +99,7 @@ export class Session {
       fail: (err) => this.#fail(err),
     });
     if (prejoined) this.#media.local.adopt(prejoined.stream, prejoined.muted);
+    else if (opening) this.#media.local.adoptLater(opening);
     this.#media.local.onSwapped = () => {
       const stream = this.#media.local.stream;
       if (stream) this.#tiles.get(this.selfId)?.setStream(stream);
@@ -199,6 +206,9 @@ export class Session {
   }
 
   async #receive(msg: ServerMessage): Promise<void> {
+    // What touches our own media waits for our camera and mic and the publish offer; receiving
+    // (the subscriber offer), the roster and chat do not.
+    if (!RECEIVING.has(msg.type)) await this.#publishing;
     switch (msg.type) {
       case "joined":
         return this.#joined(msg);
@@ -251,7 +261,8 @@ export class Session {
     for (const p of msg.participants) this.#upsert(p);
     this.#renderConnection();
     page.controls.hidden = false;
-    if (!msg.resumed) await this.#publish();
+    // Not awaited here: the subscriber offer, on its way already, must not wait for our camera.
+    if (!msg.resumed) this.#publishing = this.#publish().catch((err: unknown) => this.#fail(err));
   }
 
   async #error(msg: Message<"error">): Promise<void> {

@@ -79,6 +79,8 @@ export class Signaling {
     };
     ws.onmessage = (e: MessageEvent<unknown>) => {
       const msg = parse(e.data);
+      // When a negotiation message arrived (it may then wait in the inbox behind earlier ones).
+      if (msg?.type === "subscriber-offer" || msg?.type === "publish-answer" || msg?.type === "joined") mark(`${msg.type} arrived`);
       if (msg) this.#inbox = this.#inbox.then(() => this.host.receive(msg)).catch((err: unknown) => this.host.fail(err));
     };
     ws.onclose = (e) => {

@@ -100,7 +100,11 @@ export class RoomDO extends DurableObject<Env> {
     // that replaces its identity's participant; joins of one identity take turns (each may replace
     // the one before); the rest is the sender's own.
     const wholeRoom = msg.type === "leave" || (msg.type === "join" && this.core.hasIdentity(claims.sub));
-    const lane = msg.type === "join" ? `identity:${claims.sub}` : (participantId ?? connectionId);
+    // A participant's subscriber side (its answers to the node's offers, and their candidates) has
+    // a lane of its own: it must not wait behind a publish's node call (hundreds of ms), while the
+    // browser already sends ICE checks and DTLS the node cannot finish without the answer.
+    const subscriberSide = msg.type === "subscriber-answer" || (msg.type === "ice-candidate" && msg.target === "subscriber");
+    const lane = msg.type === "join" ? `identity:${claims.sub}` : participantId && subscriberSide ? `subscriber:${participantId}` : (participantId ?? connectionId);
     const run = <T>(op: () => Promise<T>) => (wholeRoom ? this.lock.exclusive(op) : this.lock.lane(lane, op));
     await run(async () => {
       // What a socket queued before it was found abusive is dropped with it.
