@@ -55,7 +55,9 @@ interface Sfu {
 }
 
 async function ours(): Promise<Sfu> {
-  const system = await startSystem({ workerPort: 18810, inspectorPort: 19250, rtcPortBase: 60000 });
+  // BENCH_PORT moves the worker's port (and the inspector's, +440, and the node's RTC range) off the defaults, e.g. when other runs share the machine.
+  const base = Number(process.env.BENCH_PORT ?? 18810);
+  const system = await startSystem({ workerPort: base, inspectorPort: base + 440, rtcPortBase: 60000 + (base - 18810) * 10 });
   const room = `bench-${Date.now()}`;
   try {
     const publisher = await OurParticipant.join(system.url, room, "publisher", "light");
@@ -74,7 +76,7 @@ async function ours(): Promise<Sfu> {
         }
         return p;
       },
-      sockets: () => "media node bound to 127.0.0.1 (RTC ports 60000–60999)",
+      sockets: () => `media node bound to 127.0.0.1 (RTC ports ${60000 + (base - 18810) * 10}–${60999 + (base - 18810) * 10})`,
       stop: async () => {
         await publisher.close();
         await system.stop();

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { deriveNodeKey, nodeCredential } from "@sfu/shared";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT, terminate } from "../../scripts/system.ts";
+import { MEDIA_NODE_FLAGS, ROOT, terminate } from "../../scripts/system.ts";
 import { adminFetch } from "../support/admin.ts";
 import { useSystem } from "../support/hooks.ts";
 import { nodeHealth, nodeHealthOrNothing, nodeMetrics } from "../support/node-health.ts";
@@ -21,7 +21,7 @@ const system = useSystem({ nodes: 0 });
  * the end: at "exit" the last lines it wrote may still be in the pipe.
  */
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [...MEDIA_NODE_FLAGS, BUNDLE], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));

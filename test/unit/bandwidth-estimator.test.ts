@@ -87,4 +87,19 @@ describe("BandwidthEstimator", () => {
     expect(est.events.decreases).toBe(0);
     expect(est.bps).toBeGreaterThanOrEqual(1_000_000);
   });
+
+  it("sizes its sent-packet ring to the packets awaiting feedback: feedback for the oldest still counts", () => {
+    const est = new BandwidthEstimator({ initialBps: 1_000_000 });
+    expect(est.ringSize).toBeLessThanOrEqual(256);
+    // 1000 packets a second for 1.5 s, then feedback on all of them, every one lost: the loss is seen.
+    for (let s = 0; s < 1500; s++) est.onPacketSent((65000 + s) & 0xffff, 1200, s * 1.0);
+    expect(est.ringSize).toBe(2048);
+    est.onFeedback(Array.from({ length: 1500 }, (_, s) => ({ transportSeq: (65000 + s) & 0xffff, received: false, arrivalMs: NaN })), 1500);
+    est.onFeedback([], 2100);
+    expect(est.lastLoss).toBe(1);
+    // A slow stream stays small.
+    const slow = new BandwidthEstimator();
+    for (let s = 0; s < 5000; s++) slow.onPacketSent(s, 1200, s * 20);
+    expect(slow.ringSize).toBe(256);
+  });
 });

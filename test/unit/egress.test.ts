@@ -90,6 +90,25 @@ describe("RtpHistory", () => {
     expect(h.takeForResend(100, 2000)).toBeUndefined();
     expect(h.takeForResend(108, 2000)?.payload.toString()).toBe("y");
   });
+
+  it("grows (up to its size) instead of overwriting a packet still young enough to resend", () => {
+    const h = new RtpHistory(512, 1500, 20);
+    expect(h.size).toBeLessThan(512);
+    // 300 packets in one second (1.5 Mbps video): all of them stay resendable.
+    for (let s = 0; s < 300; s++) h.store((65400 + s) & 0xffff, Buffer.from([s & 0xff]), s, false, s * 3);
+    expect(h.size).toBe(512);
+    for (let s = 0; s < 300; s += 37) expect(h.takeForResend((65400 + s) & 0xffff, 1000)?.payload[0]).toBe(s & 0xff);
+    // Audio's 50 packets a second fit a small ring: older ones are overwritten, not kept.
+    const audio = new RtpHistory(512, 1500, 20);
+    for (let s = 0; s < 1000; s++) audio.store(s, Buffer.from("a"), s, false, s * 20);
+    expect(audio.size).toBe(128);
+    expect(audio.takeForResend(999 - 70, 999 * 20)).toBeDefined();
+    // Never past its size: the oldest goes even while still young.
+    const small = new RtpHistory(8, 1000, 20);
+    for (let s = 0; s < 20; s++) small.store(s, Buffer.from("x"), s, false, s);
+    expect(small.takeForResend(19, 20)).toBeDefined();
+    expect(small.takeForResend(11, 20)).toBeUndefined();
+  });
 });
 
 /** Builds a transport-cc feedback the way Chrome lays it out and lets werift parse it, as it does on the wire. */

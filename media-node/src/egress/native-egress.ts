@@ -44,10 +44,11 @@ export type EgressChoice = "auto" | "native" | "js";
 
 const ADDON_FILE = "sfu_egress.node";
 
-/** Where the addon may be: an explicit path, the source tree's build, or beside a bundled entrypoint. */
+/** Where the addon may be: an explicit path, the source tree's build, or beside the bundled entrypoint (which loads this module from a chunk). */
 function candidates(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
-  const list = [join(here, "../../native/build/Release", ADDON_FILE), join(here, ADDON_FILE)];
+  const list = [join(here, "../../native/build/Release", ADDON_FILE), join(here, ADDON_FILE), join(here, "..", ADDON_FILE)];
+  if (process.argv[1]) list.push(join(dirname(process.argv[1]), ADDON_FILE));
   const explicit = process.env.EGRESS_ADDON;
   return explicit ? [explicit, ...list] : list;
 }

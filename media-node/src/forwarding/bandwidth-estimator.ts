@@ -18,7 +18,15 @@ import type { TwccPacketResult } from "../egress/twcc-feedback.ts";
  * doubles (2 s up to 32 s) each time a drop follows the previous one within 10 s of growth.
  */
 
-const RING = 4096;
+/**
+ * The sent-packet ring starts at RING_MIN and doubles, up to RING_MAX, whenever a packet would
+ * overwrite one sent less than FEEDBACK_WAIT_MS ago (whose feedback may still come): a subscriber
+ * at 1.5 Mbps keeps 512 slots (7 KiB) instead of 4096 (56 KiB), and a fast one still gets every
+ * slot it needs.
+ */
+const RING_MIN = 256;
+const RING_MAX = 4096;
+const FEEDBACK_WAIT_MS = 2000;
 const HIGH_LOSS = 0.1;
 const LOW_LOSS = 0.02;
 const OVERUSE_DELAY_MS = 80;
@@ -36,9 +44,10 @@ export interface EstimatorOptions {
 }
 
 export class BandwidthEstimator {
-  private readonly sentAt = new Float64Array(RING);
-  private readonly sentBytes = new Uint16Array(RING);
-  private readonly sentSeq = new Int32Array(RING).fill(-1);
+  private sentAt = new Float64Array(RING_MIN);
+  private sentBytes = new Uint16Array(RING_MIN);
+  private sentSeq = new Int32Array(RING_MIN).fill(-1);
+  private mask = RING_MIN - 1;
   private estimate: number;
   private readonly minBps: number;
   private readonly maxBps: number;
@@ -84,8 +93,17 @@ export class BandwidthEstimator {
     return this.queuingDelayMs;
   }
 
+  /** Slots in the sent-packet ring now. */
+  get ringSize(): number {
+    return this.mask + 1;
+  }
+
   onPacketSent(transportSeq: number, bytes: number, now: number): void {
-    const i = transportSeq & (RING - 1);
+    let i = transportSeq & this.mask;
+    if (this.sentSeq[i] !== -1 && this.mask < RING_MAX - 1 && now - this.sentAt[i]! < FEEDBACK_WAIT_MS && this.sentSeq[i] !== transportSeq) {
+      this.grow();
+      i = transportSeq & this.mask;
+    }
     this.sentSeq[i] = transportSeq;
     this.sentAt[i] = now;
     this.sentBytes[i] = Math.min(bytes, 0xffff);
@@ -97,7 +115,7 @@ export class BandwidthEstimator {
     let delaySum = 0;
     let delayCount = 0;
     for (const r of results) {
-      const i = r.transportSeq & (RING - 1);
+      const i = r.transportSeq & this.mask;
       if (this.sentSeq[i] !== r.transportSeq) continue; // not ours, or too old
       if (!r.received) {
         this.windowLost++;
@@ -148,6 +166,26 @@ export class BandwidthEstimator {
     this.estimate = Math.max(this.minBps, Math.min(this.estimate, 0.85 * (this.deliveredBps ?? this.estimate)));
     this.lastDecrease = now;
     this.events.decreases++;
+  }
+
+  /** Doubles the ring; each entry lands in one of its two possible new slots, so none is lost. */
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const sentAt = new Float64Array(size);
+    const sentBytes = new Uint16Array(size);
+    const sentSeq = new Int32Array(size).fill(-1);
+    for (let j = 0; j <= this.mask; j++) {
+      const seq = this.sentSeq[j]!;
+      if (seq === -1) continue;
+      const k = seq & (size - 1);
+      sentSeq[k] = seq;
+      sentAt[k] = this.sentAt[j]!;
+      sentBytes[k] = this.sentBytes[j]!;
+    }
+    this.sentAt = sentAt;
+    this.sentBytes = sentBytes;
+    this.sentSeq = sentSeq;
+    this.mask = size - 1;
   }
 
   private trackBaseDelay(oneWay: number, now: number): void {
