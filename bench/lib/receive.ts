@@ -4,10 +4,17 @@
  * werift's ICE connection, before DTLS/SRTP (ICE consent and keepalives still run in werift, so it
  * stays connected). A *full* subscriber decrypts every packet (about 40 µs each) and reads the
  * send time at the end of the payload for forwarding latency.
+ *
+ * Transport-wide congestion control feedback: a full subscriber's werift receiver sends it on its
+ * own when transport-cc was negotiated (werift's ReceiverTWCC, one per m-line, a feedback message
+ * every 11 packets). A light subscriber bypasses werift's receive path, so it reads the
+ * transport-wide sequence number from the clear-text header extension and feeds the same werift
+ * ReceiverTWCC (one for the transport), which encrypts and sends the feedback as werift would.
  */
 import { performance } from "node:perf_hooks";
 import type { RTCPeerConnection } from "werift";
 import { latencyOf } from "./media-source.ts";
+import { TWCC_URI } from "./peer-config.ts";
 
 export type ReceiveMode = "light" | "full";
 
@@ -22,7 +29,18 @@ export class Tally {
   expected = 0;
   firstPacketAt: number | undefined;
   latencies: number[] | undefined;
+  /** Video SSRCs seen since the last `resetWindow`. */
+  readonly ssrcs = new Set<number>();
   private readonly highest = new Map<number, number>();
+
+  /** Starts a measurement window: counts and latency samples from zero (sequence tracking goes on). */
+  resetWindow(): void {
+    this.packets = 0;
+    this.bytes = 0;
+    this.expected = 0;
+    this.ssrcs.clear();
+    if (this.latencies) this.latencies.length = 0;
+  }
 
   constructor(readonly mode: ReceiveMode) {
     if (mode === "full") this.latencies = [];
@@ -32,6 +50,7 @@ export class Tally {
     this.packets++;
     this.bytes += bytes;
     this.firstPacketAt ??= performance.now();
+    this.ssrcs.add(ssrc);
     const top = this.highest.get(ssrc);
     if (top === undefined) {
       this.highest.set(ssrc, seq);
@@ -53,6 +72,35 @@ function videoPayloadTypes(pc: RTCPeerConnection): Set<number> {
     for (const c of t.codecs) if (c.mimeType.toLowerCase() === "video/vp8" && c.payloadType !== undefined) types.add(c.payloadType);
   }
   return types;
+}
+
+/** werift's RTCRtpReceiver internals that run transport-wide feedback. */
+interface ReceiverInternals {
+  twccEnabled: unknown;
+  receiverTWCC: { handleTWCC(transportSequenceNumber: number): void } | undefined;
+  setupTWCC(mediaSourceSsrc: number): void;
+}
+
+/** The transport-wide sequence number in an RTP packet's one-byte header extension `id` (RFC 8285), if present. */
+export function transportSequenceNumber(data: Buffer, id: number): number | undefined {
+  if ((data[0]! & 0x10) === 0) return undefined;
+  let at = 12 + 4 * (data[0]! & 0x0f);
+  if (at + 4 > data.length || data.readUInt16BE(at) !== 0xbede) return undefined;
+  const end = Math.min(data.length, at + 4 + 4 * data.readUInt16BE(at + 2));
+  at += 4;
+  while (at < end) {
+    const b = data[at]!;
+    if (b === 0) {
+      at++;
+      continue;
+    }
+    const extId = b >> 4;
+    const len = (b & 0x0f) + 1;
+    if (extId === 15) return undefined;
+    if (extId === id && len === 2 && at + 3 <= end) return data.readUInt16BE(at + 1);
+    at += 1 + len;
+  }
+  return undefined;
 }
 
 interface DtlsInternals {
@@ -91,11 +139,20 @@ export function attachReceiver(pc: RTCPeerConnection, tally: Tally): void {
       this.srtpStarted = true;
       this.updateSrtpSession(); // keys for RTCP werift may still send
       const video = videoPayloadTypes(pc);
+      const twccId = Number(/^a=extmap:(\d+)(?:\/\w+)? (\S+)/m.exec((pc.remoteDescription?.sdp ?? "").split(/\r?\n/).find((l) => l.endsWith(` ${TWCC_URI}`)) ?? "")?.[1] ?? 0);
+      const receiver = pc.getTransceivers().find((t) => t.kind === "video" && (t.receiver as unknown as ReceiverInternals).twccEnabled)?.receiver as unknown as ReceiverInternals | undefined;
       this.iceTransport.connection.onData.subscribe((data) => {
         const b0 = data[0]!;
         const b1 = data[1]!;
         if (b0 < 128 || b0 > 191 || (b1 >= 192 && b1 <= 223)) return; // not RTP (STUN, DTLS, RTCP)
-        if (video.has(b1 & 0x7f)) tally.count(data.length, data.readUInt32BE(8), data.readUInt16BE(2));
+        const ssrc = data.readUInt32BE(8);
+        if (video.has(b1 & 0x7f)) tally.count(data.length, ssrc, data.readUInt16BE(2));
+        if (twccId && receiver) {
+          const tsn = transportSequenceNumber(data, twccId);
+          if (tsn === undefined) return;
+          if (!receiver.receiverTWCC) receiver.setupTWCC(ssrc);
+          receiver.receiverTWCC?.handleTWCC(tsn);
+        }
       });
     };
   }
