@@ -28,7 +28,7 @@ import { JanusSession } from "./lib/janus-client.ts";
 import { createRoom, JanusPublisher, JanusSubscriber } from "./lib/janus-videoroom.ts";
 import { GeneratorLoad, generatorBound, machineLine, onInterrupt, percentile, pin, cpuBusySeconds, sleep } from "./lib/measure.ts";
 import { MediaPump, type Sendable } from "./lib/media-source.ts";
-import { MediasoupPublisher, MediasoupSubscriber, startMediasoup, udpSockets } from "./lib/mediasoup-sfu.ts";
+import { MediasoupPublisher, MediasoupSubscriber, startMediasoup, subscriberDetail, udpSockets } from "./lib/mediasoup-sfu.ts";
 import { MEDIASOUP_VERSION } from "./lib/mediasoup-build.ts";
 import { OurParticipant } from "./lib/ours.ts";
 import type { ReceiveMode, Tally } from "./lib/receive.ts";
@@ -79,6 +79,8 @@ interface Sfu {
   subscribe(mode: ReceiveMode): Promise<Subscriber>;
   /** A line for the report on where the SFU's media sockets are. */
   sockets(): string;
+  /** Optional state worth printing per step (mediasoup: the simulcast layer each consumer forwards). */
+  detail?(subs: Subscriber[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -139,7 +141,8 @@ async function mediasoup(): Promise<Sfu> {
       publishers.push(sim);
       return [{ label: "single layer", target: single }, ...simulcastStreams(sim.layers)];
     },
-    subscribe: (mode) => MediasoupSubscriber.join(sfu.router, publishers.flatMap((p) => p.producers), mode),
+    subscribe: (mode) => MediasoupSubscriber.join(sfu.router, publishers.flatMap((p) => p.producers), mode, new Set(publishers[1]!.producers.filter((p) => p.kind === "video").map((p) => p.id))),
+    detail: (subs) => subscriberDetail(subs as MediasoupSubscriber[]),
     sockets: () => {
       const socks = udpSockets(sfu.worker.pid);
       const off = socks.filter((s) => !s.startsWith("127.0.0.1:"));
@@ -291,6 +294,7 @@ async function run(key: (typeof SFUS)[number]): Promise<SfuResult> {
         row.retriedAfter = `${first.loss >= 0.01 ? `loss ${(first.loss * 100).toFixed(2)} %` : `p99 ${first.p99.toFixed(0)} ms`}${first.genBound ? ", generator-bound" : ""}`;
       }
       rows.push(row);
+      if (sfu.detail) console.log(`[${sfu.name}] N=${n}: ${await sfu.detail(subs)}`);
       console.log(
         `[${sfu.name}] N=${n}: ${row.pps.toFixed(0)} pkt/s, SFU CPU ${(row.cpu * 100).toFixed(1)} % (${(row.cpuPerStream * 100).toFixed(3)} %/subscriber, ${row.usPerPkt.toFixed(1)} µs/pkt), ` +
           `p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms, loss ${(row.loss * 100).toFixed(2)} %${row.missingStreams ? ` (${row.missingStreams} streams not received)` : ""}, RSS ${row.rss.toFixed(0)} MiB (${row.memPerSub.toFixed(0)} KiB/sub), ` +

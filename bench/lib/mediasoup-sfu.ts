@@ -19,22 +19,23 @@ const MEDIA_CODECS = [
   { kind: "video" as const, mimeType: "video/VP8", clockRate: 90000 },
 ];
 
-/** What the werift subscribers support (peer-config.ts): mediasoup-client passes the device's capabilities like this. */
-const SUBSCRIBER_CAPS: RtpCapabilities = {
-  codecs: [
-    { kind: "audio", mimeType: "audio/opus", preferredPayloadType: 111, clockRate: 48000, channels: 2, rtcpFeedback: [{ type: "transport-cc" }] },
-    {
-      kind: "video", mimeType: "video/VP8", preferredPayloadType: 96, clockRate: 90000,
-      rtcpFeedback: [{ type: "transport-cc" }, { type: "nack" }, { type: "nack", parameter: "pli" }],
-    },
-  ],
-  headerExtensions: [
-    { kind: "audio", uri: MID_URI, preferredId: 1 },
-    { kind: "video", uri: MID_URI, preferredId: 1 },
-    { kind: "audio", uri: TWCC_URI, preferredId: 2 },
-    { kind: "video", uri: TWCC_URI, preferredId: 2 },
-  ],
-};
+/**
+ * What the werift subscribers support (peer-config.ts), in the router's terms, as mediasoup-client
+ * derives a device's receive capabilities: the router's Opus and VP8 with their payload types, the
+ * feedback the subscribers negotiate (nack, pli, transport-cc), and the mid and transport-wide-cc
+ * extensions with the router's ids (mediasoup matches extensions by URI and id).
+ */
+function subscriberCaps(router: Router): RtpCapabilities {
+  const feedback = new Set(["nack", "nack pli", "transport-cc"]);
+  const uris = new Set([MID_URI, TWCC_URI]);
+  const caps = router.rtpCapabilities;
+  return {
+    codecs: (caps.codecs ?? [])
+      .filter((c) => ["audio/opus", "video/vp8"].includes(c.mimeType.toLowerCase()))
+      .map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback ?? []).filter((fb) => feedback.has(`${fb.type}${fb.parameter ? ` ${fb.parameter}` : ""}`)) })),
+    headerExtensions: (caps.headerExtensions ?? []).filter((e) => uris.has(e.uri)),
+  };
+}
 
 // ---------------------------------------------------------------- SDP ↔ RTP parameters
 
@@ -196,20 +197,41 @@ export class MediasoupPublisher {
   }
 }
 
+/** Per subscriber, the spatial layer its simulcast consumers forward and its transport's send estimate. */
+export async function subscriberDetail(subs: MediasoupSubscriber[]): Promise<string> {
+  const layers = new Map<string, number>();
+  const estimates: number[] = [];
+  for (const s of subs) {
+    for (const c of s.consumers) {
+      if (!s.simulcastConsumerIds.has(c.id)) continue;
+      const key = `spatial layer ${c.currentLayers?.spatialLayer ?? "none"}`;
+      layers.set(key, (layers.get(key) ?? 0) + 1);
+    }
+    const stats = await s.transport.getStats().catch(() => []);
+    const e = stats[0]?.availableOutgoingBitrate;
+    if (e !== undefined) estimates.push(e);
+  }
+  estimates.sort((a, b) => a - b);
+  const median = estimates[Math.floor(estimates.length / 2)];
+  return `simulcast consumers on ${[...layers].map(([k, v]) => `${k}: ${v}`).join(", ")}; send estimate (availableOutgoingBitrate) median ${median !== undefined ? `${(median / 1000).toFixed(0)} kbps` : "n/a"}`;
+}
+
 export class MediasoupSubscriber {
   readonly pc: RTCPeerConnection = generatorPeer();
   readonly tally: Tally;
   readonly consumers: Consumer[] = [];
+  readonly simulcastConsumerIds = new Set<string>();
 
   private constructor(readonly transport: WebRtcTransport, mode: ReceiveMode) {
     this.tally = new Tally(mode);
     attachReceiver(this.pc, this.tally);
   }
 
-  static async join(router: Router, producers: Producer[], mode: ReceiveMode): Promise<MediasoupSubscriber> {
+  /** `simulcast`: ids of the producers that send simulcast. */
+  static async join(router: Router, producers: Producer[], mode: ReceiveMode, simulcast = new Set<string>()): Promise<MediasoupSubscriber> {
     const s = new MediasoupSubscriber(await router.createWebRtcTransport({ listenIps: [{ ip: "127.0.0.1" }], enableUdp: true, enableTcp: false, preferUdp: true }), mode);
     try {
-      await s.negotiate(producers);
+      await s.negotiate(router, producers, simulcast);
     } catch (err) {
       await s.close();
       throw err;
@@ -217,9 +239,13 @@ export class MediasoupSubscriber {
     return s;
   }
 
-  private async negotiate(producers: Producer[]): Promise<void> {
+  private async negotiate(router: Router, producers: Producer[], simulcast: Set<string>): Promise<void> {
     const { pc, transport } = this;
-    for (const producer of producers) this.consumers.push(await transport.consume({ producerId: producer.id, rtpCapabilities: SUBSCRIBER_CAPS, paused: true }));
+    for (const producer of producers) {
+      const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: subscriberCaps(router), paused: true });
+      this.consumers.push(consumer);
+      if (simulcast.has(producer.id)) this.simulcastConsumerIds.add(consumer.id);
+    }
     await pc.setRemoteDescription({ type: "offer", sdp: consumerOffer(transport, this.consumers) });
     attachReceiver(pc, this.tally);
     await pc.setLocalDescription(await pc.createAnswer());
@@ -248,7 +274,7 @@ export interface MediasoupSfu {
 
 export async function startMediasoup(rtcPorts: [number, number]): Promise<MediasoupSfu> {
   const ms = await loadMediasoup();
-  const worker = await ms.createWorker({ logLevel: "warn", rtcMinPort: rtcPorts[0], rtcMaxPort: rtcPorts[1] });
+  const worker = await ms.createWorker({ logLevel: process.env.BENCH_MS_LOG ? "debug" : "warn", logTags: process.env.BENCH_MS_LOG?.split(","), rtcMinPort: rtcPorts[0], rtcMaxPort: rtcPorts[1] });
   worker.on("died", (err) => console.error(`[mediasoup] worker died: ${String(err)}`));
   const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
   return {

@@ -96,6 +96,7 @@ export interface WebRtcTransport {
   connect(params: { dtlsParameters: DtlsParameters }): Promise<void>;
   produce(options: { kind: "audio" | "video"; rtpParameters: RtpParameters; paused?: boolean }): Promise<Producer>;
   consume(options: { producerId: string; rtpCapabilities: RtpCapabilities; paused?: boolean; mid?: string }): Promise<Consumer>;
+  getStats(): Promise<Array<{ availableOutgoingBitrate?: number; iceState?: string; dtlsState?: string }>>;
   close(): void;
 }
 

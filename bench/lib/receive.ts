@@ -5,16 +5,17 @@
  * stays connected). A *full* subscriber decrypts every packet (about 40 µs each) and reads the
  * send time at the end of the payload for forwarding latency.
  *
- * Transport-wide congestion control feedback: a full subscriber's werift receiver sends it on its
- * own when transport-cc was negotiated (werift's ReceiverTWCC, one per m-line, a feedback message
- * every 11 packets). A light subscriber bypasses werift's receive path, so it reads the
- * transport-wide sequence number from the clear-text header extension and feeds the same werift
- * ReceiverTWCC (one for the transport), which encrypts and sends the feedback as werift would.
+ * Transport-wide congestion control feedback, when transport-cc was negotiated: every subscriber
+ * sends it as a browser does, one feedback stream per transport every 100 ms (twcc.ts; werift's own
+ * is malformed). A full subscriber feeds it from werift's receive path (it replaces werift's
+ * per-m-line ReceiverTWCC); a light one reads the transport-wide sequence number from the clear-text
+ * header extension. Either way werift encrypts and sends the RTCP.
  */
 import { performance } from "node:perf_hooks";
 import type { RTCPeerConnection } from "werift";
 import { latencyOf } from "./media-source.ts";
 import { TWCC_URI } from "./peer-config.ts";
+import { TwccFeedback, type RtcpSender } from "./twcc.ts";
 
 export type ReceiveMode = "light" | "full";
 
@@ -77,8 +78,17 @@ function videoPayloadTypes(pc: RTCPeerConnection): Set<number> {
 /** werift's RTCRtpReceiver internals that run transport-wide feedback. */
 interface ReceiverInternals {
   twccEnabled: unknown;
-  receiverTWCC: { handleTWCC(transportSequenceNumber: number): void } | undefined;
-  setupTWCC(mediaSourceSsrc: number): void;
+  receiverTWCC: { handleTWCC(transportSequenceNumber: number): void; twccRunning: boolean } | undefined;
+  dtlsTransport: RtcpSender;
+}
+
+/** One feedback stream for `pc`'s (bundled) transport, stopped when it closes. */
+function feedbackFor(pc: RTCPeerConnection, transport: RtcpSender): TwccFeedback {
+  const fb = new TwccFeedback(transport);
+  pc.connectionStateChange.subscribe((s) => {
+    if (s === "closed" || s === "failed") fb.stop();
+  });
+  return fb;
 }
 
 /** The transport-wide sequence number in an RTP packet's one-byte header extension `id` (RFC 8285), if present. */
@@ -118,42 +128,52 @@ const patched = new WeakSet<object>();
  * handshake). Idempotent, so renegotiations may call it again.
  */
 export function attachReceiver(pc: RTCPeerConnection, tally: Tally): void {
-  if (tally.mode === "full") {
-    if (patched.has(pc)) return;
+  if (tally.mode === "full" && !patched.has(pc)) {
     patched.add(pc);
     pc.onTrack.subscribe((track) => {
       if (track.kind !== "video") return;
+      // Feedback comes from the socket tap below; werift's own (per m-line, malformed) stays off.
+      for (const t of pc.getTransceivers()) {
+        const receiver = t.receiver as unknown as ReceiverInternals;
+        if (t.kind === "video" && !receiver.receiverTWCC) receiver.receiverTWCC = { handleTWCC: () => undefined, twccRunning: false };
+      }
       track.onReceiveRtp.subscribe((rtp) => {
         tally.count(rtp.serializeSize, rtp.header.ssrc, rtp.header.sequenceNumber);
         if (rtp.payload.length > 12) tally.latencies!.push(latencyOf(rtp.payload));
       });
     });
-    return;
   }
+  if (!pc.remoteDescription) return; // the transports' part needs the negotiated payload types and extensions
   for (const transport of pc.dtlsTransports) {
     if (patched.has(transport)) continue;
     patched.add(transport);
     const dtls = transport as unknown as DtlsInternals;
+    const video = videoPayloadTypes(pc);
+    const twccId = Number(/^a=extmap:(\d+)(?:\/\w+)? (\S+)/m.exec((pc.remoteDescription.sdp ?? "").split(/\r?\n/).find((l) => l.endsWith(` ${TWCC_URI}`)) ?? "")?.[1] ?? 0);
+    const negotiated = pc.getTransceivers().some((t) => t.kind === "video" && (t.receiver as unknown as ReceiverInternals).twccEnabled);
+    const fb = twccId && negotiated ? feedbackFor(pc, transport as unknown as RtcpSender) : undefined;
+    const light = tally.mode === "light";
+    /** Every datagram as it comes off the socket: light subscribers count RTP here; all feed transport-wide feedback. */
+    const tap = (data: Buffer) => {
+      const b0 = data[0]!;
+      const b1 = data[1]!;
+      if (b0 < 128 || b0 > 191 || (b1 >= 192 && b1 <= 223)) return; // not RTP (STUN, DTLS, RTCP)
+      const ssrc = data.readUInt32BE(8);
+      if (light && video.has(b1 & 0x7f)) tally.count(data.length, ssrc, data.readUInt16BE(2));
+      if (fb) {
+        const tsn = transportSequenceNumber(data, twccId);
+        if (tsn !== undefined) fb.add(tsn, ssrc);
+      }
+    };
+    if (!light) {
+      dtls.iceTransport.connection.onData.subscribe(tap);
+      continue;
+    }
     dtls.startSrtp = function (this: DtlsInternals) {
       if (this.srtpStarted) return;
       this.srtpStarted = true;
       this.updateSrtpSession(); // keys for RTCP werift may still send
-      const video = videoPayloadTypes(pc);
-      const twccId = Number(/^a=extmap:(\d+)(?:\/\w+)? (\S+)/m.exec((pc.remoteDescription?.sdp ?? "").split(/\r?\n/).find((l) => l.endsWith(` ${TWCC_URI}`)) ?? "")?.[1] ?? 0);
-      const receiver = pc.getTransceivers().find((t) => t.kind === "video" && (t.receiver as unknown as ReceiverInternals).twccEnabled)?.receiver as unknown as ReceiverInternals | undefined;
-      this.iceTransport.connection.onData.subscribe((data) => {
-        const b0 = data[0]!;
-        const b1 = data[1]!;
-        if (b0 < 128 || b0 > 191 || (b1 >= 192 && b1 <= 223)) return; // not RTP (STUN, DTLS, RTCP)
-        const ssrc = data.readUInt32BE(8);
-        if (video.has(b1 & 0x7f)) tally.count(data.length, ssrc, data.readUInt16BE(2));
-        if (twccId && receiver) {
-          const tsn = transportSequenceNumber(data, twccId);
-          if (tsn === undefined) return;
-          if (!receiver.receiverTWCC) receiver.setupTWCC(ssrc);
-          receiver.receiverTWCC?.handleTWCC(tsn);
-        }
-      });
+      this.iceTransport.connection.onData.subscribe(tap);
     };
   }
 }
