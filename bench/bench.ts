@@ -241,6 +241,10 @@ async function measureWindow(sfu: Sfu, subs: Subscriber[], rssBase: number, join
   // Loss from sequence numbers (the SFU numbers each forwarded stream continuously across layer
   // switches), and a stream a subscriber did not receive at all counts as lost in full.
   const missing = subs.reduce((a, s) => a + Math.max(0, sfu.publishers - s.tally.ssrcs.size), 0);
+  if (missing) {
+    const short = subs.map((s, i) => ({ s, i })).filter(({ s }) => s.tally.ssrcs.size < sfu.publishers).slice(0, 3);
+    console.warn(`[${sfu.name}] N=${n}: ${missing} streams not received; e.g. ${short.map(({ s, i }) => `subscriber ${i} (${s.tally.mode}): ${[...s.tally.ssrcs].map(([ssrc, k]) => `SSRC ${ssrc} ${(k / seconds).toFixed(0)} pkt/s`).join(", ") || "nothing"}`).join("; ")}`);
+  }
   const seqLoss = Math.max(0, 1 - received / Math.max(1, expected));
   const loss = Math.min(1, seqLoss + missing / (n * sfu.publishers));
   const lat = subs.flatMap((s) => s.tally.latencies ?? []).sort((a, b) => a - b);
@@ -330,8 +334,8 @@ Load: 2 publishers in one room. One sends a real VP8 clip (640×480, 30 fps, ${k
 the other sends simulcast, the same picture in three layers (${SIMULCAST_LAYERS.map((l) => `${l.rid} ${l.width}×${l.height} ${l.kbps} kbps`).join(", ")}), one SSRC and rid each, as a browser does.
 Each SFU picks the simulcast layer it forwards by its own rules (ours and mediasoup from their bandwidth estimates; Janus by its default substream), so compare per forwarded packet. N subscribers receive every publisher;
 they negotiate like Chrome: VP8 with nack, pli and transport-cc feedback, the mid and transport-wide-cc header extensions, so the SFU
-numbers what it sends and runs its bandwidth estimation (and picks the simulcast layer) from their transport-wide feedback (werift's
-own feedback code: every 11 packets; light subscribers feed it the sequence numbers read from the clear-text header).
+numbers what it sends and runs its bandwidth estimation (and picks the simulcast layer) from their transport-wide feedback (one message
+per transport every 100 ms, arrival times taken as datagrams come off the socket; bench/lib/twcc.ts, since werift 0.24's own is malformed).
 ${fullCount} subscribers per step decrypt and measure latency (spread over the fan-out order, so ${fullCount} × steps in all), the rest count RTP headers without decrypting.
 ${Number(args.pacing) > 0 ? `Each stream is paced at ${args.pacing} kbps (2.5 × the bitrate, as libwebrtc does), so a keyframe's ~30 packets leave over ~70 ms.` : "No pacer: a keyframe leaves as a burst of ~30 packets, so its last copies to late subscribers set the p99."}
 "Forwarded pkt/s" and "µs CPU per forwarded packet" count the video packets of both publishers that the subscribers received; CPU per stream is per subscriber.

@@ -30,8 +30,8 @@ export class Tally {
   expected = 0;
   firstPacketAt: number | undefined;
   latencies: number[] | undefined;
-  /** Video SSRCs seen since the last `resetWindow`. */
-  readonly ssrcs = new Set<number>();
+  /** Video packets per SSRC since the last `resetWindow`. */
+  readonly ssrcs = new Map<number, number>();
   private readonly highest = new Map<number, number>();
 
   /** Starts a measurement window: counts and latency samples from zero (sequence tracking goes on). */
@@ -51,7 +51,7 @@ export class Tally {
     this.packets++;
     this.bytes += bytes;
     this.firstPacketAt ??= performance.now();
-    this.ssrcs.add(ssrc);
+    this.ssrcs.set(ssrc, (this.ssrcs.get(ssrc) ?? 0) + 1);
     const top = this.highest.get(ssrc);
     if (top === undefined) {
       this.highest.set(ssrc, seq);
