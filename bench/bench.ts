@@ -118,7 +118,12 @@ async function ours(): Promise<Sfu> {
       }
       return p;
     },
-    sockets: () => `media node bound to 127.0.0.1 (RTC ports ${rtcPortBase}–${rtcPortBase + 999})`,
+    sockets: () => {
+      const socks = udpSockets(system.nodes[0]!.pid!);
+      const off = socks.filter((s) => !s.startsWith("127.0.0.1:"));
+      if (off.length) throw new Error(`the media node has UDP sockets off 127.0.0.1: ${off.join(", ")}`);
+      return `media node's ${socks.length} UDP sockets all on 127.0.0.1 (ss -uanp), RTC ports ${rtcPortBase}–${rtcPortBase + 999}`;
+    },
     stop: async () => {
       await Promise.allSettled(publishers.map((p) => p.close()));
       await system.stop();
@@ -332,7 +337,7 @@ Command: \`${command}\`
 Machine: ${machineLine()}; SFU pinned to CPU 0, load generator to CPU 1. Other work shared the machine, so figures are noisy.
 Load: 2 publishers in one room. One sends a real VP8 clip (640×480, 30 fps, ${kbps.toFixed(0)} kbps, keyframe every 2 s, ≤ 1100-byte payloads) looped as a single layer;
 the other sends simulcast, the same picture in three layers (${SIMULCAST_LAYERS.map((l) => `${l.rid} ${l.width}×${l.height} ${l.kbps} kbps`).join(", ")}), one SSRC and rid each, as a browser does.
-Each SFU picks the simulcast layer it forwards by its own rules (ours and mediasoup from their bandwidth estimates; Janus by its default substream), so compare per forwarded packet. N subscribers receive every publisher;
+Each SFU picks the simulcast layer it forwards by its own rules (ours and mediasoup from their bandwidth estimates; Janus by its default substream, and in a test run it forwarded the q layer: it seems to take the first rid as the highest), so compare per forwarded packet. N subscribers receive every publisher;
 they negotiate like Chrome: VP8 with nack, pli and transport-cc feedback, the mid and transport-wide-cc header extensions, so the SFU
 numbers what it sends and runs its bandwidth estimation (and picks the simulcast layer) from their transport-wide feedback (one message
 per transport every 100 ms, arrival times taken as datagrams come off the socket; bench/lib/twcc.ts, since werift 0.24's own is malformed).
