@@ -6,7 +6,9 @@
 import { MediaStreamTrack, type RTCPeerConnection } from "werift";
 import type { JanusSession } from "./janus-client.ts";
 import { gathered, generatorPeer } from "./peer-config.ts";
+import type { Sendable } from "./media-source.ts";
 import { attachReceiver, Tally, type ReceiveMode } from "./receive.ts";
+import { addSimulcastVideo, simulcastLayerTargets } from "./simulcast.ts";
 
 export async function createRoom(session: JanusSession, room: number): Promise<void> {
   const handle = await session.attach();
@@ -28,18 +30,20 @@ export class JanusPublisher {
   readonly audio = new MediaStreamTrack({ kind: "audio" });
   readonly pc = generatorPeer();
   feedId = 0;
+  /** With `simulcast`: one Sendable per layer, lowest first. */
+  layers: Sendable[] = [];
 
   private constructor(readonly session: JanusSession, readonly handle: number) {}
 
-  static async join(session: JanusSession, room: number): Promise<JanusPublisher> {
+  static async join(session: JanusSession, room: number, opts: { simulcast?: boolean } = {}): Promise<JanusPublisher> {
     const p = new JanusPublisher(session, await session.attach());
     p.pc.addTransceiver(p.audio, { direction: "sendonly" });
-    p.pc.addTransceiver(p.video, { direction: "sendonly" });
+    const video = opts.simulcast ? addSimulcastVideo(p.pc, p.video) : p.pc.addTransceiver(p.video, { direction: "sendonly" });
     await p.pc.setLocalDescription(await p.pc.createOffer());
     await gathered(p.pc);
     const res = await session.message(
       p.handle,
-      { request: "joinandconfigure", room, ptype: "publisher", display: "publisher", audio: true, video: true, bitrate: 50_000_000 },
+      { request: "joinandconfigure", room, ptype: "publisher", display: opts.simulcast ? "simulcast-publisher" : "publisher", audio: true, video: true, bitrate: 50_000_000 },
       { type: "offer", sdp: p.pc.localDescription!.sdp },
     );
     if (!res.jsep) throw new Error(`janus publisher: no answer in ${JSON.stringify(res.plugindata)}`);
@@ -48,6 +52,7 @@ export class JanusPublisher {
     await p.pc.setRemoteDescription(res.jsep);
     await session.trickleDone(p.handle);
     await p.pc.connectionStateChange.watch((s) => s === "connected", 60_000);
+    if (opts.simulcast) p.layers = simulcastLayerTargets(video, p.pc.localDescription!.sdp);
     return p;
   }
 
@@ -67,10 +72,10 @@ export class JanusSubscriber {
     attachReceiver(this.pc, this.tally);
   }
 
-  static async join(session: JanusSession, room: number, feed: number, mode: ReceiveMode): Promise<JanusSubscriber> {
+  static async join(session: JanusSession, room: number, feeds: number[], mode: ReceiveMode): Promise<JanusSubscriber> {
     const s = new JanusSubscriber(session, await session.attach(), mode);
     try {
-      await s.negotiate(room, feed);
+      await s.negotiate(room, feeds);
     } catch (err) {
       await s.close();
       throw err;
@@ -78,9 +83,9 @@ export class JanusSubscriber {
     return s;
   }
 
-  private async negotiate(room: number, feed: number): Promise<void> {
+  private async negotiate(room: number, feeds: number[]): Promise<void> {
     const { session, handle } = this;
-    const res = await session.message(handle, { request: "join", room, ptype: "subscriber", streams: [{ feed }] });
+    const res = await session.message(handle, { request: "join", room, ptype: "subscriber", streams: feeds.map((feed) => ({ feed })) });
     if (!res.jsep) throw new Error(`janus subscriber: no offer in ${JSON.stringify(res.plugindata)}`);
     assertLoopback(res.jsep.sdp);
     await this.pc.setRemoteDescription(res.jsep);

@@ -15,9 +15,10 @@ const MAX_PAYLOAD = 1100;
 const TRAILER = 8;
 const CHUNK = MAX_PAYLOAD - 4 - TRAILER;
 
+/** Where a stream's RTP goes: a werift track, or one layer of a simulcast publisher (simulcast.ts). */
 export interface Sendable {
-  video: MediaStreamTrack;
-  audio?: MediaStreamTrack;
+  video: Pick<MediaStreamTrack, "writeRtp">;
+  audio?: Pick<MediaStreamTrack, "writeRtp">;
 }
 
 class Stream {
@@ -104,9 +105,10 @@ export class MediaPump {
     private readonly pacingKbps = 3750,
   ) {}
 
-  add(target: Sendable, opts: { audio?: boolean } = {}): { readonly videoSent: number; readonly videoBytes: number } {
+  /** `clip` overrides the pump's clip for this stream (a simulcast layer at another size and bitrate). */
+  add(target: Sendable, opts: { audio?: boolean; clip?: Vp8Frame[] } = {}): { readonly videoSent: number; readonly videoBytes: number } {
     const stagger = (this.streams.length * 7) % Math.round(1000 / CLIP_FPS);
-    const stream = new Stream(target, this.clip, performance.now() + stagger, opts.audio ?? false, this.pacingKbps / 8);
+    const stream = new Stream(target, opts.clip ?? this.clip, performance.now() + stagger, opts.audio ?? false, this.pacingKbps / 8);
     this.streams.push(stream);
     this.timer ??= setInterval(() => {
       const now = performance.now();

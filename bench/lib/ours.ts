@@ -7,7 +7,9 @@
 import { MediaStreamTrack, type RTCPeerConnection } from "werift";
 import { RoomClient } from "../../test/support/room-client.ts";
 import { gathered, generatorPeer } from "./peer-config.ts";
+import type { Sendable } from "./media-source.ts";
 import { attachReceiver, Tally, type ReceiveMode } from "./receive.ts";
+import { addSimulcastVideo, simulcastLayerTargets } from "./simulcast.ts";
 
 export class OurParticipant {
   readonly video = new MediaStreamTrack({ kind: "video" });
@@ -15,6 +17,8 @@ export class OurParticipant {
   publisherPc: RTCPeerConnection | undefined;
   subscriberPc: RTCPeerConnection | undefined;
   readonly tally: Tally;
+  /** After `publish({ simulcast: true })`: one Sendable per layer, lowest first. */
+  layers: Sendable[] = [];
   /** performance.now() when the join request was sent. */
   readonly joinStartedAt = performance.now();
   /** performance.now() at each step of joining: socket open, joined, first subscriber offer, answer sent, connected. */
@@ -40,10 +44,11 @@ export class OurParticipant {
     return p;
   }
 
-  async publish(): Promise<void> {
+  /** Publishes audio + video; `simulcast` sends the video as three layers (simulcast.ts). */
+  async publish(opts: { simulcast?: boolean } = {}): Promise<void> {
     const pc = (this.publisherPc = generatorPeer());
     pc.addTransceiver(this.audio, { direction: "sendonly" });
-    pc.addTransceiver(this.video, { direction: "sendonly" });
+    const video = opts.simulcast ? addSimulcastVideo(pc, this.video) : pc.addTransceiver(this.video, { direction: "sendonly" });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const answer = this.client.next("publish-answer", () => true, 60_000);
@@ -53,6 +58,7 @@ export class OurParticipant {
     this.steps.publishAnswered = performance.now();
     await pc.setRemoteDescription({ type: "answer", sdp });
     await pc.connectionStateChange.watch((s) => s === "connected", 60_000);
+    if (opts.simulcast) this.layers = simulcastLayerTargets(video, pc.localDescription!.sdp);
   }
 
   private async answer(sdp: string): Promise<void> {

@@ -17,9 +17,10 @@ export interface Vp8Frame {
   keyframe: boolean;
 }
 
-export function loadClip(kbps = 1500): Vp8Frame[] {
+/** The clip at `kbps` and `width`×`height` (smaller sizes are the lower layers of the simulcast publisher). */
+export function loadClip(kbps = 1500, width = 640, height = 480): Vp8Frame[] {
   const dir = join(ROOT, "node_modules/.cache/edge-sfu-bench");
-  const file = join(dir, `testsrc2-640x480-${CLIP_FPS}fps-${kbps}k.ivf`);
+  const file = join(dir, `testsrc2-${width}x${height}-${CLIP_FPS}fps-${kbps}k.ivf`);
   if (!existsSync(file)) {
     ensureDebianPackage("ffmpeg", "ffmpeg");
     mkdirSync(dir, { recursive: true });
@@ -27,7 +28,7 @@ export function loadClip(kbps = 1500): Vp8Frame[] {
     const rate = `${kbps}k`;
     execFileSync("ffmpeg", [
       "-hide_banner", "-loglevel", "error", "-y",
-      "-f", "lavfi", "-i", `testsrc2=size=640x480:rate=${CLIP_FPS}`, "-vf", "noise=alls=10:allf=t", "-t", "10",
+      "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${CLIP_FPS}`, "-vf", "noise=alls=10:allf=t", "-t", "10",
       "-c:v", "libvpx", "-b:v", rate, "-minrate", rate, "-maxrate", rate, "-bufsize", rate,
       "-deadline", "realtime", "-cpu-used", "8", "-g", "60", "-keyint_min", "60", "-auto-alt-ref", "0", "-lag-in-frames", "0",
       "-f", "ivf", tmp,
