@@ -8,8 +8,8 @@
  * same picture as three simulcast layers (rids q/h/f: 160×120 150 kbps, 320×240 500 kbps, 640×480
  * 1.5 Mbps; simulcast.ts). Every subscriber receives both, negotiating like a browser (transport-wide-cc
  * header extension and transport-cc feedback; peer-config.ts), and the SFU picks the simulcast layer.
- * Each SFU picks the simulcast layer by its own rules. N steps up until loss ≥ 1 % or p99 ≥ 50 ms (that row is
- * reported, then the SFU stops stepping). Our side is the real system (wrangler dev + one media node,
+ * Each SFU picks the simulcast layer by its own rules. Every step is measured; a row with loss ≥ 1 % or
+ * p99 ≥ 50 ms gets a second window and its verdict (only ≥ 50 % loss ends an SFU's run). Our side is the real system (wrangler dev + one media node,
  * peers signalled through the room); mediasoup is its npm package's C++ worker (built once and cached,
  * mediasoup-build.ts) driven by a minimal SDP translation (mediasoup-sfu.ts); Janus is Debian's janus with
  * a minimal config (bench/lib/janus-server.ts). The SFU is pinned to CPU 0, this generator to
@@ -311,9 +311,9 @@ async function run(key: (typeof SFUS)[number]): Promise<SfuResult> {
           `other work on CPU 0 ${(row.otherCpu0 * 100).toFixed(0)} % CPU 1 ${(row.otherCpu1 * 100).toFixed(0)} %${row.contended ? " CONTENDED" : ""}, joins took ${joinSeconds.toFixed(1)} s` +
           (row.retriedAfter ? ` (second window; the first failed: ${row.retriedAfter})` : ""),
       );
-      // A failure while other work held the SFU's or the generator's core does not end the run,
-      // unless most of the media was lost (then the system itself has broken down).
-      if (!passes(row) && (!row.contended || row.loss >= 0.5)) break;
+      // Every step asked for is measured (the goals are stated at N = 100), each with its verdict;
+      // only a breakdown (most of the media lost) ends the SFU's run early.
+      if (row.loss >= 0.5) break;
     }
     const wall = (performance.now() - sentT0) / 1000;
     sentRates.push(...sent.map((x, i) => `${x.label} ${((x.counter.videoSent - sent0[i]!) / wall).toFixed(0)} pkt/s`));
@@ -347,14 +347,15 @@ ${Number(args.pacing) > 0 ? `Each stream is paced at ${args.pacing} kbps (2.5 ×
 Loss is from RTP sequence numbers per received stream (a stream not received at all counts as lost). Idle: the SFU process before any participant joins
 (ours: the media node right after it registered), RSS and CPU over ${idleSeconds} s.
 Latency is pacer send → receive of every packet of the full subscribers (same clock). ${seconds} s windows after 2 s warm-up;
-a step with loss ≥ 1 % or p99 ≥ 50 ms ends that SFU's run, after one repeated window (other work shares the machine; the table says when the
-first window failed), unless other processes used > 10 % of CPU 0 or CPU 1 during the window (/proc/stat busy time minus the SFU's or the generator's own),
-in which case the row is marked contended and stepping goes on. Everything on 127.0.0.1.
+a step with loss ≥ 1 % or p99 ≥ 50 ms is measured again in a second window (other work shares the machine; the table says when the
+first window failed) and marked failed if that fails too; stepping goes on (only a breakdown, ≥ 50 % loss, ends an SFU's run). Rows where other
+processes used > 10 % of CPU 0 or CPU 1 during the window (/proc/stat busy time minus the SFU's or the generator's own) are marked contended. Everything on 127.0.0.1.
 
 ${results.map((r) => `### ${r.name}\n\n${r.sockets}. Idle: ${r.idle ? `RSS ${r.idle.rss.toFixed(0)} MiB, CPU ${(r.idle.cpu * 100).toFixed(2)} % of a core` : "not measured"}. Sent: ${r.sent}.\n\n${table(r.rows)}`).join("\n\n")}
 
 ${summarize(results)}
 `;
 console.log(`\n${report}`);
-if (args.out) writeSection(args.out, "bench:janus", report);
+// A section of its own: the earlier Janus-only comparison (bench:janus) stays in RESULTS.md for reference.
+if (args.out) writeSection(args.out, "bench", report);
 process.exit(0);
