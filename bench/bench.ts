@@ -92,7 +92,8 @@ const simulcastStreams = (layers: Sendable[]): Stream[] => {
 async function ours(): Promise<Sfu> {
   const workerPort = Number(args["worker-port"]);
   const rtcPortBase = Number(args["rtc-port-base"]);
-  const system = await startSystem({ workerPort, inspectorPort: workerPort + 440, rtcPortBase });
+  // 2 publishers + up to N subscribers in one room: above the default cap of 100 participants.
+  const system = await startSystem({ workerPort, inspectorPort: workerPort + 440, rtcPortBase, workerVars: { MAX_PARTICIPANTS_PER_ROOM: "1000" } });
   const room = `bench-${Date.now()}`;
   const publishers: OurParticipant[] = [];
   return {
