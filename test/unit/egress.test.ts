@@ -142,6 +142,17 @@ describe("twccPacketResults", () => {
     expect(results.map((r) => r.arrivalMs - 64_000)).toEqual([1, 3, 3, NaN, 2, 5]);
   });
 
+  it("reads 1-bit status vectors, and refuses a message whose deltas or chunks run past its end", () => {
+    // A 1-bit vector of 14: received, lost, received, then lost to the end; the count stops at 5.
+    const vector = (1 << 15) | (0 << 14) | (1 << 13) | (0 << 12) | (1 << 11);
+    const results = twccPacketResults(feedback(100, [vector], 5, [4, 8]))!;
+    expect(results.map((r) => r.received)).toEqual([true, false, true, false, false]);
+    expect(results[2]!.arrivalMs - results[0]!.arrivalMs).toBe(2);
+    const runOf4Small = (1 << 13) | 4;
+    expect(twccPacketResults(feedback(10, [runOf4Small], 4, [1, 2]))).toBeUndefined(); // two deltas short
+    expect(twccPacketResults(feedback(10, [runOf4Small], 40, []))).toBeUndefined(); // chunks cover 4 of 40
+  });
+
   it("turns receive deltas into arrival times", () => {
     const runOf4Small = (1 << 13) | 4;
     const fb = feedback(10, [runOf4Small], 4, [0, 4, 4, 8]);

@@ -49,6 +49,7 @@ interface DtlsInternals {
 }
 
 const SR_INTERVAL_MS = 1000;
+const ignoreFeedback = () => undefined;
 
 /**
  * One outgoing RTP stream on a subscriber's transport: an m-line's SSRC, its rollover counter,
@@ -69,6 +70,10 @@ export class OutStream {
     readonly sender: RTCRtpSender,
   ) {
     egress.register(this);
+    // werift's sender no longer sends this stream's packets, so its own bandwidth estimator knows
+    // none of them; left on, it would expand every transport-wide feedback once per m-line for nothing.
+    const bwe = (sender as unknown as { senderBWE?: { receiveTWCC?: unknown } }).senderBWE;
+    if (bwe) bwe.receiveTWCC = ignoreFeedback;
   }
 
   get ssrc(): number {
