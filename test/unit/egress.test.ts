@@ -1,20 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { RtpPacket, SrtpSession, TransportWideCC, RtcpTransportLayerFeedback, RtcpPacketConverter } from "werift";
+import { RtpPacket, TransportWideCC, RtcpTransportLayerFeedback, RtcpPacketConverter } from "werift";
 import { describe, expect, it } from "vitest";
 import { RtpHistory } from "../../media-node/src/egress/rtp-history.ts";
 import { RolloverTracker, SrtpProtector, SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80 } from "../../media-node/src/egress/srtp-protector.ts";
 import { twccPacketResults } from "../../media-node/src/egress/twcc-feedback.ts";
+import { srtpKeyPair } from "../support/srtp-keys.ts";
 
-/** A pair of werift SRTP sessions sharing keys: ours protects with `sender`'s keys, werift's `receiver` must open it. */
+/** Our protector with fresh session keys, and werift's session that must open what it protects. */
 function sessions(profile: number) {
-  const saltLength = profile === SRTP_AEAD_AES_128_GCM ? 12 : 14;
-  const a = { key: randomBytes(16), salt: randomBytes(saltLength) };
-  const b = { key: randomBytes(16), salt: randomBytes(saltLength) };
-  const sender = new SrtpSession({ keys: { localMasterKey: a.key, localMasterSalt: a.salt, remoteMasterKey: b.key, remoteMasterSalt: b.salt }, profile: profile as 1 });
-  const receiver = new SrtpSession({ keys: { localMasterKey: b.key, localMasterSalt: b.salt, remoteMasterKey: a.key, remoteMasterSalt: a.salt }, profile: profile as 1 });
-  const ctx = sender.localContext as unknown as { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer };
-  const protector = new SrtpProtector({ profile, sessionKey: ctx.srtpSessionKey, sessionSalt: ctx.srtpSessionSalt, sessionAuthKey: ctx.srtpSessionAuthTag });
-  return { protector, receiver };
+  const { keys, receiver } = srtpKeyPair(profile);
+  return { protector: new SrtpProtector(keys), receiver };
 }
 
 function protect(protector: SrtpProtector, seq: number, roc: number, payload: Buffer, withExtension: boolean): Buffer {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
-import { RtpPacket, SrtpSession } from "werift";
+import { RtpPacket } from "werift";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadEgressPath, udpHandle, type NativeEgressAddon } from "../../media-node/src/egress/native-egress.ts";
 import { RolloverTracker, SrtpProtector, SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80 } from "../../media-node/src/egress/srtp-protector.ts";
+import { srtpKeyPair } from "../support/srtp-keys.ts";
 
 // The addon itself, whatever EGRESS says for the rest of the suite: both paths are under test here.
 const path = loadEgressPath("native");
@@ -13,18 +14,10 @@ const addon = (path as { addon: NativeEgressAddon }).addon;
 const PROFILES = [["AEAD_AES_128_GCM", SRTP_AEAD_AES_128_GCM], ["AES128_CM_HMAC_SHA1_80", SRTP_AES128_CM_HMAC_SHA1_80]] as const;
 const SSRC = 0xdeadbeef;
 
-/** Session keys as werift derives them from DTLS, a receiver that opens what they protect, and both protectors. */
+/** Fresh session keys on both paths, and werift's session that must open what they protect. */
 function keys(profile: number) {
-  const saltLength = profile === SRTP_AEAD_AES_128_GCM ? 12 : 14;
-  const a = { key: randomBytes(16), salt: randomBytes(saltLength) };
-  const b = { key: randomBytes(16), salt: randomBytes(saltLength) };
-  const sender = new SrtpSession({ keys: { localMasterKey: a.key, localMasterSalt: a.salt, remoteMasterKey: b.key, remoteMasterSalt: b.salt }, profile: profile as 1 });
-  const receiver = new SrtpSession({ keys: { localMasterKey: b.key, localMasterSalt: b.salt, remoteMasterKey: a.key, remoteMasterSalt: a.salt }, profile: profile as 1 });
-  const ctx = sender.localContext as unknown as { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer };
-  const authKey = profile === SRTP_AES128_CM_HMAC_SHA1_80 ? ctx.srtpSessionAuthTag : undefined;
-  const js = new SrtpProtector({ profile, sessionKey: ctx.srtpSessionKey, sessionSalt: ctx.srtpSessionSalt, sessionAuthKey: authKey });
-  const native = addon.createSender(profile, ctx.srtpSessionKey, ctx.srtpSessionSalt, authKey);
-  return { js, native, receiver };
+  const { keys, receiver } = srtpKeyPair(profile);
+  return { js: new SrtpProtector(keys), native: addon.createSender(profile, keys.sessionKey, keys.sessionSalt, keys.sessionAuthKey), receiver };
 }
 
 /** The TypeScript path's packet, written as RtpEgress writes it. */
