@@ -19,7 +19,7 @@ import { log } from "./log.ts";
 import type { MediaNode } from "./media-node.ts";
 import type { Participant } from "./participant.ts";
 import type { Room } from "./room.ts";
-import { NegotiationError } from "./negotiation-error.ts";
+import { NegotiationError } from "./subscriber.ts";
 
 /** A request the node refuses, with the code the edge gets. */
 export class ControlError extends Error {
@@ -149,7 +149,6 @@ export async function runAction(node: MediaNode, action: NodeAction, body: unkno
 async function forParticipant<T>(node: MediaNode, roomId: string, participantId: string, op: (p: Participant, room: Room) => Promise<T>): Promise<T> {
   const existed = node.rooms.get(roomId)?.participants.has(participantId) ?? false;
   if (!existed && node.full) throw new ControlError("over-capacity", `this media node is full (${node.capacity} participants)`);
-  await node.loadRtc();
   const room = node.openRoom(roomId);
   try {
     return await op(room.openParticipant(participantId), room);

@@ -3,15 +3,8 @@ import type { Scheduler } from "./clock.ts";
 import { Emitter } from "./events.ts";
 import { log } from "./log.ts";
 import type { MediaNodeEvents, NodeContext } from "./node-context.ts";
-import type { Room } from "./room.ts";
+import { Room } from "./room.ts";
 import type { RtcNetwork } from "./webrtc.ts";
-
-/**
- * The WebRTC half of the node (rooms → werift PeerConnections), loaded on first use: werift and
- * its dependencies are ~30 MB of a process's memory that an idle node does not need.
- */
-let rooms: typeof import("./room.ts") | undefined;
-let loading: Promise<void> | undefined;
 
 /**
  * All rooms this process hosts; the root of the ownership tree (MediaNode → Room → Participant →
@@ -49,20 +42,12 @@ export class MediaNode {
     return this.byId;
   }
 
-  /** Loads what rooms need (werift): once per process, before the first openRoom. */
-  loadRtc(): Promise<void> {
-    return (loading ??= import("./room.ts").then((m) => {
-      rooms = m;
-    }));
-  }
-
-  /** The room, created if this node does not hold it yet (after loadRtc). */
+  /** The room, created if this node does not hold it yet. */
   openRoom(id: string): Room {
     if (this.closed) throw new Error("media node is closed");
     let room = this.byId.get(id);
     if (!room) {
-      if (!rooms) throw new Error("openRoom before loadRtc");
-      room = new rooms.Room(id, this.ctx);
+      room = new Room(id, this.ctx);
       this.byId.set(id, room);
     }
     return room;

@@ -6,7 +6,6 @@ import { SequenceRewriter } from "./forwarding/sequence-rewriter.ts";
 import { planSubscriptions } from "./forwarding/subscription-plan.ts";
 import { applyPreferences, shareBudget } from "./layers.ts";
 import { log } from "./log.ts";
-import { NegotiationError } from "./negotiation-error.ts";
 import type { NodeContext } from "./node-context.ts";
 import { Downstream, type Track } from "./track.ts";
 import {
@@ -25,6 +24,7 @@ const GATHER_TIMEOUT_MS = 3000;
 /** An offer unanswered for this long is abandoned, so a lost answer cannot wedge the subscriber. */
 const OFFER_STALE_MS = 15_000;
 
+export class NegotiationError extends Error {}
 
 interface Slot {
   transceiver: RTCRtpTransceiver;

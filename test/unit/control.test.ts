@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_NODE_MESSAGE_BYTES, type NodeAction } from "@sfu/shared";
 import { answer, runAction, withinMessageCap } from "../../media-node/src/control.ts";
 import { ManualScheduler } from "../../media-node/src/manual-scheduler.ts";
@@ -10,10 +10,6 @@ let node: MediaNode;
 const p = { room: "r1", participantId: "p1" };
 const request = (action: string, body: unknown, allowImpairment = false) =>
   answer(node, { type: "request", id: 7, action: action as NodeAction, body }, scheduler.clock, { allowImpairment });
-
-// The node imports its WebRTC half (werift) on the first room request: once per process, in a hook
-// with its own timeout rather than inside whichever test happens to run first.
-beforeAll(() => new MediaNode({ announcedIp: "127.0.0.1", bindIp: "127.0.0.1", portRange: [49900, 49999] }, new ManualScheduler()).loadRtc(), 30_000);
 
 beforeEach(() => {
   scheduler = new ManualScheduler();

@@ -13,10 +13,9 @@ let scheduler: ManualScheduler;
 let node: MediaNode;
 let events: Array<[keyof MediaNodeEvents, unknown]>;
 
-beforeEach(async () => {
+beforeEach(() => {
   scheduler = new ManualScheduler();
   node = new MediaNode(NET, scheduler);
-  await node.loadRtc();
   events = [];
   for (const name of ["participant-failed", "room-closed", "active-speaker", "layer-demand"] as const) node.events.on(name, (e) => events.push([name, e]));
 });
