@@ -134,11 +134,6 @@ export class RtpEgress {
     this.addon = path.kind === "native" ? path.addon : undefined;
   }
 
-  /** True while packets go out through the native addon (keys bound, a UDP socket to send on). */
-  get native(): boolean {
-    return this.nativeRoute;
-  }
-
   register(stream: OutStream): void {
     this.streams.set(stream.ssrc, stream);
   }
@@ -226,7 +221,7 @@ export class RtpEgress {
     }
   }
 
-  /** Decides how packets reach this pair: natively on its UDP socket, or through the TypeScript path (TURN, no addon). */
+  /** Decides how packets reach this pair: natively on its UDP socket, or through the TypeScript path (no addon, or no UDP socket of the node's own). */
   private route(pair: UdpPairInternals): void {
     this.routedPair = pair;
     this.nativeRoute = false;
